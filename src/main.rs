@@ -1,0 +1,5 @@
+//! `mykey-connect`: the provider command line.
+
+fn main() -> anyhow::Result<()> {
+    anyhow::bail!("the provider is not built yet")
+}
