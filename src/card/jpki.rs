@@ -151,3 +151,48 @@ impl RevocationReason {
             .find(|r| r.as_str().eq_ignore_ascii_case(s) || r.code().to_string() == s)
     }
 }
+
+/// Identifier of an issuing key: lowercase hex SHA-256 of its DER SubjectPublicKeyInfo.
+///
+/// Root generations share one DN, so bindings, CRLs and linkage records name the issuer by
+/// this id, never by name.
+pub fn key_id(subject_public_key_info_der: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        subject_public_key_info_der,
+    ))
+}
+
+/// Canonical text of a certificate serial number: lowercase hex of the unsigned big-endian
+/// value without leading zero bytes (so `00 8f` and `8f` are the same serial), `00` for zero.
+pub fn serial_hex(serial_be: &[u8]) -> String {
+    let start = serial_be
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(serial_be.len());
+    if start == serial_be.len() {
+        return "00".to_owned();
+    }
+    hex::encode(&serial_be[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_with_and_without_a_sign_byte_read_the_same() {
+        assert_eq!(serial_hex(&[0x00, 0x8f, 0x01]), "8f01");
+        assert_eq!(serial_hex(&[0x8f, 0x01]), "8f01");
+        assert_eq!(serial_hex(&[0x00]), "00");
+    }
+
+    #[test]
+    fn every_revocation_reason_parses_back_from_its_name_and_code() {
+        for code in 0..=6u8 {
+            let reason = RevocationReason::from_code(code).expect("known code");
+            assert_eq!(RevocationReason::parse(reason.as_str()), Some(reason));
+            assert_eq!(RevocationReason::parse(&code.to_string()), Some(reason));
+        }
+    }
+}
