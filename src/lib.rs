@@ -6,6 +6,7 @@
 //! - [`helper`]: the resident's helper: APDUs, the software card, PC/SC and vpcd transports.
 
 pub mod card;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod helper;

@@ -1,4 +1,5 @@
 //! Pure identity-domain types: ids, secrets, scopes, redirect URIs, clients. No HTTP, no SQL.
+#![deny(clippy::disallowed_methods)]
 
 pub mod client;
 pub mod ids;

@@ -1,5 +1,6 @@
 //! OpenID Connect protocol rules, free of HTTP and SQL: validation, PKCE, pairwise subjects,
 //! metadata, token shapes and errors. Time comes in as an argument.
+#![deny(clippy::disallowed_methods)]
 
 pub mod authorize;
 pub mod discovery;
