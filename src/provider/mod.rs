@@ -7,6 +7,7 @@ pub mod grants;
 pub mod keyring;
 pub mod login;
 pub mod metrics;
+pub mod ratelimit;
 pub mod secrets;
 pub mod sessions;
 
@@ -50,6 +51,8 @@ pub struct Provider {
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub jwks_cache: client_auth::JwksCache,
+    /// Card challenge creation and responses per client address (card-login spec §7).
+    pub card_limiter: ratelimit::RateLimiter,
     /// The discovery document, serialised once.
     pub discovery_json: bytes::Bytes,
 }
@@ -91,6 +94,7 @@ impl Provider {
             discovery_json: bytes::Bytes::from(discovery.to_string()),
             clients: ClientCache::new(db.clone()),
             jwks_cache: client_auth::JwksCache::default(),
+            card_limiter: ratelimit::RateLimiter::new(60, 2.0),
             revocation: Arc::new(InMemoryRevocation::new()),
             metrics: Metrics::new(),
             settings,
