@@ -7,4 +7,5 @@
 
 pub mod card;
 pub mod helper;
+pub mod jose;
 pub mod testkit;
