@@ -6,5 +6,10 @@
 //! - [`helper`]: the resident's helper: APDUs, the software card, PC/SC and vpcd transports.
 
 pub mod card;
+pub mod clock;
+pub mod config;
+pub mod domain;
 pub mod helper;
+pub mod oidc;
+pub mod store;
 pub mod testkit;
