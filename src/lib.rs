@@ -13,11 +13,15 @@
 //! - [`config`], [`clock`]: settings and time.
 
 pub mod card;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod helper;
 pub mod jose;
 pub mod oidc;
+pub mod provider;
 pub mod store;
 pub mod testkit;
+pub mod web;

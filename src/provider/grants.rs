@@ -371,6 +371,48 @@ pub fn userinfo_claims(p: &Provider, token: &LiveAccessToken) -> Value {
     json!({ "sub": sub.as_str() })
 }
 
+/// The parts of an access or refresh token that introspection reports.
+struct TokenView {
+    client_id: String,
+    person_id: String,
+    scope: String,
+    sid: String,
+    iat: i64,
+    exp: i64,
+    live: bool,
+    token_type: &'static str,
+}
+
+impl From<AccessTokenRow> for TokenView {
+    fn from(a: AccessTokenRow) -> TokenView {
+        TokenView {
+            live: a.revoked_at.is_none(),
+            client_id: a.client_id,
+            person_id: a.person_id,
+            scope: a.scope,
+            sid: a.client_session_id,
+            iat: a.created_at,
+            exp: a.expires_at,
+            token_type: "Bearer",
+        }
+    }
+}
+
+impl From<RefreshTokenRow> for TokenView {
+    fn from(r: RefreshTokenRow) -> TokenView {
+        TokenView {
+            live: r.revoked_at.is_none() && r.used_at.is_none(),
+            client_id: r.client_id,
+            person_id: r.person_id,
+            scope: r.scope,
+            sid: r.client_session_id,
+            iat: r.created_at,
+            exp: r.expires_at,
+            token_type: "refresh_token",
+        }
+    }
+}
+
 /// RFC 7662 §2.2. A client sees only its own tokens; anything else is inactive.
 pub async fn introspect(p: &Provider, client: &Client, form: &TokenForm) -> Result<Value, OAuthError> {
     let token = form
@@ -379,46 +421,43 @@ pub async fn introspect(p: &Provider, client: &Client, form: &TokenForm) -> Resu
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     let hash = token.hash();
     let now = p.clock.unix();
-    let prefer_refresh = form.token_type_hint.as_deref() == Some("refresh_token");
+    // The hint only orders the look-ups (RFC 7662 §2.1).
+    let refresh_first = form.token_type_hint.as_deref() == Some("refresh_token");
     let found = p
         .db
         .read(move |c| {
-            let access = || store::grants::access_token(c, &hash);
-            let a = if prefer_refresh { None } else { access()? };
-            if let Some(a) = a {
-                return Ok(Some((a.client_id, a.person_id, a.scope, a.client_session_id, a.created_at, a.expires_at, a.revoked_at.is_none(), "Bearer")));
+            let access = |c: &mut DbConn| -> diesel::QueryResult<Option<TokenView>> {
+                Ok(store::grants::access_token(c, &hash)?.map(TokenView::from))
+            };
+            let refresh = |c: &mut DbConn| -> diesel::QueryResult<Option<TokenView>> {
+                Ok(store::grants::refresh_token(c, &hash)?.map(TokenView::from))
+            };
+            if refresh_first {
+                Ok(refresh(c)?.or(access(c)?))
+            } else {
+                Ok(access(c)?.or(refresh(c)?))
             }
-            if let Some(r) = store::grants::refresh_token(c, &hash)? {
-                let live = r.revoked_at.is_none() && r.used_at.is_none();
-                return Ok(Some((r.client_id, r.person_id, r.scope, r.client_session_id, r.created_at, r.expires_at, live, "refresh_token")));
-            }
-            if prefer_refresh {
-                if let Some(a) = store::grants::access_token(c, &hash)? {
-                    return Ok(Some((a.client_id, a.person_id, a.scope, a.client_session_id, a.created_at, a.expires_at, a.revoked_at.is_none(), "Bearer")));
-                }
-            }
-            Ok(None)
         })
         .await
         .map_err(db_error)?;
     let inactive = json!({ "active": false });
-    let Some((client_id, person_id, scope, sid, iat, exp, live, token_type)) = found else {
+    let Some(t) = found else {
         return Ok(inactive);
     };
-    if !live || exp <= now || client_id != client.id.as_str() {
+    if !t.live || t.exp <= now || t.client_id != client.id.as_str() {
         return Ok(inactive);
     }
     let mut out = Map::new();
     out.insert("active".into(), json!(true));
-    out.insert("scope".into(), json!(scope));
-    out.insert("client_id".into(), json!(client_id));
-    out.insert("sub".into(), json!(subject(p, client, &person_id).as_str()));
-    out.insert("aud".into(), json!(client_id));
+    out.insert("scope".into(), json!(t.scope));
+    out.insert("client_id".into(), json!(t.client_id));
+    out.insert("sub".into(), json!(subject(p, client, &t.person_id).as_str()));
+    out.insert("aud".into(), json!(t.client_id));
     out.insert("iss".into(), json!(p.settings.issuer_str()));
-    out.insert("exp".into(), json!(exp));
-    out.insert("iat".into(), json!(iat));
-    out.insert("sid".into(), json!(sid));
-    out.insert("token_type".into(), json!(token_type));
+    out.insert("exp".into(), json!(t.exp));
+    out.insert("iat".into(), json!(t.iat));
+    out.insert("sid".into(), json!(t.sid));
+    out.insert("token_type".into(), json!(t.token_type));
     Ok(Value::Object(out))
 }
 

@@ -1,6 +1,7 @@
 //! The provider application: everything a request or a command needs, and the operations that
 //! combine protocol rules with storage (login, grants, sessions, clients, keys).
 
+pub mod background;
 pub mod client_auth;
 pub mod clients;
 pub mod grants;
@@ -8,6 +9,7 @@ pub mod keyring;
 pub mod login;
 pub mod metrics;
 pub mod ratelimit;
+pub mod revocation;
 pub mod secrets;
 pub mod sessions;
 
@@ -72,11 +74,7 @@ impl Provider {
         let l = &settings.lifetimes;
         let retention = l.id_token.max(l.access_token).max(l.refresh_token).as_secs() as i64;
         let keys = KeyRing::open(&db, &kek, retention, now)?;
-        let trust = TrustStore::from_settings(
-            settings.auth_roots.as_deref(),
-            settings.sign_roots.as_deref(),
-        )
-        .map_err(|e| StartError::Trust(e.to_string()))?;
+        let trust = trust_store(&settings)?;
         let discovery = crate::oidc::discovery::metadata(
             settings.issuer_str(),
             &["openid"],
@@ -123,4 +121,27 @@ impl Provider {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.settings.issuer_str())
     }
+}
+
+/// The shipped J-LIS roots, or the configured folders per purpose (a purpose without a folder
+/// then trusts nothing, which the log says).
+pub fn trust_store(settings: &Settings) -> Result<TrustStore, StartError> {
+    let trust = |e: crate::card::trust::TrustError| StartError::Trust(e.to_string());
+    if settings.auth_roots.is_none() && settings.sign_roots.is_none() {
+        return TrustStore::jlis().map_err(trust);
+    }
+    let mut store = TrustStore::new();
+    for (purpose, dir) in [
+        (crate::card::jpki::Purpose::Auth, &settings.auth_roots),
+        (crate::card::jpki::Purpose::Sign, &settings.sign_roots),
+    ] {
+        match dir {
+            Some(dir) => {
+                let n = store.add_folder(purpose, dir).map_err(trust)?;
+                tracing::info!(%purpose, roots = n, dir = %dir.display(), "trust roots loaded");
+            }
+            None => tracing::warn!(%purpose, "no roots configured: no card of this purpose is trusted"),
+        }
+    }
+    Ok(store)
 }

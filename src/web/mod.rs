@@ -40,6 +40,15 @@ impl App {
     }
 
     pub fn with_listener(provider: Arc<Provider>, listener: TcpListener) -> std::io::Result<App> {
+        Self::with_routes(provider, listener, Arc::new(|_| {}))
+    }
+
+    /// Like [`App::with_listener`], with extra routes (the demo site mounts itself this way).
+    pub fn with_routes(
+        provider: Arc<Provider>,
+        listener: TcpListener,
+        extra: Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>,
+    ) -> std::io::Result<App> {
         let port = listener.local_addr()?.port();
         let data = web::Data::from(provider.clone());
         let workers = match provider.settings.workers {
@@ -54,7 +63,7 @@ impl App {
                     let provider = req.app_data::<web::Data<Provider>>().cloned();
                     srv.call(req).map(move |res| {
                         res.map(|mut res| {
-                            security_headers(res.headers_mut(), provider.as_deref());
+                            security_headers(res.headers_mut(), provider.as_ref().map(|p| &***p));
                             if let Some(p) = provider {
                                 let class = format!("{}xx", res.status().as_u16() / 100);
                                 p.metrics
@@ -67,6 +76,7 @@ impl App {
                     })
                 })
                 .configure(configure)
+                .configure(|cfg| extra(cfg))
         })
         .workers(workers)
         .shutdown_timeout(10)
