@@ -152,7 +152,9 @@ impl CardErrorCode {
             CardErrorCode::UnknownChallenge => "There is no such challenge.",
             CardErrorCode::ExpiredChallenge => "The challenge has expired; start the login again.",
             CardErrorCode::ChallengeAlreadyUsed => "The challenge has already been answered.",
-            CardErrorCode::UntrustedCertificate => "The certificate is not issued by a trusted JPKI root.",
+            CardErrorCode::UntrustedCertificate => {
+                "The certificate is not issued by a trusted JPKI root."
+            }
             CardErrorCode::CertificateExpired => "The certificate is not valid at this time.",
             CardErrorCode::CertificateRevoked => "The certificate has been revoked.",
             CardErrorCode::RevocationDataStale => {

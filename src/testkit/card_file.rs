@@ -42,7 +42,10 @@ pub struct KeySlot {
 impl std::fmt::Debug for KeySlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeySlot")
-            .field("certificate", &format_args!("{} base64 chars", self.certificate.len()))
+            .field(
+                "certificate",
+                &format_args!("{} base64 chars", self.certificate.len()),
+            )
             .field("private_key_pkcs8", &"[redacted]")
             .field("secret", &"[redacted]")
             .field("tries_left", &self.tries_left)

@@ -1,0 +1,1 @@
+//! The helper end to end: login against a real HTTP server, the CLI, and PC/SC through vpcd.
