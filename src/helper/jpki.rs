@@ -138,7 +138,7 @@ impl<T: CardTransport> Jpki<T> {
         let sw = self.exchange(&Command::new(0x00, 0x20, 0x00, 0x80))?.sw;
         match sw {
             StatusWord::OK => Ok(SecretState::Verified),
-            sw if sw.is_blocked() => Ok(SecretState::Blocked),
+            sw if sw.is_blocked() || sw.tries_left() == Some(0) => Ok(SecretState::Blocked),
             sw => sw
                 .tries_left()
                 .map(SecretState::TriesLeft)

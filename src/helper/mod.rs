@@ -2,8 +2,13 @@
 
 pub mod apdu;
 pub mod jpki;
+pub mod login;
+pub mod messages;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
+pub mod prompt;
 pub mod secret;
 pub mod softcard;
+pub mod status;
 pub mod transport;
+pub mod vpcd;

@@ -4,6 +4,8 @@ mod apdus;
 mod client;
 mod counters;
 pub mod fixture;
+mod refusals;
+mod signing;
 
 use mykey_connect::helper::apdu::{Response, StatusWord};
 use mykey_connect::helper::softcard::SoftCard;
