@@ -90,6 +90,10 @@ fn pcsc_through_vpcd_serves_status_and_login_and_counts_a_wrong_pin() {
             .any(|r| r.name.starts_with("Virtual PCD") && r.card_present),
         "another virtual card is already inserted: {before:?}"
     );
+    let no_card = helper(&["status", "--card", "pcsc:Virtual PCD"], "");
+    assert_eq!(no_card.status.code(), Some(i32::from(exit::READER)));
+    assert!(text(&no_card.stderr).contains("にカードがありません"));
+
     let dir = tempfile::tempdir().expect("tempdir");
     let path = fixture::card_in(dir.path());
     let _bridge = Bridge::start(&path);
