@@ -1,5 +1,16 @@
 //! JPKI on the provider side: constants, the card login protocol, and verification.
 
+mod birthdate;
+mod certificate;
+pub mod crl;
+mod der;
+pub mod facts;
 pub mod jpki;
 pub mod message;
+mod oids;
 pub mod protocol;
+pub mod revocation;
+#[cfg(test)]
+mod test_support;
+pub mod trust;
+pub mod verify;

@@ -9,6 +9,9 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::card::jpki::{self, Purpose};
 
 pub const CARD_FORMAT: &str = "mykey-testkit-card/1";
 
@@ -63,6 +66,32 @@ impl KeySlot {
     pub fn private_key_der(&self) -> Result<Vec<u8>, CardFileError> {
         decode(&self.private_key_pkcs8, "private_key_pkcs8")
     }
+
+    /// Subject, issuer, serial and validity of the slot's certificate.
+    pub fn summary(&self) -> Result<CertificateSummary, CardFileError> {
+        let der = self.certificate_der()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| CardFileError::Format(format!("certificate does not parse: {e}")))?;
+        Ok(CertificateSummary {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            serial: jpki::serial_hex(cert.raw_serial()),
+            not_before: cert.validity().not_before.to_datetime(),
+            not_after: cert.validity().not_after.to_datetime(),
+        })
+    }
+}
+
+/// What a person (or a test) wants to know about a slot's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSummary {
+    /// RFC 4514 text, e.g. `C=JP, CN=…`.
+    pub subject: String,
+    pub issuer: String,
+    /// `card::jpki::serial_hex` of the serial.
+    pub serial: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
 }
 
 /// The facts the card was issued with, kept so `renew` can issue a successor card.
@@ -116,6 +145,18 @@ impl CardFile {
             )));
         }
         Ok(card)
+    }
+
+    pub fn slot(&self, purpose: Purpose) -> &KeySlot {
+        match purpose {
+            Purpose::Auth => &self.auth,
+            Purpose::Sign => &self.sign,
+        }
+    }
+
+    /// `card::jpki::serial_hex` of the certificate in the `purpose` slot.
+    pub fn serial_hex(&self, purpose: Purpose) -> Result<String, CardFileError> {
+        Ok(self.slot(purpose).summary()?.serial)
     }
 
     pub fn to_json(&self) -> Vec<u8> {

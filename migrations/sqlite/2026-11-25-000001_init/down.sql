@@ -1,0 +1,14 @@
+DROP TABLE provider_secrets;
+DROP TABLE assertion_jtis;
+DROP TABLE signing_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE access_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE consents;
+DROP TABLE challenges;
+DROP TABLE auth_requests;
+DROP TABLE client_sessions;
+DROP TABLE browser_sessions;
+DROP TABLE bindings;
+DROP TABLE persons;
+DROP TABLE clients;

@@ -1,0 +1,78 @@
+//! Identifiers: client ids, MyKey IDs (never leave the provider) and pairwise subjects.
+
+use serde::{Deserialize, Serialize};
+
+use super::secret::random_b64;
+
+/// An OAuth client id: 1–128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(s: &str) -> Option<ClientId> {
+        let ok =
+            !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+        ok.then(|| ClientId(s.to_owned()))
+    }
+
+    pub fn generate() -> ClientId {
+        ClientId(random_b64(16))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The provider's own id of a person: random, unguessable, bound to card certificates.
+/// It is never put in a token or shown to a relying party.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MyKeyId(String);
+
+impl MyKeyId {
+    pub fn generate() -> MyKeyId {
+        MyKeyId(random_b64(32))
+    }
+
+    pub fn from_stored(s: String) -> MyKeyId {
+        MyKeyId(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for MyKeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MyKeyId([redacted])")
+    }
+}
+
+/// The `sub` one relying party (sector) sees for one person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PairwiseSub(String);
+
+impl PairwiseSub {
+    pub fn from_computed(s: String) -> PairwiseSub {
+        PairwiseSub(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PairwiseSub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

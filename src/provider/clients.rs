@@ -1,0 +1,349 @@
+//! Client registration rules and the in-memory client cache used on every token request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::domain::{AuthMethod, Client, ClientId, IdTokenAlg, RedirectUri, Scope, Secret};
+use crate::oidc::pairwise;
+use crate::store::clients::ClientRow;
+use crate::store::{self, Db, StoreError};
+
+/// How long a node trusts its cached copy of a client changed on another node.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+pub struct ClientCache {
+    db: Db,
+    entries: RwLock<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+}
+
+impl ClientCache {
+    pub fn new(db: Db) -> ClientCache {
+        ClientCache {
+            db,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The client, from cache when fresh. Unknown ids are cached too (briefly), so a flood of
+    /// bogus ids costs one query each per TTL.
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Ok(entries) = self.entries.read() {
+            if let Some((at, client)) = entries.get(id) {
+                if at.elapsed() < CACHE_TTL {
+                    return Ok(client.clone());
+                }
+            }
+        }
+        let owned = id.to_owned();
+        let row = self.db.read(move |c| store::clients::get(c, &owned)).await?;
+        let client = match row {
+            Some(row) => match row.into_client() {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    tracing::error!(client_id = id, error = %e, "stored client does not parse");
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            entries.insert(id.to_owned(), (Instant::now(), client.clone()));
+        }
+        Ok(client)
+    }
+
+    /// Drops a client after a change made through this node.
+    pub fn invalidate(&self, id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+    }
+}
+
+/// What an operator gives to register or update a client (CLI, console, admin API).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: Option<bool>,
+    #[serde(default)]
+    pub sector_identifier_uri: Option<String>,
+    #[serde(default)]
+    pub auth_method: Option<String>,
+    #[serde(default)]
+    pub jwks: Option<String>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<String>,
+    #[serde(default)]
+    pub id_token_alg: Option<String>,
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    #[serde(default)]
+    pub allow_verified_claims: Option<bool>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A field-level validation problem, so forms can show it next to the field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Scopes a client may request when the operator says nothing.
+pub const DEFAULT_SCOPES: &str = "openid";
+
+/// Validates a spec into a client (without the sector document check, which needs the
+/// network: see [`fetch_sector_document`]).
+pub fn build_client(
+    id: ClientId,
+    spec: &ClientSpec,
+    secret_hash: Option<String>,
+) -> Result<Client, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });
+    let name = spec.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        err("name", "a name of 1–200 characters is required".into());
+    }
+    let mut uris = |field: &'static str, list: &[String]| -> Vec<RedirectUri> {
+        list.iter()
+            .filter(|u| !u.trim().is_empty())
+            .filter_map(|u| match RedirectUri::parse(u.trim()) {
+                Ok(uri) => Some(uri),
+                Err(e) => {
+                    err(field, format!("{u}: {e}"));
+                    None
+                }
+            })
+            .collect()
+    };
+    let redirect_uris = uris("redirect_uris", &spec.redirect_uris);
+    let post_logout_redirect_uris = uris("post_logout_redirect_uris", &spec.post_logout_redirect_uris);
+    if redirect_uris.is_empty() && !spec.redirect_uris.iter().any(|u| !u.trim().is_empty()) {
+        err("redirect_uris", "at least one redirect URI is required".into());
+    }
+    let auth_method = match spec.auth_method.as_deref().unwrap_or("client_secret_basic") {
+        m => AuthMethod::parse(m).unwrap_or_else(|| {
+            err("auth_method", format!("unknown method {m}"));
+            AuthMethod::ClientSecretBasic
+        }),
+    };
+    let jwks = clean(&spec.jwks);
+    let jwks_uri = clean(&spec.jwks_uri);
+    if auth_method == AuthMethod::PrivateKeyJwt {
+        match (&jwks, &jwks_uri) {
+            (None, None) => err("jwks", "private_key_jwt needs a JWKS or a jwks_uri".into()),
+            (Some(_), Some(_)) => err("jwks", "give either a JWKS or a jwks_uri, not both".into()),
+            (Some(doc), None) => {
+                if let Err(e) = crate::jose::Jwks::parse_public(doc) {
+                    err("jwks", format!("not a usable public JWKS: {e}"));
+                }
+            }
+            (None, Some(uri)) => {
+                if !is_https_or_loopback(uri) {
+                    err("jwks_uri", "must be an https URL".into());
+                }
+            }
+        }
+    }
+    let backchannel_logout_uri = clean(&spec.backchannel_logout_uri);
+    if let Some(uri) = &backchannel_logout_uri {
+        // Back-Channel Logout §2.2: absolute, no fragment; https except for local testing.
+        if !is_https_or_loopback(uri) || uri.contains('#') {
+            err("backchannel_logout_uri", "must be an https URL without fragment".into());
+        }
+    }
+    let sector_identifier_uri = clean(&spec.sector_identifier_uri);
+    let sector = match &sector_identifier_uri {
+        Some(uri) => match url::Url::parse(uri) {
+            Ok(u) if u.scheme() == "https" || crate::domain::redirect_uri::is_loopback(&u) => {
+                u.host_str().unwrap_or_default().to_owned()
+            }
+            _ => {
+                err("sector_identifier_uri", "must be an https URL".into());
+                String::new()
+            }
+        },
+        None => match pairwise::sector_of_redirect_uris(&redirect_uris) {
+            Ok(s) => s,
+            Err(e) => {
+                if !redirect_uris.is_empty() {
+                    err("redirect_uris", e);
+                }
+                String::new()
+            }
+        },
+    };
+    let scopes = match Scope::parse(spec.scopes.as_deref().unwrap_or(DEFAULT_SCOPES)) {
+        Some(s) if s.contains("openid") => s,
+        _ => {
+            err("scopes", "space-separated scopes including openid".into());
+            Scope::default()
+        }
+    };
+    let id_token_alg = match IdTokenAlg::parse(spec.id_token_alg.as_deref().unwrap_or("RS256")) {
+        Some(a) => a,
+        None => {
+            err("id_token_alg", "RS256 or ES256".into());
+            IdTokenAlg::Rs256
+        }
+    };
+    for (field, value) in [
+        ("logo_uri", &spec.logo_uri),
+        ("tos_uri", &spec.tos_uri),
+        ("policy_uri", &spec.policy_uri),
+    ] {
+        if let Some(v) = clean(value) {
+            if !is_https_or_loopback(&v) {
+                err(field, "must be an https URL".into());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Client {
+        id,
+        name,
+        secret_hash: if auth_method.uses_secret() { secret_hash } else { None },
+        auth_method,
+        redirect_uris,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: spec.backchannel_logout_session_required.unwrap_or(true),
+        sector_identifier_uri,
+        sector,
+        jwks,
+        jwks_uri,
+        scopes,
+        id_token_alg,
+        logo_uri: clean(&spec.logo_uri),
+        tos_uri: clean(&spec.tos_uri),
+        policy_uri: clean(&spec.policy_uri),
+        allow_verified_claims: spec.allow_verified_claims.unwrap_or(false),
+        enabled: spec.enabled.unwrap_or(true),
+    })
+}
+
+fn clean(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn is_https_or_loopback(uri: &str) -> bool {
+    match url::Url::parse(uri) {
+        Ok(u) => u.scheme() == "https" || (u.scheme() == "http" && crate::domain::redirect_uri::is_loopback(&u)),
+        Err(_) => false,
+    }
+}
+
+/// OIDC Core §8.1: the sector identifier document must list every redirect URI.
+pub async fn fetch_sector_document(
+    http: &reqwest::Client,
+    client: &Client,
+) -> Result<(), FieldError> {
+    let Some(uri) = &client.sector_identifier_uri else {
+        return Ok(());
+    };
+    let field = "sector_identifier_uri";
+    let fail = |message: String| FieldError { field, message };
+    let response = http
+        .get(uri)
+        .send()
+        .await
+        .map_err(|e| fail(format!("cannot fetch {uri}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(fail(format!("{uri} answered {}", response.status())));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| fail(format!("cannot read {uri}: {e}")))?;
+    pairwise::check_sector_document(&body, &client.redirect_uris).map_err(fail)
+}
+
+/// A new client secret and its stored hash.
+pub fn new_secret() -> (Secret, String) {
+    let secret = Secret::generate(32);
+    let hash = secret.hash();
+    (secret, hash)
+}
+
+/// Registers a client; returns it and its secret (shown once) for secret-based methods.
+pub async fn register(
+    db: &Db,
+    http: &reqwest::Client,
+    spec: &ClientSpec,
+    now: i64,
+) -> Result<(Client, Option<Secret>), Vec<FieldError>> {
+    let (secret, hash) = new_secret();
+    let client = build_client(ClientId::generate(), spec, Some(hash))?;
+    fetch_sector_document(http, &client).await.map_err(|e| vec![e])?;
+    let row = ClientRow::from_client(&client, now, now);
+    db.write(move |c| store::clients::insert(c, &row))
+        .await
+        .map_err(|e| vec![FieldError { field: "database", message: e.to_string() }])?;
+    let secret = client.auth_method.uses_secret().then_some(secret);
+    Ok((client, secret))
+}
+
+/// Applies a new spec to an existing client, keeping its id and secret.
+pub async fn update(
+    db: &Db,
+    http: &reqwest::Client,
+    existing: &Client,
+    created_at: i64,
+    spec: &ClientSpec,
+    now: i64,
+) -> Result<Client, Vec<FieldError>> {
+    let client = build_client(existing.id.clone(), spec, existing.secret_hash.clone())?;
+    fetch_sector_document(http, &client).await.map_err(|e| vec![e])?;
+    let row = ClientRow::from_client(&client, created_at, now);
+    db.write(move |c| store::clients::update(c, &row))
+        .await
+        .map_err(|e| vec![FieldError { field: "database", message: e.to_string() }])?;
+    Ok(client)
+}
+
+/// The spec that reproduces a client (for `client show` and edit forms).
+pub fn spec_of(c: &Client) -> ClientSpec {
+    ClientSpec {
+        name: c.name.clone(),
+        redirect_uris: c.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
+        post_logout_redirect_uris: c
+            .post_logout_redirect_uris
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect(),
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: Some(c.backchannel_logout_session_required),
+        sector_identifier_uri: c.sector_identifier_uri.clone(),
+        auth_method: Some(c.auth_method.as_str().to_owned()),
+        jwks: c.jwks.clone(),
+        jwks_uri: c.jwks_uri.clone(),
+        scopes: Some(c.scopes.to_string()),
+        id_token_alg: Some(c.id_token_alg.as_str().to_owned()),
+        logo_uri: c.logo_uri.clone(),
+        tos_uri: c.tos_uri.clone(),
+        policy_uri: c.policy_uri.clone(),
+        allow_verified_claims: Some(c.allow_verified_claims),
+        enabled: Some(c.enabled),
+    }
+}

@@ -1,0 +1,308 @@
+//! Card login (card-login spec §1–§6): challenges, verifying the helper's answer, resolving or
+//! enrolling the person, and the browser's view of the outcome.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+
+use super::Provider;
+use crate::card::jpki::Purpose;
+use crate::card::message::{signed_message, PROTOCOL_VERSION};
+use crate::card::protocol::{
+    CardErrorCode, ChallengeDocument, ChallengePurpose, ChallengeResponse, ChallengeState,
+    ChallengeStatus,
+};
+use crate::card::verify::{verify_card_signature, VerifiedCertificate};
+use crate::domain::secret::{random_b64, random_digits};
+use crate::domain::MyKeyId;
+use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::requests::ChallengeRow;
+use crate::store::{self, StoreError};
+
+/// Why an answer was not accepted: a spec §5 code, or the provider could not decide.
+#[derive(Debug)]
+pub enum AnswerError {
+    Card(CardErrorCode),
+    Unavailable(StoreError),
+}
+
+impl From<StoreError> for AnswerError {
+    fn from(e: StoreError) -> AnswerError {
+        AnswerError::Unavailable(e)
+    }
+}
+
+impl From<CardErrorCode> for AnswerError {
+    fn from(c: CardErrorCode) -> AnswerError {
+        AnswerError::Card(c)
+    }
+}
+
+pub fn challenge_url(p: &Provider, id: &str) -> String {
+    p.url(&format!("/card/challenges/{id}"))
+}
+
+/// Creates a challenge for an authorization transaction (spec §1).
+pub async fn create_challenge(
+    p: &Provider,
+    auth_request_id: &str,
+    purpose: ChallengePurpose,
+) -> Result<ChallengeRow, StoreError> {
+    let now = p.clock.unix();
+    let row = ChallengeRow {
+        id: random_b64(16),
+        auth_request_id: auth_request_id.to_owned(),
+        nonce: random_b64(32),
+        purpose: purpose.as_str().to_owned(),
+        match_code: random_digits(4),
+        created_at: now,
+        expires_at: now + p.settings.lifetimes.challenge.as_secs() as i64,
+        state: "pending".to_owned(),
+        error: None,
+        person_id: None,
+        answered_at: None,
+        consumed_at: None,
+    };
+    let insert = row.clone();
+    p.db.write(move |c| store::requests::insert_challenge(c, &insert))
+        .await?;
+    Ok(row)
+}
+
+/// The document the helper fetches (spec §2).
+pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, AnswerError> {
+    let (row, client_name) = load(p, id).await?;
+    if row.expires_at <= p.clock.unix() {
+        return Err(CardErrorCode::ExpiredChallenge.into());
+    }
+    Ok(ChallengeDocument {
+        version: PROTOCOL_VERSION.to_owned(),
+        issuer: p.settings.issuer_str().to_owned(),
+        nonce: row.nonce,
+        purpose: ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login),
+        client_name,
+        match_code: row.match_code,
+        expires_at: row.expires_at,
+        response_uri: format!("{}/response", challenge_url(p, &row.id)),
+        challenge_id: row.id,
+    })
+}
+
+async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), AnswerError> {
+    let owned = id.to_owned();
+    let found = p
+        .db
+        .read(move |c| {
+            let Some(ch) = store::requests::get_challenge(c, &owned)? else {
+                return Ok(None);
+            };
+            let request = store::requests::get_request(c, &ch.auth_request_id)?;
+            Ok(Some((ch, request.map(|r| r.client_id))))
+        })
+        .await?;
+    let Some((row, client_id)) = found else {
+        return Err(CardErrorCode::UnknownChallenge.into());
+    };
+    let client = match client_id {
+        Some(id) => p.clients.get(&id).await?,
+        None => None,
+    };
+    let name = client.map(|c| c.name.clone()).unwrap_or_default();
+    Ok((row, name))
+}
+
+/// Verifies the helper's answer (spec §4) and records the outcome for the browser.
+pub async fn answer(
+    p: &Provider,
+    id: &str,
+    response: &ChallengeResponse,
+) -> Result<(), AnswerError> {
+    let now = p.clock.unix();
+    let owned = id.to_owned();
+    // Step 1: exists, not expired, not answered; claimed atomically.
+    let (claimed, row) = p
+        .db
+        .write(move |c| {
+            let row = store::requests::get_challenge(c, &owned)?;
+            let claimed = store::requests::claim_challenge(c, &owned, now)?;
+            Ok((claimed, row))
+        })
+        .await?;
+    let Some(row) = row else {
+        return Err(CardErrorCode::UnknownChallenge.into());
+    };
+    if !claimed {
+        return Err(if row.state != "pending" {
+            CardErrorCode::ChallengeAlreadyUsed
+        } else {
+            CardErrorCode::ExpiredChallenge
+        }
+        .into());
+    }
+    let outcome = verify_and_resolve(p, &row, response).await;
+    let (person, error) = match &outcome {
+        Ok(person) => (Some(person.clone()), None),
+        Err(AnswerError::Card(code)) => (None, Some(code.as_str())),
+        Err(AnswerError::Unavailable(_)) => (None, Some("temporarily_unavailable")),
+    };
+    let result = outcome
+        .as_ref()
+        .map(|_| "accepted")
+        .unwrap_or_else(|_| error.unwrap_or("error"));
+    p.metrics.logins.with_label_values(&[result]).inc();
+    let (id, error) = (row.id.clone(), error.map(str::to_owned));
+    p.db.write(move |c| {
+        store::requests::finish_challenge(c, &id, person.as_deref(), error.as_deref())
+    })
+    .await?;
+    outcome.map(drop)
+}
+
+async fn verify_and_resolve(
+    p: &Provider,
+    row: &ChallengeRow,
+    response: &ChallengeResponse,
+) -> Result<String, AnswerError> {
+    let purpose = ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login);
+    let message = signed_message(
+        p.settings.issuer_str(),
+        &row.id,
+        &row.nonce,
+        purpose,
+        row.expires_at,
+    );
+    let auth = verify_one(
+        p,
+        Purpose::Auth,
+        &response.auth_certificate,
+        &response.auth_signature,
+        &message,
+    )?;
+    if purpose == ChallengePurpose::Verify {
+        let (Some(cert), Some(sig)) = (&response.sign_certificate, &response.sign_signature) else {
+            return Err(CardErrorCode::InvalidRequest.into());
+        };
+        verify_one(p, Purpose::Sign, cert, sig, &message)?;
+    }
+    resolve_person(p, &auth).await
+}
+
+fn verify_one(
+    p: &Provider,
+    purpose: Purpose,
+    certificate_b64: &str,
+    signature_b64url: &str,
+    message: &[u8],
+) -> Result<VerifiedCertificate, AnswerError> {
+    let certificate = STANDARD
+        .decode(certificate_b64.trim())
+        .map_err(|_| CardErrorCode::InvalidRequest)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64url.trim().trim_end_matches('='))
+        .map_err(|_| CardErrorCode::InvalidRequest)?;
+    let verified = verify_card_signature(
+        &p.trust,
+        p.revocation.as_ref(),
+        &p.verify_policy(),
+        purpose,
+        &certificate,
+        message,
+        &signature,
+        p.clock.now(),
+    )?;
+    Ok(verified)
+}
+
+/// Finds the person bound to the certificate, or enrols a new one (DESIGN.md "MyKey ID").
+async fn resolve_person(p: &Provider, cert: &VerifiedCertificate) -> Result<String, AnswerError> {
+    let now = p.clock.unix();
+    for _attempt in 0..2 {
+        let (key_id, serial, not_after) = (
+            cert.issuer_key_id.clone(),
+            cert.serial.clone(),
+            cert.not_after.unix_timestamp(),
+        );
+        let result = p
+            .db
+            .write(move |c| {
+                if let Some(b) = store::persons::find_binding(c, &key_id, &serial)? {
+                    return Ok(Err(b));
+                }
+                let person = MyKeyId::generate();
+                store::persons::insert_person(c, person.as_str(), now)?;
+                store::persons::insert_binding(
+                    c,
+                    &BindingRow {
+                        id: random_b64(16),
+                        person_id: person.as_str().to_owned(),
+                        purpose: Purpose::Auth.as_str().to_owned(),
+                        issuer_key_id: key_id,
+                        serial,
+                        not_after,
+                        status: ACTIVE.to_owned(),
+                        revoked_reason: None,
+                        revoked_at: None,
+                        created_at: now,
+                    },
+                )?;
+                Ok(Ok(person.as_str().to_owned()))
+            })
+            .await;
+        match result {
+            Ok(Ok(enrolled)) => {
+                tracing::info!("enrolled a new person");
+                return Ok(enrolled);
+            }
+            Ok(Err(binding)) if binding.status == ACTIVE => return Ok(binding.person_id),
+            Ok(Err(_)) => return Err(CardErrorCode::CertificateRevoked.into()),
+            // The same card enrolled concurrently by another answer: read theirs.
+            Err(e) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AnswerError::Unavailable(StoreError::Unavailable(
+        "enrolment kept conflicting".to_owned(),
+    )))
+}
+
+/// What the browser holding the transaction sees (spec §6).
+pub async fn status(
+    p: &Provider,
+    id: &str,
+    transaction_cookie_hash: &str,
+) -> Result<Option<ChallengeStatus>, StoreError> {
+    let owned = id.to_owned();
+    let found = p
+        .db
+        .read(move |c| {
+            let Some(ch) = store::requests::get_challenge(c, &owned)? else {
+                return Ok(None);
+            };
+            let request = store::requests::get_request(c, &ch.auth_request_id)?;
+            Ok(Some((ch, request)))
+        })
+        .await?;
+    let Some((row, Some(request))) = found else {
+        return Ok(None);
+    };
+    if !crate::domain::secret::constant_time_eq(
+        request.cookie_hash.as_bytes(),
+        transaction_cookie_hash.as_bytes(),
+    ) {
+        return Ok(None);
+    }
+    let now = p.clock.unix();
+    Ok(Some(state_of(&row, now)))
+}
+
+pub fn state_of(row: &ChallengeRow, now: i64) -> ChallengeStatus {
+    let (state, error) = match row.state.as_str() {
+        "completed" => (ChallengeState::Completed, None),
+        "failed" => (
+            ChallengeState::Failed,
+            row.error.as_deref().and_then(CardErrorCode::parse),
+        ),
+        _ if row.expires_at <= now => (ChallengeState::Expired, None),
+        _ => (ChallengeState::Pending, None),
+    };
+    ChallengeStatus { state, error }
+}

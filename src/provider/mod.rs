@@ -1,0 +1,126 @@
+//! The provider application: everything a request or a command needs, and the operations that
+//! combine protocol rules with storage (login, grants, sessions, clients, keys).
+
+pub mod client_auth;
+pub mod clients;
+pub mod grants;
+pub mod keyring;
+pub mod login;
+pub mod metrics;
+pub mod ratelimit;
+pub mod secrets;
+pub mod sessions;
+
+use std::sync::Arc;
+
+use crate::card::revocation::InMemoryRevocation;
+use crate::card::trust::TrustStore;
+use crate::card::verify::VerifyPolicy;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::jose::Kek;
+use crate::oidc::pairwise::PairwiseKey;
+use crate::store::{Db, StoreError};
+
+pub use clients::ClientCache;
+pub use keyring::KeyRing;
+pub use metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("trust store: {0}")]
+    Trust(String),
+}
+
+/// Shared by every request handler, background task and command.
+pub struct Provider {
+    pub settings: Settings,
+    pub db: Db,
+    pub clock: Clock,
+    pub kek: Kek,
+    pub keys: KeyRing,
+    pub pairwise: PairwiseKey,
+    pub trust: TrustStore,
+    pub revocation: Arc<InMemoryRevocation>,
+    pub clients: ClientCache,
+    pub metrics: Metrics,
+    pub http: reqwest::Client,
+    pub jwks_cache: client_auth::JwksCache,
+    /// Card challenge creation and responses per client address (card-login spec §7).
+    pub card_limiter: ratelimit::RateLimiter,
+    /// The discovery document, serialised once.
+    pub discovery_json: bytes::Bytes,
+}
+
+impl Provider {
+    /// Connects, migrates and loads keys; the same for `serve`, `demo` and tests.
+    pub fn open(settings: Settings, clock: Clock) -> Result<Provider, StartError> {
+        let db = Db::connect(&settings.database_url, settings.database_pool_size)
+            .map_err(StartError::Store)?;
+        let applied = db.migrate().map_err(StartError::Store)?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "database migrated");
+        }
+        let now = clock.unix();
+        let kek = secrets::key_encryption_key(&settings, &db)?;
+        let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
+        let l = &settings.lifetimes;
+        let retention = l.id_token.max(l.access_token).max(l.refresh_token).as_secs() as i64;
+        let keys = KeyRing::open(&db, &kek, retention, now)?;
+        let trust = TrustStore::from_settings(
+            settings.auth_roots.as_deref(),
+            settings.sign_roots.as_deref(),
+        )
+        .map_err(|e| StartError::Trust(e.to_string()))?;
+        let discovery = crate::oidc::discovery::metadata(
+            settings.issuer_str(),
+            &["openid"],
+            &[
+                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+                "at_hash",
+            ],
+        );
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| StartError::Config(format!("HTTP client: {e}")))?;
+        Ok(Provider {
+            discovery_json: bytes::Bytes::from(discovery.to_string()),
+            clients: ClientCache::new(db.clone()),
+            jwks_cache: client_auth::JwksCache::default(),
+            card_limiter: ratelimit::RateLimiter::new(60, 2.0),
+            revocation: Arc::new(InMemoryRevocation::new()),
+            metrics: Metrics::new(),
+            settings,
+            db,
+            clock,
+            kek,
+            keys,
+            pairwise,
+            trust,
+            http,
+        })
+    }
+
+    /// Card verification rules from settings.
+    pub fn verify_policy(&self) -> VerifyPolicy {
+        VerifyPolicy {
+            allow_test_cards: self.settings.allow_test_cards,
+            stale_grace: time::Duration::seconds(
+                self.settings.revocation_stale_grace.as_secs() as i64,
+            ),
+            allow_missing_revocation_data: self.settings.allow_missing_revocation_data,
+        }
+    }
+
+    /// `ISS` + path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.issuer_str())
+    }
+}

@@ -1,0 +1,95 @@
+//! Browser sessions: started by a card login, ended by logout, revocation or expiry. Ending a
+//! session revokes the tokens of every client session in it.
+
+use super::Provider;
+use crate::domain::secret::random_b64;
+use crate::domain::Secret;
+use crate::store::sessions::{BrowserSessionRow, ClientSessionRow};
+use crate::store::{self, DbConn, StoreError};
+
+/// Why a session ended (stored, counted, and later told to RPs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Logout,
+    Replaced,
+    Revoked,
+    Expired,
+    Admin,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::Replaced => "replaced",
+            EndReason::Revoked => "revoked",
+            EndReason::Expired => "expired",
+            EndReason::Admin => "admin",
+        }
+    }
+}
+
+/// A new session for `person_id` logged in at `now` with a card.
+pub async fn start(
+    p: &Provider,
+    person_id: String,
+    amr: &str,
+    acr: &str,
+) -> Result<(Secret, BrowserSessionRow), StoreError> {
+    let now = p.clock.unix();
+    let cookie = Secret::generate(32);
+    let row = BrowserSessionRow {
+        id: random_b64(16),
+        cookie_hash: cookie.hash(),
+        person_id,
+        auth_time: now,
+        amr: amr.to_owned(),
+        acr: acr.to_owned(),
+        created_at: now,
+        expires_at: now + p.settings.lifetimes.session.as_secs() as i64,
+        ended_at: None,
+        end_reason: None,
+    };
+    let insert = row.clone();
+    p.db.write(move |c| store::sessions::insert(c, &insert)).await?;
+    Ok((cookie, row))
+}
+
+/// The live session of a session cookie.
+pub async fn current(p: &Provider, cookie: &str) -> Result<Option<BrowserSessionRow>, StoreError> {
+    let hash = Secret::new(cookie).hash();
+    let now = p.clock.unix();
+    p.db.read(move |c| store::sessions::active_by_cookie(c, &hash, now)).await
+}
+
+/// Ends one session; returns the client sessions that were live in it.
+pub async fn end(
+    p: &Provider,
+    session_id: &str,
+    reason: EndReason,
+) -> Result<Vec<ClientSessionRow>, StoreError> {
+    let now = p.clock.unix();
+    let id = session_id.to_owned();
+    let ended = p.db.write(move |c| end_in(c, &id, reason, now)).await?;
+    p.metrics
+        .sessions_ended
+        .with_label_values(&[reason.as_str()])
+        .inc();
+    Ok(ended)
+}
+
+/// Ends a session inside the caller's transaction: marks it and its client sessions ended
+/// and revokes their tokens.
+pub fn end_in(
+    conn: &mut DbConn,
+    session_id: &str,
+    reason: EndReason,
+    now: i64,
+) -> diesel::QueryResult<Vec<ClientSessionRow>> {
+    let live = store::sessions::end(conn, session_id, reason.as_str(), now)?;
+    let ids: Vec<String> = live.iter().map(|s| s.id.clone()).collect();
+    if !ids.is_empty() {
+        store::grants::revoke_client_sessions(conn, &ids, now)?;
+    }
+    Ok(live)
+}

@@ -1,0 +1,248 @@
+//! Consents, authorization codes, access and refresh tokens (all secrets stored hashed).
+
+use diesel::prelude::*;
+
+use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+pub struct CodeRow {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub client_session_id: String,
+    pub person_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    pub claims: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_tokens)]
+pub struct AccessTokenRow {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub client_session_id: String,
+    pub person_id: String,
+    pub scope: String,
+    pub claims: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub client_session_id: String,
+    pub person_id: String,
+    pub scope: String,
+    pub claims: Option<String>,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn consent(conn: &mut DbConn, person_id: &str, client_id: &str) -> QueryResult<Option<String>> {
+    consents::table
+        .find((person_id, client_id))
+        .select(consents::scope)
+        .first(conn)
+        .optional()
+}
+
+/// Records (or widens) what a person allowed a client.
+pub fn save_consent(
+    conn: &mut DbConn,
+    person_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> QueryResult<()> {
+    let updated = diesel::update(consents::table.find((person_id, client_id)))
+        .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(consents::table)
+            .values((
+                consents::person_id.eq(person_id),
+                consents::client_id.eq(client_id),
+                consents::scope.eq(scope),
+                consents::granted_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_code(conn: &mut DbConn, row: &CodeRow) -> QueryResult<()> {
+    diesel::insert_into(authorization_codes::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Outcome of presenting a code.
+#[derive(Debug)]
+pub enum Redemption {
+    /// First use within its lifetime: the code's data.
+    Redeemed(CodeRow),
+    /// Already redeemed: a replay. Carries the code so its grant can be revoked.
+    Replayed(CodeRow),
+    Expired,
+    Unknown,
+}
+
+/// Redeems a code exactly once: a conditional update decides, so two nodes presenting the
+/// same code at the same moment cannot both succeed (RFC 6749 §4.1.2).
+pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<Redemption> {
+    let won = diesel::update(
+        authorization_codes::table
+            .find(code_hash)
+            .filter(authorization_codes::redeemed_at.is_null())
+            .filter(authorization_codes::expires_at.gt(now)),
+    )
+    .set(authorization_codes::redeemed_at.eq(now))
+    .returning(authorization_codes::all_columns)
+    .get_result::<CodeRow>(conn)
+    .optional()?;
+    if let Some(row) = won {
+        return Ok(Redemption::Redeemed(row));
+    }
+    let row = authorization_codes::table
+        .find(code_hash)
+        .select(CodeRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        None => Redemption::Unknown,
+        Some(row) if row.redeemed_at.is_some() => Redemption::Replayed(row),
+        Some(_) => Redemption::Expired,
+    })
+}
+
+pub fn insert_access_token(conn: &mut DbConn, row: &AccessTokenRow) -> QueryResult<()> {
+    diesel::insert_into(access_tokens::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_refresh_token(conn: &mut DbConn, row: &RefreshTokenRow) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn access_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<AccessTokenRow>> {
+    access_tokens::table
+        .find(token_hash)
+        .select(AccessTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn refresh_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .find(token_hash)
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a refresh token used; only the first of concurrent callers wins (rotation).
+pub fn use_refresh_token(conn: &mut DbConn, token_hash: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(now)),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Revokes every token issued under a grant (code replay, refresh reuse, RFC 7009 revocation).
+pub fn revoke_grant(conn: &mut DbConn, grant_id: &str, now: i64) -> QueryResult<usize> {
+    let a = diesel::update(
+        access_tokens::table
+            .filter(access_tokens::grant_id.eq(grant_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    let r = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::grant_id.eq(grant_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(a + r)
+}
+
+pub fn revoke_access_token(conn: &mut DbConn, token_hash: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        access_tokens::table
+            .find(token_hash)
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Revokes every token of the given client sessions (their browser session ended).
+pub fn revoke_client_sessions(
+    conn: &mut DbConn,
+    client_session_ids: &[String],
+    now: i64,
+) -> QueryResult<usize> {
+    let a = diesel::update(
+        access_tokens::table
+            .filter(access_tokens::client_session_id.eq_any(client_session_ids))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    let r = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::client_session_id.eq_any(client_session_ids))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(a + r)
+}
+
+/// Deletes expired codes and tokens older than `before`.
+pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    let c = diesel::delete(
+        authorization_codes::table.filter(authorization_codes::expires_at.lt(before)),
+    )
+    .execute(conn)?;
+    let a = diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before)))
+        .execute(conn)?;
+    let r = diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
+        .execute(conn)?;
+    Ok(c + a + r)
+}

@@ -1,0 +1,12 @@
+//! Persistence through diesel: one schema for SQLite and PostgreSQL, queries per table.
+
+pub mod clients;
+pub mod db;
+pub mod grants;
+pub mod keys;
+pub mod persons;
+pub mod requests;
+pub mod schema;
+pub mod sessions;
+
+pub use db::{Backend, Db, DbConn, StoreError};

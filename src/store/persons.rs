@@ -1,0 +1,63 @@
+//! The `persons` and `bindings` tables: MyKey IDs and the card certificates bound to them.
+
+use diesel::prelude::*;
+
+use super::schema::{bindings, persons};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bindings)]
+pub struct BindingRow {
+    pub id: String,
+    pub person_id: String,
+    pub purpose: String,
+    pub issuer_key_id: String,
+    pub serial: String,
+    pub not_after: i64,
+    /// `active`, `revoked` or `superseded`.
+    pub status: String,
+    pub revoked_reason: Option<String>,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+pub const ACTIVE: &str = "active";
+
+pub fn find_binding(
+    conn: &mut DbConn,
+    issuer_key_id: &str,
+    serial: &str,
+) -> QueryResult<Option<BindingRow>> {
+    bindings::table
+        .filter(bindings::issuer_key_id.eq(issuer_key_id))
+        .filter(bindings::serial.eq(serial))
+        .select(BindingRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn bindings_of(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BindingRow>> {
+    bindings::table
+        .filter(bindings::person_id.eq(person_id))
+        .order(bindings::created_at.asc())
+        .select(BindingRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_person(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
+    diesel::insert_into(persons::table)
+        .values((persons::id.eq(id), persons::created_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_binding(conn: &mut DbConn, row: &BindingRow) -> QueryResult<()> {
+    diesel::insert_into(bindings::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn count_persons(conn: &mut DbConn) -> QueryResult<i64> {
+    persons::table.count().get_result(conn)
+}

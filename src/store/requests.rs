@@ -1,0 +1,158 @@
+//! Authorization transactions (`auth_requests`) and their card challenges.
+
+use diesel::prelude::*;
+
+use super::schema::{auth_requests, challenges};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_requests)]
+pub struct AuthRequestRow {
+    pub id: String,
+    /// Hash of the transaction cookie that binds this request to one browser.
+    pub cookie_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub prompt: Option<String>,
+    pub max_age: Option<i64>,
+    pub ui_locales: Option<String>,
+    pub acr_values: Option<String>,
+    pub claims: Option<String>,
+    pub session_id: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = challenges)]
+pub struct ChallengeRow {
+    pub id: String,
+    pub auth_request_id: String,
+    pub nonce: String,
+    pub purpose: String,
+    pub match_code: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// `pending`, `answering`, `completed` or `failed`.
+    pub state: String,
+    pub error: Option<String>,
+    pub person_id: Option<String>,
+    pub answered_at: Option<i64>,
+    pub consumed_at: Option<i64>,
+}
+
+pub fn insert_request(conn: &mut DbConn, row: &AuthRequestRow) -> QueryResult<()> {
+    diesel::insert_into(auth_requests::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn get_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<AuthRequestRow>> {
+    auth_requests::table
+        .find(id)
+        .select(AuthRequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn attach_session(conn: &mut DbConn, id: &str, session_id: &str) -> QueryResult<usize> {
+    diesel::update(auth_requests::table.find(id))
+        .set(auth_requests::session_id.eq(session_id))
+        .execute(conn)
+}
+
+/// Marks a request finished; only the first caller wins (a back button cannot replay it).
+pub fn complete_request(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        auth_requests::table
+            .find(id)
+            .filter(auth_requests::completed_at.is_null()),
+    )
+    .set(auth_requests::completed_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn insert_challenge(conn: &mut DbConn, row: &ChallengeRow) -> QueryResult<()> {
+    diesel::insert_into(challenges::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<ChallengeRow>> {
+    challenges::table
+        .find(id)
+        .select(ChallengeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets
+/// `true` (card-login spec §4 step 1): the update is conditional on the state.
+pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        challenges::table
+            .find(id)
+            .filter(challenges::state.eq("pending"))
+            .filter(challenges::expires_at.gt(now)),
+    )
+    .set((
+        challenges::state.eq("answering"),
+        challenges::answered_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn finish_challenge(
+    conn: &mut DbConn,
+    id: &str,
+    person_id: Option<&str>,
+    error: Option<&str>,
+) -> QueryResult<usize> {
+    let state = if error.is_some() {
+        "failed"
+    } else {
+        "completed"
+    };
+    diesel::update(challenges::table.find(id))
+        .set((
+            challenges::state.eq(state),
+            challenges::person_id.eq(person_id),
+            challenges::error.eq(error),
+        ))
+        .execute(conn)
+}
+
+/// The browser takes the completed challenge once to build its session.
+pub fn consume_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        challenges::table
+            .find(id)
+            .filter(challenges::state.eq("completed"))
+            .filter(challenges::consumed_at.is_null()),
+    )
+    .set(challenges::consumed_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Removes finished or abandoned transactions older than `before`.
+pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    let old = auth_requests::table
+        .filter(auth_requests::expires_at.lt(before))
+        .select(auth_requests::id);
+    let n = diesel::delete(challenges::table.filter(challenges::auth_request_id.eq_any(old)))
+        .execute(conn)?;
+    Ok(
+        n + diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(before)))
+            .execute(conn)?,
+    )
+}

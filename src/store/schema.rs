@@ -1,0 +1,223 @@
+//! The diesel schema, one for both backends (portable column types only).
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        auth_method -> Text,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
+        sector_identifier_uri -> Nullable<Text>,
+        sector -> Text,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+        scopes -> Text,
+        id_token_alg -> Text,
+        logo_uri -> Nullable<Text>,
+        tos_uri -> Nullable<Text>,
+        policy_uri -> Nullable<Text>,
+        allow_verified_claims -> Bool,
+        enabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bindings (id) {
+        id -> Text,
+        person_id -> Text,
+        purpose -> Text,
+        issuer_key_id -> Text,
+        serial -> Text,
+        not_after -> BigInt,
+        status -> Text,
+        revoked_reason -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    browser_sessions (id) {
+        id -> Text,
+        cookie_hash -> Text,
+        person_id -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    client_sessions (id) {
+        id -> Text,
+        session_id -> Text,
+        client_id -> Text,
+        person_id -> Text,
+        created_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    auth_requests (id) {
+        id -> Text,
+        cookie_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        code_challenge -> Text,
+        prompt -> Nullable<Text>,
+        max_age -> Nullable<BigInt>,
+        ui_locales -> Nullable<Text>,
+        acr_values -> Nullable<Text>,
+        claims -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    challenges (id) {
+        id -> Text,
+        auth_request_id -> Text,
+        nonce -> Text,
+        purpose -> Text,
+        match_code -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        state -> Text,
+        error -> Nullable<Text>,
+        person_id -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (person_id, client_id) {
+        person_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        client_session_id -> Text,
+        person_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        claims -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        redeemed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    access_tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        client_session_id -> Text,
+        person_id -> Text,
+        scope -> Text,
+        claims -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        client_session_id -> Text,
+        person_id -> Text,
+        scope -> Text,
+        claims -> Nullable<Text>,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        sealed_private_key -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        activate_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    provider_secrets (name) {
+        name -> Text,
+        sealed_value -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    clients,
+    persons,
+    bindings,
+    browser_sessions,
+    client_sessions,
+    auth_requests,
+    challenges,
+    consents,
+    authorization_codes,
+    access_tokens,
+    refresh_tokens,
+    signing_keys,
+    assertion_jtis,
+    provider_secrets,
+);

@@ -1,0 +1,158 @@
+//! Browser (single sign-on) sessions and the per-client sessions inside them (`sid`).
+
+use diesel::prelude::*;
+
+use super::schema::{browser_sessions, client_sessions};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = browser_sessions)]
+pub struct BrowserSessionRow {
+    pub id: String,
+    pub cookie_hash: String,
+    pub person_id: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_sessions)]
+pub struct ClientSessionRow {
+    pub id: String,
+    pub session_id: String,
+    pub client_id: String,
+    pub person_id: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &BrowserSessionRow) -> QueryResult<()> {
+    diesel::insert_into(browser_sessions::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The live session a browser cookie names, if any.
+pub fn active_by_cookie(
+    conn: &mut DbConn,
+    cookie_hash: &str,
+    now: i64,
+) -> QueryResult<Option<BrowserSessionRow>> {
+    browser_sessions::table
+        .filter(browser_sessions::cookie_hash.eq(cookie_hash))
+        .filter(browser_sessions::ended_at.is_null())
+        .filter(browser_sessions::expires_at.gt(now))
+        .select(BrowserSessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>> {
+    browser_sessions::table
+        .find(id)
+        .select(BrowserSessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The client session (`sid`) of `client_id` inside a browser session, created on first use.
+pub fn client_session(
+    conn: &mut DbConn,
+    session: &BrowserSessionRow,
+    client_id: &str,
+    new_id: &str,
+    now: i64,
+) -> QueryResult<ClientSessionRow> {
+    let existing = client_sessions::table
+        .filter(client_sessions::session_id.eq(&session.id))
+        .filter(client_sessions::client_id.eq(client_id))
+        .select(ClientSessionRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(row) = existing {
+        return Ok(row);
+    }
+    let row = ClientSessionRow {
+        id: new_id.to_owned(),
+        session_id: session.id.clone(),
+        client_id: client_id.to_owned(),
+        person_id: session.person_id.clone(),
+        created_at: now,
+        ended_at: None,
+    };
+    diesel::insert_into(client_sessions::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn get_client_session(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientSessionRow>> {
+    client_sessions::table
+        .find(id)
+        .select(ClientSessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Ends a browser session and its client sessions; returns the client sessions that were
+/// still live (each one is owed a back-channel logout). Ending twice returns nothing.
+pub fn end(
+    conn: &mut DbConn,
+    session_id: &str,
+    reason: &str,
+    now: i64,
+) -> QueryResult<Vec<ClientSessionRow>> {
+    diesel::update(
+        browser_sessions::table
+            .find(session_id)
+            .filter(browser_sessions::ended_at.is_null()),
+    )
+    .set((
+        browser_sessions::ended_at.eq(now),
+        browser_sessions::end_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    let live = client_sessions::table
+        .filter(client_sessions::session_id.eq(session_id))
+        .filter(client_sessions::ended_at.is_null())
+        .select(ClientSessionRow::as_select())
+        .load(conn)?;
+    diesel::update(
+        client_sessions::table
+            .filter(client_sessions::session_id.eq(session_id))
+            .filter(client_sessions::ended_at.is_null()),
+    )
+    .set(client_sessions::ended_at.eq(now))
+    .execute(conn)?;
+    Ok(live)
+}
+
+/// Live browser sessions of a person.
+pub fn active_of_person(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BrowserSessionRow>> {
+    browser_sessions::table
+        .filter(browser_sessions::person_id.eq(person_id))
+        .filter(browser_sessions::ended_at.is_null())
+        .select(BrowserSessionRow::as_select())
+        .load(conn)
+}
+
+/// A fresh card login by the same person refreshes the session's authentication time.
+pub fn reauthenticate(
+    conn: &mut DbConn,
+    id: &str,
+    auth_time: i64,
+    expires_at: i64,
+) -> QueryResult<usize> {
+    diesel::update(browser_sessions::table.find(id))
+        .set((
+            browser_sessions::auth_time.eq(auth_time),
+            browser_sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+}
