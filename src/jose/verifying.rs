@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn ec_point_off_the_curve_is_rejected() {
-        // Same x, y of the base point's neighbour: flipping one byte leaves the curve.
+        // The RFC point with the last character of y changed is no longer on the curve.
         let bad_y = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyA";
         assert!(matches!(
             VerifyingKey::from_jwk(&ec_jwk(X, bad_y)),
