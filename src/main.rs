@@ -13,7 +13,11 @@ use mykey_connect::provider::Provider;
 use mykey_connect::web::App;
 
 #[derive(Parser)]
-#[command(name = "mykey-connect", version, about = "OpenID Connect provider for the My Number Card")]
+#[command(
+    name = "mykey-connect",
+    version,
+    about = "OpenID Connect provider for the My Number Card"
+)]
 struct Cli {
     /// Settings file (TOML); MYKEY_* environment variables override it.
     #[arg(long, short, global = true, env = "MYKEY_CONFIG")]
@@ -108,7 +112,11 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(settings = ?settings, "starting");
             let provider = Arc::new(Provider::open(settings, clock).context("start-up failed")?);
             let app = App::build(provider.clone()).context("cannot listen")?;
-            tracing::info!(port = app.port, issuer = provider.settings.issuer_str(), "serving");
+            tracing::info!(
+                port = app.port,
+                issuer = provider.settings.issuer_str(),
+                "serving"
+            );
             mykey_connect::provider::background::spawn(provider);
             app.run().await?;
             return Ok(());
@@ -125,7 +133,9 @@ async fn main() -> anyhow::Result<()> {
             format!("{} migration(s) applied\n", applied.len())
         }
         Command::Client(c) => match c {
-            ClientCommand::Add { args, json } => cli::clients::add(&settings, &args, json, now).await,
+            ClientCommand::Add { args, json } => {
+                cli::clients::add(&settings, &args, json, now).await
+            }
             ClientCommand::List { json } => cli::clients::list(&settings, json).await,
             ClientCommand::Show { id, json } => cli::clients::show(&settings, &id, json).await,
             ClientCommand::Update { id, args, json } => {

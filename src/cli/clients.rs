@@ -74,7 +74,10 @@ impl ClientArgs {
                 *target = Some(v.clone());
             }
         };
-        set(&mut spec.backchannel_logout_uri, &self.backchannel_logout_uri);
+        set(
+            &mut spec.backchannel_logout_uri,
+            &self.backchannel_logout_uri,
+        );
         set(&mut spec.sector_identifier_uri, &self.sector_identifier_uri);
         set(&mut spec.auth_method, &self.auth_method);
         set(&mut spec.jwks_uri, &self.jwks_uri);
@@ -157,13 +160,23 @@ fn http() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-pub async fn add(settings: &Settings, args: &ClientArgs, as_json: bool, now: i64) -> Result<String, String> {
+pub async fn add(
+    settings: &Settings,
+    args: &ClientArgs,
+    as_json: bool,
+    now: i64,
+) -> Result<String, String> {
     let spec = args.apply(ClientSpec::default())?;
     let db = open(settings)?;
     let (client, secret) = clients::register(&db, &http()?, &spec, now)
         .await
         .map_err(|e| format!("the client is not valid:\n{}", field_errors(e)))?;
-    Ok(describe(settings, &client, secret.as_ref().map(|s| s.expose()), as_json))
+    Ok(describe(
+        settings,
+        &client,
+        secret.as_ref().map(|s| s.expose()),
+        as_json,
+    ))
 }
 
 async fn load(db: &Db, id: &str) -> Result<(Client, i64), String> {
@@ -185,8 +198,14 @@ pub async fn show(settings: &Settings, id: &str, as_json: bool) -> Result<String
 
 pub async fn list(settings: &Settings, as_json: bool) -> Result<String, String> {
     let db = open(settings)?;
-    let rows = db.read(store::clients::list).await.map_err(|e| e.to_string())?;
-    let clients: Vec<Client> = rows.into_iter().filter_map(|r| r.into_client().ok()).collect();
+    let rows = db
+        .read(store::clients::list)
+        .await
+        .map_err(|e| e.to_string())?;
+    let clients: Vec<Client> = rows
+        .into_iter()
+        .filter_map(|r| r.into_client().ok())
+        .collect();
     if as_json {
         let v: Vec<_> = clients
             .iter()
@@ -206,7 +225,13 @@ pub async fn list(settings: &Settings, as_json: bool) -> Result<String, String> 
     Ok(out)
 }
 
-pub async fn update(settings: &Settings, id: &str, args: &ClientArgs, as_json: bool, now: i64) -> Result<String, String> {
+pub async fn update(
+    settings: &Settings,
+    id: &str,
+    args: &ClientArgs,
+    as_json: bool,
+    now: i64,
+) -> Result<String, String> {
     let db = open(settings)?;
     let (client, created) = load(&db, id).await?;
     let spec = args.apply(clients::spec_of(&client))?;
@@ -226,14 +251,24 @@ pub async fn remove(settings: &Settings, id: &str) -> Result<String, String> {
     if n == 0 {
         return Err(format!("no client {id}"));
     }
-    Ok(format!("removed client {id} with its sessions, consents and tokens\n"))
+    Ok(format!(
+        "removed client {id} with its sessions, consents and tokens\n"
+    ))
 }
 
-pub async fn rotate_secret(settings: &Settings, id: &str, as_json: bool, now: i64) -> Result<String, String> {
+pub async fn rotate_secret(
+    settings: &Settings,
+    id: &str,
+    as_json: bool,
+    now: i64,
+) -> Result<String, String> {
     let db = open(settings)?;
     let (client, _) = load(&db, id).await?;
     if !client.auth_method.uses_secret() {
-        return Err(format!("client {id} uses {} and has no secret", client.auth_method.as_str()));
+        return Err(format!(
+            "client {id} uses {} and has no secret",
+            client.auth_method.as_str()
+        ));
     }
     let (secret, hash) = clients::new_secret();
     let owned = id.to_owned();

@@ -1,9 +1,9 @@
 //! `mykey-connect keys list|rotate`.
 
+use crate::config::Settings;
 use crate::domain::IdTokenAlg;
 use crate::provider::{keyring, secrets, StartError};
 use crate::store::{self, Db};
-use crate::config::Settings;
 
 pub fn list(settings: &Settings, now: i64) -> Result<String, StartError> {
     let db = Db::connect(&settings.database_url, 2).map_err(StartError::Store)?;
@@ -30,7 +30,12 @@ pub fn list(settings: &Settings, now: i64) -> Result<String, StartError> {
 }
 
 /// Publishes a new key now; it signs after `lead` seconds, when the old one retires.
-pub fn rotate(settings: &Settings, alg: IdTokenAlg, lead: Option<i64>, now: i64) -> Result<String, StartError> {
+pub fn rotate(
+    settings: &Settings,
+    alg: IdTokenAlg,
+    lead: Option<i64>,
+    now: i64,
+) -> Result<String, StartError> {
     let db = Db::connect(&settings.database_url, 2).map_err(StartError::Store)?;
     db.migrate().map_err(StartError::Store)?;
     let kek = secrets::key_encryption_key(settings, &db)?;
@@ -46,6 +51,9 @@ pub fn rotate(settings: &Settings, alg: IdTokenAlg, lead: Option<i64>, now: i64)
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }

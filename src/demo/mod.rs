@@ -43,7 +43,10 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
     for purpose in [Purpose::Auth, Purpose::Sign] {
         let roots = dir.join("roots").join(purpose.as_str());
         std::fs::create_dir_all(&roots)?;
-        std::fs::write(roots.join(format!("{purpose}-root.pem")), ca.root_pem(purpose))?;
+        std::fs::write(
+            roots.join(format!("{purpose}-root.pem")),
+            ca.root_pem(purpose),
+        )?;
     }
     let env: Vec<(String, String)> = [
         ("MYKEY_ISSUER", format!("http://{listen}")),
@@ -52,8 +55,14 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
             "MYKEY_DATABASE_URL",
             format!("sqlite://{}", dir.join("mykey.sqlite3").display()),
         ),
-        ("MYKEY_AUTH_ROOTS", dir.join("roots/auth").display().to_string()),
-        ("MYKEY_SIGN_ROOTS", dir.join("roots/sign").display().to_string()),
+        (
+            "MYKEY_AUTH_ROOTS",
+            dir.join("roots/auth").display().to_string(),
+        ),
+        (
+            "MYKEY_SIGN_ROOTS",
+            dir.join("roots/sign").display().to_string(),
+        ),
         ("MYKEY_ALLOW_TEST_CARDS", "true".to_owned()),
     ]
     .into_iter()
@@ -74,10 +83,17 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
 
     let secret = register_demo_client(&provider).await?;
     let issuer = provider.settings.issuer_str().to_owned();
-    let rp = web::Data::new(rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
-        .map_err(anyhow::Error::msg)?);
-    let listener = std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
-    let app = App::with_routes(provider.clone(), listener, Arc::new(rp::DemoRp::configure(rp)))?;
+    let rp = web::Data::new(
+        rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
+            .map_err(anyhow::Error::msg)?,
+    );
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let app = App::with_routes(
+        provider.clone(),
+        listener,
+        Arc::new(rp::DemoRp::configure(rp)),
+    )?;
     crate::provider::background::spawn(provider.clone());
     println!(
         "\nmykey-connect demo is running at {issuer}\n\n\
@@ -111,8 +127,8 @@ async fn register_demo_client(p: &Provider) -> anyhow::Result<String> {
     };
     let (secret, hash) = new_secret();
     let id = ClientId::parse(DEMO_CLIENT_ID).context("demo client id")?;
-    let client = build_client(id, &spec, Some(hash))
-        .map_err(|e| anyhow::anyhow!("demo client: {e:?}"))?;
+    let client =
+        build_client(id, &spec, Some(hash)).map_err(|e| anyhow::anyhow!("demo client: {e:?}"))?;
     let now = p.clock.unix();
     let row = ClientRow::from_client(&client, now, now);
     p.db.write(move |c| {

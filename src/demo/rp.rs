@@ -7,11 +7,13 @@ use std::sync::Mutex;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    RedirectUrl, Scope, TokenResponse,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, RedirectUrl,
+    TokenResponse,
 };
 use serde::Deserialize;
 
@@ -86,7 +88,9 @@ impl DemoRp {
 
 fn page(rp: &DemoRp, req: &HttpRequest, error: Option<String>) -> HttpResponse {
     let sessions = rp.sessions.lock().unwrap_or_else(|p| p.into_inner());
-    let logged_in = req.cookie(SESSION_COOKIE).and_then(|c| sessions.get(c.value()));
+    let logged_in = req
+        .cookie(SESSION_COOKIE)
+        .and_then(|c| sessions.get(c.value()));
     let html = DemoPage {
         assets: assets(),
         logged_in,
@@ -130,7 +134,6 @@ async fn login(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {
             CsrfToken::new_random,
             Nonce::new_random,
         )
-        .add_scope(Scope::new("openid".into()))
         .set_pkce_challenge(challenge)
         .url();
     rp.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(
@@ -156,7 +159,11 @@ struct Callback {
     error_description: Option<String>,
 }
 
-async fn callback(rp: web::Data<DemoRp>, req: HttpRequest, q: web::Query<Callback>) -> HttpResponse {
+async fn callback(
+    rp: web::Data<DemoRp>,
+    req: HttpRequest,
+    q: web::Query<Callback>,
+) -> HttpResponse {
     if let Some(error) = &q.error {
         let d = q.error_description.clone().unwrap_or_default();
         return page(&rp, &req, Some(format!("{error}: {d}")));
@@ -168,7 +175,11 @@ async fn callback(rp: web::Data<DemoRp>, req: HttpRequest, q: web::Query<Callbac
     if state_cookie.as_deref() != Some(state.as_str()) {
         return page(&rp, &req, Some("state does not match this browser".into()));
     }
-    let pending = rp.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(state);
+    let pending = rp
+        .pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(state);
     let Some((verifier, nonce)) = pending else {
         return page(&rp, &req, Some("unknown state".into()));
     };
@@ -194,7 +205,12 @@ async fn callback(rp: web::Data<DemoRp>, req: HttpRequest, q: web::Query<Callbac
 }
 
 /// The code exchange and checks every OIDC client library performs.
-async fn finish(rp: &DemoRp, code: &str, verifier: String, nonce: String) -> Result<LoggedIn, String> {
+async fn finish(
+    rp: &DemoRp,
+    code: &str,
+    verifier: String,
+    nonce: String,
+) -> Result<LoggedIn, String> {
     let metadata = rp.metadata().await?;
     let client = CoreClient::from_provider_metadata(
         metadata,
@@ -247,8 +263,10 @@ async fn logout(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {
     let back = format!("{}/demo/", rp.issuer);
     let target = match (removed, PostLogoutRedirectUrl::new(back.clone())) {
         (Some(s), Ok(_)) => {
-            let mut url = url::Url::parse(&format!("{}/end_session", rp.issuer))
-                .unwrap_or_else(|_| url::Url::parse("http://invalid/").unwrap_or_else(|e| panic!("{e}")));
+            let mut url =
+                url::Url::parse(&format!("{}/end_session", rp.issuer)).unwrap_or_else(|_| {
+                    url::Url::parse("http://invalid/").unwrap_or_else(|e| panic!("{e}"))
+                });
             url.query_pairs_mut()
                 .append_pair("id_token_hint", &s.id_token)
                 .append_pair("post_logout_redirect_uri", &back)

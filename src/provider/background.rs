@@ -19,10 +19,9 @@ pub fn spawn(p: Arc<Provider>) {
         loop {
             tick.tick().await;
             let p = keys.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                p.keys.refresh(&p.db, &p.kek, p.clock.unix())
-            })
-            .await;
+            let result =
+                tokio::task::spawn_blocking(move || p.keys.refresh(&p.db, &p.kek, p.clock.unix()))
+                    .await;
             if let Ok(Err(e)) = result {
                 tracing::warn!(error = %e, "signing key refresh failed; keeping the current keys");
             }
@@ -34,14 +33,15 @@ pub fn spawn(p: Arc<Provider>) {
             tick.tick().await;
             // Keep a day of history past expiry (replay detection needs the redeemed codes).
             let before = p.clock.unix() - 86_400;
-            let purged = p
-                .db
-                .write(move |c| {
+            let purged =
+                p.db.write(move |c| {
                     Ok(store::requests::purge(c, before)? + store::grants::purge(c, before)?)
                 })
                 .await;
             match purged {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired transactions and tokens"),
+                Ok(n) if n > 0 => {
+                    tracing::info!(rows = n, "purged expired transactions and tokens")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
             }

@@ -72,14 +72,27 @@ impl Provider {
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
         let l = &settings.lifetimes;
-        let retention = l.id_token.max(l.access_token).max(l.refresh_token).as_secs() as i64;
+        let retention = l
+            .id_token
+            .max(l.access_token)
+            .max(l.refresh_token)
+            .as_secs() as i64;
         let keys = KeyRing::open(&db, &kek, retention, now)?;
         let trust = trust_store(&settings)?;
         let discovery = crate::oidc::discovery::metadata(
             settings.issuer_str(),
             &["openid"],
             &[
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "acr",
+                "amr",
+                "sid",
                 "at_hash",
             ],
         );
@@ -111,7 +124,7 @@ impl Provider {
         VerifyPolicy {
             allow_test_cards: self.settings.allow_test_cards,
             stale_grace: time::Duration::seconds(
-                self.settings.revocation_stale_grace.as_secs() as i64,
+                self.settings.revocation_stale_grace.as_secs() as i64
             ),
             allow_missing_revocation_data: self.settings.allow_missing_revocation_data,
         }
@@ -140,7 +153,9 @@ pub fn trust_store(settings: &Settings) -> Result<TrustStore, StartError> {
                 let n = store.add_folder(purpose, dir).map_err(trust)?;
                 tracing::info!(%purpose, roots = n, dir = %dir.display(), "trust roots loaded");
             }
-            None => tracing::warn!(%purpose, "no roots configured: no card of this purpose is trusted"),
+            None => {
+                tracing::warn!(%purpose, "no roots configured: no card of this purpose is trusted")
+            }
         }
     }
     Ok(store)

@@ -9,13 +9,15 @@ use super::cookies;
 use super::error::{PageError, WebError};
 use super::i18n::Lang;
 use crate::domain::{Client, Scope};
-use crate::oidc::authorize::{login_is_fresh, validate, AuthorizeError, AuthorizeParams, AuthorizeRequest};
+use crate::oidc::authorize::{
+    login_is_fresh, validate, AuthorizeError, AuthorizeParams, AuthorizeRequest,
+};
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::provider::grants::{self, CodeRequest};
 use crate::provider::{sessions, Provider};
+use crate::store;
 use crate::store::requests::AuthRequestRow;
 use crate::store::sessions::BrowserSessionRow;
-use crate::store;
 
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::Found()
@@ -122,17 +124,30 @@ pub async fn authorize(
     let usable = session
         .filter(|s| !request.prompt.login && login_is_fresh(s.auth_time, request.max_age, now));
     if let Some(session) = usable {
-        if !request.prompt.consent && consented(&p, &session.person_id, &client, &request.scope).await? {
-            let location = grants::issue_code(&p, &client, &session, code_request(&request)).await?;
+        if !request.prompt.consent
+            && consented(&p, &session.person_id, &client, &request.scope).await?
+        {
+            let location =
+                grants::issue_code(&p, &client, &session, code_request(&request)).await?;
             return Ok(redirect(&location));
         }
         if request.prompt.none {
-            return Ok(refuse(&p, &request, ErrorCode::ConsentRequired, "consent is required"));
+            return Ok(refuse(
+                &p,
+                &request,
+                ErrorCode::ConsentRequired,
+                "consent is required",
+            ));
         }
         return start_transaction(&p, &req, &client, &request, Some(&session), "consent").await;
     }
     if request.prompt.none {
-        return Ok(refuse(&p, &request, ErrorCode::LoginRequired, "the person must log in"));
+        return Ok(refuse(
+            &p,
+            &request,
+            ErrorCode::LoginRequired,
+            "the person must log in",
+        ));
     }
     start_transaction(&p, &req, &client, &request, None, "login").await
 }
@@ -165,10 +180,9 @@ pub async fn consented(
     scope: &Scope,
 ) -> Result<bool, WebError> {
     let (person, cid) = (person_id.to_owned(), client.id.as_str().to_owned());
-    let stored = p
-        .db
-        .read(move |c| store::grants::consent(c, &person, &cid))
-        .await?;
+    let stored =
+        p.db.read(move |c| store::grants::consent(c, &person, &cid))
+            .await?;
     Ok(stored
         .as_deref()
         .and_then(Scope::parse)
@@ -206,7 +220,8 @@ async fn start_transaction(
         completed_at: None,
     };
     let id = row.id.clone();
-    p.db.write(move |c| store::requests::insert_request(c, &row)).await?;
+    p.db.write(move |c| store::requests::insert_request(c, &row))
+        .await?;
     let mut response = redirect(&format!("/{page}/{id}"));
     if new_binding {
         response

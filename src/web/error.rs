@@ -147,14 +147,12 @@ impl ResponseError for WebError {
                 status,
                 &OAuthError::invalid_request("The request body is too large."),
             ),
-            WebError::Page(page) => {
-                match render(&ErrorPage::new(page)) {
-                    Ok(html) => HttpResponse::build(status)
-                        .content_type("text/html; charset=utf-8")
-                        .body(html),
-                    Err(_) => HttpResponse::build(status).finish(),
-                }
-            }
+            WebError::Page(page) => match render(&ErrorPage::new(page)) {
+                Ok(html) => HttpResponse::build(status)
+                    .content_type("text/html; charset=utf-8")
+                    .body(html),
+                Err(_) => HttpResponse::build(status).finish(),
+            },
             WebError::Unavailable(cause) => {
                 tracing::error!(%cause, "dependency unavailable");
                 json(

@@ -69,20 +69,29 @@ pub async fn page(
         expires_iso: expires
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
-        expires_local: format!("{:02}:{:02}:{:02} JST", jst.hour(), jst.minute(), jst.second()),
+        expires_local: format!(
+            "{:02}:{:02}:{:02} JST",
+            jst.hour(),
+            jst.minute(),
+            jst.second()
+        ),
     };
     Ok(html(render(&view)?))
 }
 
 /// The `mykey://` link as an SVG QR code in a data URI (the CSP allows `data:` images only).
 fn qr_data_uri(link: &str) -> Result<String, WebError> {
-    let code = qrcode::QrCode::new(link.as_bytes()).map_err(|e| WebError::Internal(e.to_string()))?;
+    let code =
+        qrcode::QrCode::new(link.as_bytes()).map_err(|e| WebError::Internal(e.to_string()))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(192, 192)
         .quiet_zone(true)
         .build();
-    Ok(format!("data:image/svg+xml;base64,{}", STANDARD.encode(svg)))
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        STANDARD.encode(svg)
+    ))
 }
 
 #[derive(Deserialize)]
@@ -100,10 +109,10 @@ pub async fn complete(
 ) -> Result<HttpResponse, WebError> {
     let tx = transaction::load(&p, &req, &id).await?;
     tx.check_csrf(form.csrf.as_deref())?;
-    let (challenge_id, request_id, now) = (form.challenge.clone(), tx.row.id.clone(), p.clock.unix());
-    let taken = p
-        .db
-        .write(move |c| {
+    let (challenge_id, request_id, now) =
+        (form.challenge.clone(), tx.row.id.clone(), p.clock.unix());
+    let taken =
+        p.db.write(move |c| {
             let Some(ch) = store::requests::get_challenge(c, &challenge_id)? else {
                 return Ok(Err(None));
             };
@@ -118,16 +127,32 @@ pub async fn complete(
         .await?;
     let person_id = match taken {
         Ok(Some(person)) => person,
-        Ok(None) => return Err(WebError::Internal("completed challenge without person".into())),
+        Ok(None) => {
+            return Err(WebError::Internal(
+                "completed challenge without person".into(),
+            ))
+        }
         Err(Some(status)) if status.state == crate::card::protocol::ChallengeState::Pending => {
             // Pressed Continue before the helper answered: back to the waiting page.
             return Ok(redirect(&format!("/login/{}", tx.row.id)));
         }
         Err(Some(status)) => {
-            let code = status.error.map(|c| c.as_str()).unwrap_or("expired_challenge");
-            return Ok(redirect(&format!("/login/{}/failed?code={code}", tx.row.id)));
+            let code = status
+                .error
+                .map(|c| c.as_str())
+                .unwrap_or("expired_challenge");
+            return Ok(redirect(&format!(
+                "/login/{}/failed?code={code}",
+                tx.row.id
+            )));
         }
-        Err(None) => return Err(WebError::page(StatusCode::BAD_REQUEST, tx.lang, tx.lang.texts().request_expired)),
+        Err(None) => {
+            return Err(WebError::page(
+                StatusCode::BAD_REQUEST,
+                tx.lang,
+                tx.lang.texts().request_expired,
+            ))
+        }
     };
     let amr = AMR_CARD.join(" ");
     let existing = match cookies::value(&req, cookies::SESSION) {
@@ -137,8 +162,12 @@ pub async fn complete(
     let mut new_cookie = None;
     let session = match existing {
         Some(mut s) if s.person_id == person_id => {
-            let (sid, exp) = (s.id.clone(), now + p.settings.lifetimes.session.as_secs() as i64);
-            p.db.write(move |c| store::sessions::reauthenticate(c, &sid, now, exp)).await?;
+            let (sid, exp) = (
+                s.id.clone(),
+                now + p.settings.lifetimes.session.as_secs() as i64,
+            );
+            p.db.write(move |c| store::sessions::reauthenticate(c, &sid, now, exp))
+                .await?;
             s.auth_time = now;
             s
         }
@@ -152,17 +181,27 @@ pub async fn complete(
         }
     };
     let (rid, sid) = (tx.row.id.clone(), session.id.clone());
-    p.db.write(move |c| store::requests::attach_session(c, &rid, &sid)).await?;
+    p.db.write(move |c| store::requests::attach_session(c, &rid, &sid))
+        .await?;
     let scope = Scope::parse(&tx.row.scope).unwrap_or_default();
-    let force_consent = tx.row.prompt.as_deref().is_some_and(|p| p.contains("consent"));
-    let mut response = if !force_consent && consented(&p, &session.person_id, &tx.client, &scope).await? {
-        redirect(&tx.finish_with_code(&p, &session).await?)
-    } else {
-        redirect(&format!("/consent/{}", tx.row.id))
-    };
+    let force_consent = tx
+        .row
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.contains("consent"));
+    let mut response =
+        if !force_consent && consented(&p, &session.person_id, &tx.client, &scope).await? {
+            redirect(&tx.finish_with_code(&p, &session).await?)
+        } else {
+            redirect(&format!("/consent/{}", tx.row.id))
+        };
     if let Some(cookie) = new_cookie {
         response
-            .add_cookie(&cookies::build(cookies::SESSION, cookie.expose().to_owned(), p.settings.secure_cookies()))
+            .add_cookie(&cookies::build(
+                cookies::SESSION,
+                cookie.expose().to_owned(),
+                p.settings.secure_cookies(),
+            ))
             .map_err(|e| WebError::Internal(e.to_string()))?;
     }
     Ok(response)
@@ -212,7 +251,10 @@ pub async fn cancel(
 ) -> Result<HttpResponse, WebError> {
     let tx = transaction::load(&p, &req, &id).await?;
     let location = tx
-        .finish_with_error(&p, OAuthError::new(ErrorCode::AccessDenied, "the person cancelled the login"))
+        .finish_with_error(
+            &p,
+            OAuthError::new(ErrorCode::AccessDenied, "the person cancelled the login"),
+        )
         .await?;
     Ok(redirect(&location))
 }
@@ -234,7 +276,13 @@ async fn consent_session(
     };
     session
         .filter(|s| tx.row.session_id.as_deref() == Some(s.id.as_str()))
-        .ok_or_else(|| WebError::page(StatusCode::BAD_REQUEST, tx.lang, tx.lang.texts().request_expired))
+        .ok_or_else(|| {
+            WebError::page(
+                StatusCode::BAD_REQUEST,
+                tx.lang,
+                tx.lang.texts().request_expired,
+            )
+        })
 }
 
 /// `GET /consent/{id}`.
@@ -280,15 +328,23 @@ pub async fn consent_decision(
     let session = consent_session(&p, &req, &tx).await?;
     if form.decision != "approve" {
         let location = tx
-            .finish_with_error(&p, OAuthError::new(ErrorCode::AccessDenied, "the person did not consent"))
+            .finish_with_error(
+                &p,
+                OAuthError::new(ErrorCode::AccessDenied, "the person did not consent"),
+            )
             .await?;
         return Ok(redirect(&location));
     }
-    let (person, client_id, now) = (session.person_id.clone(), tx.client.id.as_str().to_owned(), p.clock.unix());
+    let (person, client_id, now) = (
+        session.person_id.clone(),
+        tx.client.id.as_str().to_owned(),
+        p.clock.unix(),
+    );
     let requested = Scope::parse(&tx.row.scope).unwrap_or_default();
     let previous = {
         let (person, client_id) = (person.clone(), client_id.clone());
-        p.db.read(move |c| store::grants::consent(c, &person, &client_id)).await?
+        p.db.read(move |c| store::grants::consent(c, &person, &client_id))
+            .await?
     };
     let granted = previous
         .as_deref()

@@ -83,9 +83,9 @@ pub async fn end_session(
     let target = match params.post_logout_redirect_uri.as_deref() {
         None => None,
         Some(uri) => {
-            let client = client.as_ref().ok_or_else(|| {
-                bad("post_logout_redirect_uri needs id_token_hint or client_id")
-            })?;
+            let client = client
+                .as_ref()
+                .ok_or_else(|| bad("post_logout_redirect_uri needs id_token_hint or client_id"))?;
             Some(
                 client
                     .post_logout_redirect_uri(uri)
@@ -103,10 +103,9 @@ pub async fn end_session(
     if let Some(session) = &session {
         let csrf = cookies::csrf_token(&Secret::new(cookie.clone().unwrap_or_default()), "logout");
         let confirmed = params.confirm.as_deref() == Some("yes")
-            && params
-                .csrf
-                .as_deref()
-                .is_some_and(|c| crate::domain::secret::constant_time_eq(c.as_bytes(), csrf.as_bytes()));
+            && params.csrf.as_deref().is_some_and(|c| {
+                crate::domain::secret::constant_time_eq(c.as_bytes(), csrf.as_bytes())
+            });
         let hint_matches = match (&hinted, &client) {
             (Some(h), Some(c)) => hint_names_session(&p, h, c, session).await?,
             _ => false,
@@ -115,8 +114,14 @@ pub async fn end_session(
             // Nothing proves the RP's request comes from this person's session: ask (§2).
             let mut carried = Vec::new();
             for (name, value) in [
-                ("client_id", client.as_ref().map(|c| c.id.as_str().to_owned())),
-                ("post_logout_redirect_uri", params.post_logout_redirect_uri.clone()),
+                (
+                    "client_id",
+                    client.as_ref().map(|c| c.id.as_str().to_owned()),
+                ),
+                (
+                    "post_logout_redirect_uri",
+                    params.post_logout_redirect_uri.clone(),
+                ),
                 ("state", params.state.clone()),
                 ("ui_locales", params.ui_locales.clone()),
             ] {
@@ -156,7 +161,10 @@ pub async fn end_session(
     };
     if cookie.is_some() {
         response
-            .add_removal_cookie(&cookies::removal(cookies::SESSION, p.settings.secure_cookies()))
+            .add_removal_cookie(&cookies::removal(
+                cookies::SESSION,
+                p.settings.secure_cookies(),
+            ))
             .map_err(|e| WebError::Internal(e.to_string()))?;
     }
     Ok(response)
@@ -171,10 +179,9 @@ async fn hint_names_session(
 ) -> Result<bool, WebError> {
     if let Some(sid) = &hint.sid {
         let owned = sid.clone();
-        let cs = p
-            .db
-            .read(move |c| crate::store::sessions::get_client_session(c, &owned))
-            .await?;
+        let cs =
+            p.db.read(move |c| crate::store::sessions::get_client_session(c, &owned))
+                .await?;
         return Ok(cs.is_some_and(|cs| cs.session_id == session.id));
     }
     Ok(grants::subject(p, client, &session.person_id).as_str() == hint.sub)

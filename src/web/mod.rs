@@ -59,7 +59,9 @@ impl App {
             ActixApp::new()
                 .app_data(data.clone())
                 .wrap_fn(|req, srv| {
-                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+                    let route = req
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".to_owned());
                     let provider = req.app_data::<web::Data<Provider>>().cloned();
                     srv.call(req).map(move |res| {
                         res.map(|mut res| {
@@ -120,7 +122,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consent/{id}", web::get().to(login::consent_page))
         .route("/consent/{id}", web::post().to(login::consent_decision))
         .route("/card/challenges/{id}", web::get().to(card::document))
-        .route("/card/challenges/{id}/response", web::post().to(card::respond))
+        .route(
+            "/card/challenges/{id}/response",
+            web::post().to(card::respond),
+        )
         .route("/card/challenges/{id}/status", web::get().to(card::status))
         .route("/static/{version}/{name}", web::get().to(assets::serve))
         .route("/healthz", web::get().to(ops::healthz))

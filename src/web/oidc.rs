@@ -5,11 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body;
 use super::error::WebError;
+use crate::domain::Client;
 use crate::oidc::token::TokenForm;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::provider::client_auth::{authenticate, AuthFailure};
 use crate::provider::{grants, Provider};
-use crate::domain::Client;
 
 const FORM_LIMIT: usize = 64 * 1024;
 

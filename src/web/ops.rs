@@ -6,9 +6,7 @@ use serde_json::json;
 use crate::provider::Provider;
 
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain")
-        .body("ok\n")
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
 pub async fn readyz(p: web::Data<Provider>) -> HttpResponse {

@@ -13,9 +13,9 @@ use crate::domain::{Client, RedirectUri, Secret};
 use crate::oidc::OAuthError;
 use crate::provider::grants::{self, CodeRequest};
 use crate::provider::Provider;
+use crate::store;
 use crate::store::requests::AuthRequestRow;
 use crate::store::sessions::BrowserSessionRow;
-use crate::store;
 
 pub struct Transaction {
     pub row: AuthRequestRow,
@@ -36,25 +36,28 @@ pub fn page_lang(req: &HttpRequest, ui_locales: Option<&str>) -> Lang {
 /// The open transaction `id`, only for the browser holding its binding cookie.
 pub async fn load(p: &Provider, req: &HttpRequest, id: &str) -> Result<Transaction, WebError> {
     let fallback = page_lang(req, None);
-    let expired = |lang: Lang| WebError::Page(Box::new(PageError {
-        status: StatusCode::BAD_REQUEST,
-        lang,
-        message: lang.texts().request_expired.to_owned(),
-        hint: None,
-        code: None,
-        retry_url: None,
-        back_url: None,
-    }));
+    let expired = |lang: Lang| {
+        WebError::Page(Box::new(PageError {
+            status: StatusCode::BAD_REQUEST,
+            lang,
+            message: lang.texts().request_expired.to_owned(),
+            hint: None,
+            code: None,
+            retry_url: None,
+            back_url: None,
+        }))
+    };
     let owned = id.to_owned();
-    let row = p
-        .db
-        .read(move |c| store::requests::get_request(c, &owned))
-        .await?
-        .ok_or_else(|| expired(fallback))?;
+    let row =
+        p.db.read(move |c| store::requests::get_request(c, &owned))
+            .await?
+            .ok_or_else(|| expired(fallback))?;
     let lang = page_lang(req, row.ui_locales.as_deref());
     let binding = cookies::value(req, cookies::BROWSER)
         .map(Secret::new)
-        .filter(|b| crate::domain::secret::constant_time_eq(b.hash().as_bytes(), row.cookie_hash.as_bytes()))
+        .filter(|b| {
+            crate::domain::secret::constant_time_eq(b.hash().as_bytes(), row.cookie_hash.as_bytes())
+        })
         .ok_or_else(|| expired(lang))?;
     if row.completed_at.is_some() || row.expires_at <= p.clock.unix() {
         return Err(expired(lang));
@@ -118,7 +121,11 @@ impl Transaction {
     }
 
     /// Marks the transaction finished and returns the error redirect to the client.
-    pub async fn finish_with_error(&self, p: &Provider, error: OAuthError) -> Result<String, WebError> {
+    pub async fn finish_with_error(
+        &self,
+        p: &Provider,
+        error: OAuthError,
+    ) -> Result<String, WebError> {
         self.mark_complete(p).await?;
         Ok(grants::error_redirect(
             p,
@@ -130,10 +137,9 @@ impl Transaction {
 
     async fn mark_complete(&self, p: &Provider) -> Result<(), WebError> {
         let (id, now) = (self.row.id.clone(), p.clock.unix());
-        let first = p
-            .db
-            .write(move |c| store::requests::complete_request(c, &id, now))
-            .await?;
+        let first =
+            p.db.write(move |c| store::requests::complete_request(c, &id, now))
+                .await?;
         if first {
             Ok(())
         } else {

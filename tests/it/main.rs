@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 mod helper;
 mod jose;
+mod provider;
 mod softcard;
 mod testkit;

@@ -1,0 +1,9 @@
+//! The provider end to end: the `openidconnect` crate as the relying party, the helper with a
+//! software card as the resident, a cookie-keeping HTTP client as the browser; on SQLite and on
+//! PostgreSQL.
+
+mod browser;
+mod flow;
+mod negative;
+mod rp;
+mod support;
