@@ -43,7 +43,7 @@ enum Command {
     Migrate,
     /// Manage client sites.
     #[command(subcommand)]
-    Client(ClientCommand),
+    Client(Box<ClientCommand>),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -132,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
             let applied = db.migrate()?;
             format!("{} migration(s) applied\n", applied.len())
         }
-        Command::Client(c) => match c {
+        Command::Client(c) => match *c {
             ClientCommand::Add { args, json } => {
                 cli::clients::add(&settings, &args, json, now).await
             }

@@ -12,9 +12,12 @@ use crate::store::{self, Db, StoreError};
 /// How long a node trusts its cached copy of a client changed on another node.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// A cached look-up: when it was made and what it found (unknown ids are cached too).
+type CacheEntry = (Instant, Option<Arc<Client>>);
+
 pub struct ClientCache {
     db: Db,
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    entries: RwLock<HashMap<String, CacheEntry>>,
 }
 
 impl ClientCache {
@@ -147,12 +150,11 @@ pub fn build_client(
             "at least one redirect URI is required".into(),
         );
     }
-    let auth_method = match spec.auth_method.as_deref().unwrap_or("client_secret_basic") {
-        m => AuthMethod::parse(m).unwrap_or_else(|| {
-            err("auth_method", format!("unknown method {m}"));
-            AuthMethod::ClientSecretBasic
-        }),
-    };
+    let method = spec.auth_method.as_deref().unwrap_or("client_secret_basic");
+    let auth_method = AuthMethod::parse(method).unwrap_or_else(|| {
+        err("auth_method", format!("unknown method {method}"));
+        AuthMethod::ClientSecretBasic
+    });
     let jwks = clean(&spec.jwks);
     let jwks_uri = clean(&spec.jwks_uri);
     if auth_method == AuthMethod::PrivateKeyJwt {

@@ -117,19 +117,19 @@ pub async fn answer(
 ) -> Result<(), AnswerError> {
     let now = p.clock.unix();
     let owned = id.to_owned();
-    // Step 1: exists, not expired, not answered; claimed atomically.
+    // Step 1: exists, not expired, not answered; claimed atomically. Claim first, read after:
+    // a row read before the claim could be stale when two answers race.
     let (claimed, row) =
         p.db.write(move |c| {
-            let row = store::requests::get_challenge(c, &owned)?;
             let claimed = store::requests::claim_challenge(c, &owned, now)?;
-            Ok((claimed, row))
+            Ok((claimed, store::requests::get_challenge(c, &owned)?))
         })
         .await?;
     let Some(row) = row else {
         return Err(CardErrorCode::UnknownChallenge.into());
     };
     if !claimed {
-        return Err(if row.state != "pending" {
+        return Err(if row.state != "pending" || row.expires_at > now {
             CardErrorCode::ChallengeAlreadyUsed
         } else {
             CardErrorCode::ExpiredChallenge

@@ -5,5 +5,6 @@
 mod browser;
 mod flow;
 mod negative;
+mod nodes;
 mod rp;
 mod support;

@@ -120,7 +120,6 @@ pub struct LoginPage {
     pub status_url: String,
     pub match_code: String,
     pub csrf: String,
-    pub html: String,
 }
 
 impl LoginPage {
@@ -145,7 +144,6 @@ impl LoginPage {
             .expect("match code")
             .to_owned(),
             csrf: input_value(html, "csrf").expect("csrf"),
-            html: html.to_owned(),
         }
     }
 }

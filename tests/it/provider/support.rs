@@ -197,7 +197,7 @@ impl TestProvider {
         path
     }
 
-    pub fn card(&self, path: &PathBuf) -> CardFile {
+    pub fn card(&self, path: &std::path::Path) -> CardFile {
         CardFile::load(path).expect("card file")
     }
 
