@@ -181,3 +181,28 @@ pub fn card_request_error(status: StatusCode, description: &str) -> HttpResponse
         },
     )
 }
+
+/// Resident pages answer infrastructure failures (500, 503) with a page in the browser's
+/// language; the JSON body stays for API clients. The cause was logged when the error arose.
+pub fn page_errors<B: 'static>() -> actix_web::middleware::ErrorHandlers<B> {
+    use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+    fn replace<B>(
+        res: actix_web::dev::ServiceResponse<B>,
+    ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+        let lang = Lang::negotiate(
+            None,
+            res.request()
+                .headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let status = res.status();
+        let page = WebError::page(status, lang, lang.texts().generic_error).error_response();
+        let (req, _) = res.into_parts();
+        let res = actix_web::dev::ServiceResponse::new(req, page).map_into_right_body();
+        Ok(ErrorHandlerResponse::Response(res))
+    }
+    ErrorHandlers::new()
+        .handler(StatusCode::SERVICE_UNAVAILABLE, replace)
+        .handler(StatusCode::INTERNAL_SERVER_ERROR, replace)
+}

@@ -104,23 +104,35 @@ impl App {
 
 /// Every route, registered in one place.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Resident pages: errors as pages.
+    let page = |path: &str| web::resource(path.to_owned()).wrap(error::page_errors());
+    cfg.service(
+        page(paths::AUTHORIZE)
+            .route(web::get().to(authorize::authorize))
+            .route(web::post().to(authorize::authorize)),
+    )
+    .service(
+        page(paths::END_SESSION)
+            .route(web::get().to(logout::end_session))
+            .route(web::post().to(logout::end_session)),
+    )
+    .service(page("/login/{id}").route(web::get().to(login::page)))
+    .service(page("/login/{id}/complete").route(web::post().to(login::complete)))
+    .service(page("/login/{id}/failed").route(web::get().to(login::failed)))
+    .service(page("/login/{id}/cancel").route(web::get().to(login::cancel)))
+    .service(
+        page("/consent/{id}")
+            .route(web::get().to(login::consent_page))
+            .route(web::post().to(login::consent_decision)),
+    );
+    // Machine endpoints: JSON errors.
     cfg.route(paths::DISCOVERY, web::get().to(oidc::discovery))
         .route(paths::JWKS, web::get().to(oidc::jwks))
-        .route(paths::AUTHORIZE, web::get().to(authorize::authorize))
-        .route(paths::AUTHORIZE, web::post().to(authorize::authorize))
         .route(paths::TOKEN, web::post().to(oidc::token))
         .route(paths::USERINFO, web::get().to(oidc::userinfo))
         .route(paths::USERINFO, web::post().to(oidc::userinfo))
         .route(paths::REVOKE, web::post().to(oidc::revoke))
         .route(paths::INTROSPECT, web::post().to(oidc::introspect))
-        .route(paths::END_SESSION, web::get().to(logout::end_session))
-        .route(paths::END_SESSION, web::post().to(logout::end_session))
-        .route("/login/{id}", web::get().to(login::page))
-        .route("/login/{id}/complete", web::post().to(login::complete))
-        .route("/login/{id}/failed", web::get().to(login::failed))
-        .route("/login/{id}/cancel", web::get().to(login::cancel))
-        .route("/consent/{id}", web::get().to(login::consent_page))
-        .route("/consent/{id}", web::post().to(login::consent_decision))
         .route("/card/challenges/{id}", web::get().to(card::document))
         .route(
             "/card/challenges/{id}/response",

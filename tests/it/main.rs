@@ -3,4 +3,5 @@ mod helper;
 mod jose;
 mod provider;
 mod softcard;
+mod store;
 mod testkit;

@@ -6,5 +6,6 @@ mod browser;
 mod flow;
 mod negative;
 mod nodes;
+mod ops;
 mod rp;
-mod support;
+pub mod support;
