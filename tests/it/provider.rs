@@ -3,6 +3,7 @@
 //! PostgreSQL.
 
 mod browser;
+mod cli;
 mod flow;
 mod negative;
 mod nodes;
