@@ -3,3 +3,4 @@
 pub mod clients;
 pub mod keys;
 pub mod logging;
+pub mod revocation;

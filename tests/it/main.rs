@@ -2,6 +2,7 @@
 mod helper;
 mod jose;
 mod provider;
+mod revocation;
 mod softcard;
 mod store;
 mod testkit;
