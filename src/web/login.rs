@@ -31,6 +31,13 @@ fn other_lang_url(path: &str, lang: Lang) -> Option<String> {
     Some(format!("{path}?lang={}", lang.other().code()))
 }
 
+/// `path` with `lang=`, so a language chosen with the switch link follows the resident to the
+/// next page instead of falling back to Accept-Language.
+fn in_lang(path: &str, lang: Lang) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}lang={}", lang.code())
+}
+
 /// `GET /login/{id}`: a new challenge for this transaction and the page that follows it.
 pub async fn page(
     p: web::Data<Provider>,
@@ -62,8 +69,8 @@ pub async fn page(
         helper_link,
         challenge_url,
         status_url: format!("/card/challenges/{}/status", challenge.id),
-        complete_url: format!("{path}/complete"),
-        failed_url: format!("{path}/failed?code="),
+        complete_url: in_lang(&format!("{path}/complete"), tx.lang),
+        failed_url: format!("{}&code=", in_lang(&format!("{path}/failed"), tx.lang)),
         challenge_id: challenge.id,
         csrf: tx.csrf(),
         expires_iso: expires
@@ -134,17 +141,18 @@ pub async fn complete(
         }
         Err(Some(status)) if status.state == crate::card::protocol::ChallengeState::Pending => {
             // Pressed Continue before the helper answered: back to the waiting page.
-            return Ok(redirect(&format!("/login/{}", tx.row.id)));
+            return Ok(redirect(&in_lang(
+                &format!("/login/{}", tx.row.id),
+                tx.lang,
+            )));
         }
         Err(Some(status)) => {
             let code = status
                 .error
                 .map(|c| c.as_str())
                 .unwrap_or("expired_challenge");
-            return Ok(redirect(&format!(
-                "/login/{}/failed?code={code}",
-                tx.row.id
-            )));
+            let failed = in_lang(&format!("/login/{}/failed", tx.row.id), tx.lang);
+            return Ok(redirect(&format!("{failed}&code={code}")));
         }
         Err(None) => {
             return Err(WebError::page(
@@ -193,7 +201,7 @@ pub async fn complete(
         if !force_consent && consented(&p, &session.person_id, &tx.client, &scope).await? {
             redirect(&tx.finish_with_code(&p, &session).await?)
         } else {
-            redirect(&format!("/consent/{}", tx.row.id))
+            redirect(&in_lang(&format!("/consent/{}", tx.row.id), tx.lang))
         };
     if let Some(cookie) = new_cookie {
         response
@@ -236,9 +244,11 @@ pub async fn failed(
         status: StatusCode::OK,
         lang: tx.lang,
         message: message.to_owned(),
-        hint: Some(t.blocked_pin_help.to_owned()),
+        // The PIN advice helps after a card refusal, not after a wait that ran out.
+        hint: (!matches!(code, Some(CardErrorCode::ExpiredChallenge) | None))
+            .then(|| t.blocked_pin_help.to_owned()),
         code: code.map(|c| c.as_str().to_owned()),
-        retry_url: Some(format!("/login/{}", tx.row.id)),
+        retry_url: Some(in_lang(&format!("/login/{}", tx.row.id), tx.lang)),
         back_url: Some(format!("/login/{}/cancel", tx.row.id)),
     })))
 }
@@ -305,7 +315,7 @@ pub async fn consent_page(
         policy_uri: tx.client.policy_uri.clone(),
         items: consent_items(&tx),
         csrf: tx.csrf(),
-        action: path,
+        action: in_lang(&path, tx.lang),
     };
     Ok(html(render(&view)?))
 }
