@@ -1,5 +1,159 @@
-//! `mykey-connect`: the provider command line.
+//! `mykey-connect`: the provider command line. Parses, loads settings, calls the library.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("the provider is not built yet")
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use mykey_connect::cli::{self, clients::ClientArgs};
+use mykey_connect::clock::Clock;
+use mykey_connect::config::Settings;
+use mykey_connect::domain::IdTokenAlg;
+use mykey_connect::provider::Provider;
+use mykey_connect::web::App;
+
+#[derive(Parser)]
+#[command(
+    name = "mykey-connect",
+    version,
+    about = "OpenID Connect provider for the My Number Card"
+)]
+struct Cli {
+    /// Settings file (TOML); MYKEY_* environment variables override it.
+    #[arg(long, short, global = true, env = "MYKEY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the provider.
+    Serve,
+    /// Run a self-contained demo: test CA, a software card, a demo site, SQLite in a folder.
+    Demo {
+        /// Folder for the demo's database, CA and card.
+        #[arg(long, default_value = "mykey-demo")]
+        dir: PathBuf,
+        /// Address to listen on (the issuer is http://ADDRESS).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage client sites.
+    #[command(subcommand)]
+    Client(Box<ClientCommand>),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a site; prints its client_id and (once) its secret.
+    Add {
+        #[command(flatten)]
+        args: ClientArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the given fields.
+    Update {
+        id: String,
+        #[command(flatten)]
+        args: ClientArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a site with its consents, sessions and tokens.
+    Remove { id: String },
+    /// Issue a new secret (shown once); the old one stops working at once.
+    RotateSecret {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    List,
+    /// Publish a new signing key now; it signs after the lead time.
+    Rotate {
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+        /// Seconds between publication and first use (default: key_rotation_lead).
+        #[arg(long)]
+        lead_time: Option<i64>,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let clock = Clock::system();
+    match cli.command {
+        Command::Demo { dir, listen } => {
+            return mykey_connect::demo::run(&dir, &listen).await;
+        }
+        Command::Serve => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            cli::logging::init(settings.log_format);
+            tracing::info!(settings = ?settings, "starting");
+            let provider = Arc::new(Provider::open(settings, clock).context("start-up failed")?);
+            let app = App::build(provider.clone()).context("cannot listen")?;
+            tracing::info!(
+                port = app.port,
+                issuer = provider.settings.issuer_str(),
+                "serving"
+            );
+            mykey_connect::provider::background::spawn(provider);
+            app.run().await?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let settings = Settings::load(cli.config.as_deref())?;
+    cli::logging::init(settings.log_format);
+    let now = clock.unix();
+    let out = match cli.command {
+        Command::Migrate => {
+            let db = mykey_connect::store::Db::connect(&settings.database_url, 1)?;
+            let applied = db.migrate()?;
+            format!("{} migration(s) applied\n", applied.len())
+        }
+        Command::Client(c) => match *c {
+            ClientCommand::Add { args, json } => {
+                cli::clients::add(&settings, &args, json, now).await
+            }
+            ClientCommand::List { json } => cli::clients::list(&settings, json).await,
+            ClientCommand::Show { id, json } => cli::clients::show(&settings, &id, json).await,
+            ClientCommand::Update { id, args, json } => {
+                cli::clients::update(&settings, &id, &args, json, now).await
+            }
+            ClientCommand::Remove { id } => cli::clients::remove(&settings, &id).await,
+            ClientCommand::RotateSecret { id, json } => {
+                cli::clients::rotate_secret(&settings, &id, json, now).await
+            }
+        }
+        .map_err(anyhow::Error::msg)?,
+        Command::Keys(KeysCommand::List) => cli::keys::list(&settings, now)?,
+        Command::Keys(KeysCommand::Rotate { alg, lead_time }) => {
+            let alg = IdTokenAlg::parse(&alg).context("--alg must be RS256 or ES256")?;
+            cli::keys::rotate(&settings, alg, lead_time, now)?
+        }
+        Command::Serve | Command::Demo { .. } => unreachable!("handled above"),
+    };
+    print!("{out}");
+    Ok(())
 }

@@ -48,7 +48,9 @@ pub async fn authenticate(
     };
     match creds {
         Credentials::Basic { client_id, secret } | Credentials::Post { client_id, secret } => {
-            let client = known_client(p, &client_id).await.map_err(|e| AuthFailure { error: e, basic })?;
+            let client = known_client(p, &client_id)
+                .await
+                .map_err(|e| AuthFailure { error: e, basic })?;
             let used = if basic {
                 AuthMethod::ClientSecretBasic
             } else {
@@ -114,11 +116,10 @@ pub async fn authenticate(
                 accepted.exp.unix_timestamp(),
             );
             let now = now.unix_timestamp();
-            let fresh = p
-                .db
-                .write(move |c| store::keys::remember_jti(c, &cid, &jti, exp, now))
-                .await
-                .map_err(|_| AuthFailure::from(OAuthError::unavailable()))?;
+            let fresh =
+                p.db.write(move |c| store::keys::remember_jti(c, &cid, &jti, exp, now))
+                    .await
+                    .map_err(|_| AuthFailure::from(OAuthError::unavailable()))?;
             if !fresh {
                 return Err(fail("client assertion replayed (jti already used)"));
             }
@@ -168,7 +169,12 @@ pub struct JwksCache {
 const JWKS_TTL: Duration = Duration::from_secs(300);
 
 impl JwksCache {
-    async fn fetch(&self, http: &reqwest::Client, uri: &str, refetch: bool) -> Result<String, OAuthError> {
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+        uri: &str,
+        refetch: bool,
+    ) -> Result<String, OAuthError> {
         if !refetch {
             if let Ok(docs) = self.docs.read() {
                 if let Some((at, doc)) = docs.get(uri) {
@@ -182,11 +188,18 @@ impl JwksCache {
             tracing::warn!(jwks_uri = uri, error = %e, "cannot fetch a client's jwks_uri");
             OAuthError::invalid_client("the client's jwks_uri cannot be fetched")
         };
-        let response = http.get(uri).send().await.map_err(|e| unreachable(e.to_string()))?;
+        let response = http
+            .get(uri)
+            .send()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
         if !response.status().is_success() {
             return Err(unreachable(response.status().to_string()));
         }
-        let doc = response.text().await.map_err(|e| unreachable(e.to_string()))?;
+        let doc = response
+            .text()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
         if doc.len() > 64 * 1024 {
             return Err(unreachable("document over 64 KiB".into()));
         }

@@ -12,9 +12,12 @@ use crate::store::{self, Db, StoreError};
 /// How long a node trusts its cached copy of a client changed on another node.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// A cached look-up: when it was made and what it found (unknown ids are cached too).
+type CacheEntry = (Instant, Option<Arc<Client>>);
+
 pub struct ClientCache {
     db: Db,
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    entries: RwLock<HashMap<String, CacheEntry>>,
 }
 
 impl ClientCache {
@@ -36,7 +39,10 @@ impl ClientCache {
             }
         }
         let owned = id.to_owned();
-        let row = self.db.read(move |c| store::clients::get(c, &owned)).await?;
+        let row = self
+            .db
+            .read(move |c| store::clients::get(c, &owned))
+            .await?;
         let client = match row {
             Some(row) => match row.into_client() {
                 Ok(c) => Some(Arc::new(c)),
@@ -136,16 +142,19 @@ pub fn build_client(
             .collect()
     };
     let redirect_uris = uris("redirect_uris", &spec.redirect_uris);
-    let post_logout_redirect_uris = uris("post_logout_redirect_uris", &spec.post_logout_redirect_uris);
+    let post_logout_redirect_uris =
+        uris("post_logout_redirect_uris", &spec.post_logout_redirect_uris);
     if redirect_uris.is_empty() && !spec.redirect_uris.iter().any(|u| !u.trim().is_empty()) {
-        err("redirect_uris", "at least one redirect URI is required".into());
+        err(
+            "redirect_uris",
+            "at least one redirect URI is required".into(),
+        );
     }
-    let auth_method = match spec.auth_method.as_deref().unwrap_or("client_secret_basic") {
-        m => AuthMethod::parse(m).unwrap_or_else(|| {
-            err("auth_method", format!("unknown method {m}"));
-            AuthMethod::ClientSecretBasic
-        }),
-    };
+    let method = spec.auth_method.as_deref().unwrap_or("client_secret_basic");
+    let auth_method = AuthMethod::parse(method).unwrap_or_else(|| {
+        err("auth_method", format!("unknown method {method}"));
+        AuthMethod::ClientSecretBasic
+    });
     let jwks = clean(&spec.jwks);
     let jwks_uri = clean(&spec.jwks_uri);
     if auth_method == AuthMethod::PrivateKeyJwt {
@@ -168,7 +177,10 @@ pub fn build_client(
     if let Some(uri) = &backchannel_logout_uri {
         // Back-Channel Logout §2.2: absolute, no fragment; https except for local testing.
         if !is_https_or_loopback(uri) || uri.contains('#') {
-            err("backchannel_logout_uri", "must be an https URL without fragment".into());
+            err(
+                "backchannel_logout_uri",
+                "must be an https URL without fragment".into(),
+            );
         }
     }
     let sector_identifier_uri = clean(&spec.sector_identifier_uri);
@@ -223,12 +235,18 @@ pub fn build_client(
     Ok(Client {
         id,
         name,
-        secret_hash: if auth_method.uses_secret() { secret_hash } else { None },
+        secret_hash: if auth_method.uses_secret() {
+            secret_hash
+        } else {
+            None
+        },
         auth_method,
         redirect_uris,
         post_logout_redirect_uris,
         backchannel_logout_uri,
-        backchannel_logout_session_required: spec.backchannel_logout_session_required.unwrap_or(true),
+        backchannel_logout_session_required: spec
+            .backchannel_logout_session_required
+            .unwrap_or(true),
         sector_identifier_uri,
         sector,
         jwks,
@@ -244,12 +262,17 @@ pub fn build_client(
 }
 
 fn clean(v: &Option<String>) -> Option<String> {
-    v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    v.as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 fn is_https_or_loopback(uri: &str) -> bool {
     match url::Url::parse(uri) {
-        Ok(u) => u.scheme() == "https" || (u.scheme() == "http" && crate::domain::redirect_uri::is_loopback(&u)),
+        Ok(u) => {
+            u.scheme() == "https"
+                || (u.scheme() == "http" && crate::domain::redirect_uri::is_loopback(&u))
+        }
         Err(_) => false,
     }
 }
@@ -295,11 +318,18 @@ pub async fn register(
 ) -> Result<(Client, Option<Secret>), Vec<FieldError>> {
     let (secret, hash) = new_secret();
     let client = build_client(ClientId::generate(), spec, Some(hash))?;
-    fetch_sector_document(http, &client).await.map_err(|e| vec![e])?;
+    fetch_sector_document(http, &client)
+        .await
+        .map_err(|e| vec![e])?;
     let row = ClientRow::from_client(&client, now, now);
     db.write(move |c| store::clients::insert(c, &row))
         .await
-        .map_err(|e| vec![FieldError { field: "database", message: e.to_string() }])?;
+        .map_err(|e| {
+            vec![FieldError {
+                field: "database",
+                message: e.to_string(),
+            }]
+        })?;
     let secret = client.auth_method.uses_secret().then_some(secret);
     Ok((client, secret))
 }
@@ -314,11 +344,18 @@ pub async fn update(
     now: i64,
 ) -> Result<Client, Vec<FieldError>> {
     let client = build_client(existing.id.clone(), spec, existing.secret_hash.clone())?;
-    fetch_sector_document(http, &client).await.map_err(|e| vec![e])?;
+    fetch_sector_document(http, &client)
+        .await
+        .map_err(|e| vec![e])?;
     let row = ClientRow::from_client(&client, created_at, now);
     db.write(move |c| store::clients::update(c, &row))
         .await
-        .map_err(|e| vec![FieldError { field: "database", message: e.to_string() }])?;
+        .map_err(|e| {
+            vec![FieldError {
+                field: "database",
+                message: e.to_string(),
+            }]
+        })?;
     Ok(client)
 }
 
@@ -326,7 +363,11 @@ pub async fn update(
 pub fn spec_of(c: &Client) -> ClientSpec {
     ClientSpec {
         name: c.name.clone(),
-        redirect_uris: c.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
+        redirect_uris: c
+            .redirect_uris
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect(),
         post_logout_redirect_uris: c
             .post_logout_redirect_uris
             .iter()

@@ -58,7 +58,8 @@ pub async fn issue_code(
     };
     let session = session.clone();
     p.db.write(move |c| {
-        let cs = store::sessions::client_session(c, &session, &row.client_id, &random_b64(16), now)?;
+        let cs =
+            store::sessions::client_session(c, &session, &row.client_id, &random_b64(16), now)?;
         row.client_session_id = cs.id;
         store::grants::insert_code(c, &row)
     })
@@ -109,9 +110,8 @@ pub async fn exchange_code(
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is missing (PKCE)"))?;
     let now = p.clock.unix();
     let hash = code.hash();
-    let redemption = p
-        .db
-        .write(move |c| {
+    let redemption =
+        p.db.write(move |c| {
             let r = store::grants::redeem_code(c, &hash, now)?;
             if let Redemption::Replayed(row) = &r {
                 // RFC 6749 §4.1.2: a second use revokes what the first one issued.
@@ -131,7 +131,9 @@ pub async fn exchange_code(
         Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown code")),
     };
     if row.client_id != client.id.as_str() {
-        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     if form.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant(
@@ -139,7 +141,9 @@ pub async fn exchange_code(
         ));
     }
     if !pkce::verify(&row.code_challenge, verifier.expose()) {
-        return Err(OAuthError::invalid_grant("code_verifier does not match (PKCE)"));
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match (PKCE)",
+        ));
     }
     let grant = Grant {
         grant_id: row.grant_id,
@@ -206,9 +210,8 @@ async fn issue_tokens(
         used_at: None,
         revoked_at: None,
     };
-    let session_live = p
-        .db
-        .write(move |c| {
+    let session_live =
+        p.db.write(move |c| {
             if !client_session_live(c, &access_row.client_session_id)? {
                 return Ok(false);
             }
@@ -244,7 +247,10 @@ async fn issue_tokens(
         acr: &grant.acr,
         amr: grant.amr.split(' ').filter(|s| !s.is_empty()).collect(),
         sid: &grant.client_session_id,
-        at_hash: Some(jose::at_hash(jose_alg(client.id_token_alg), access.expose())),
+        at_hash: Some(jose::at_hash(
+            jose_alg(client.id_token_alg),
+            access.expose(),
+        )),
         extra: None,
     };
     let id_token = sign(&key, &claims)?;
@@ -282,9 +288,8 @@ pub async fn refresh(
     let now = p.clock.unix();
     let hash = token.hash();
     let client_id = client.id.as_str().to_owned();
-    let outcome = p
-        .db
-        .write(move |c| {
+    let outcome =
+        p.db.write(move |c| {
             let Some(row) = store::grants::refresh_token(c, &hash)? else {
                 return Ok(Err("unknown refresh token"));
             };
@@ -329,7 +334,9 @@ fn narrower_scope(requested: &str, granted: &str) -> Result<String, OAuthError> 
         return Err(OAuthError::invalid_scope("malformed scope"));
     };
     if !req.is_subset_of(&had) {
-        return Err(OAuthError::invalid_scope("a refresh cannot widen the scope"));
+        return Err(OAuthError::invalid_scope(
+            "a refresh cannot widen the scope",
+        ));
     }
     Ok(req.to_string())
 }
@@ -354,7 +361,9 @@ pub async fn live_access_token(
     token: &str,
 ) -> Result<Option<LiveAccessToken>, StoreError> {
     let hash = Secret::new(token).hash();
-    let row = p.db.read(move |c| store::grants::access_token(c, &hash)).await?;
+    let row =
+        p.db.read(move |c| store::grants::access_token(c, &hash))
+            .await?;
     let now = p.clock.unix();
     let Some(row) = row.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
         return Ok(None);
@@ -371,54 +380,99 @@ pub fn userinfo_claims(p: &Provider, token: &LiveAccessToken) -> Value {
     json!({ "sub": sub.as_str() })
 }
 
+/// The parts of an access or refresh token that introspection reports.
+struct TokenView {
+    client_id: String,
+    person_id: String,
+    scope: String,
+    sid: String,
+    iat: i64,
+    exp: i64,
+    live: bool,
+    token_type: &'static str,
+}
+
+impl From<AccessTokenRow> for TokenView {
+    fn from(a: AccessTokenRow) -> TokenView {
+        TokenView {
+            live: a.revoked_at.is_none(),
+            client_id: a.client_id,
+            person_id: a.person_id,
+            scope: a.scope,
+            sid: a.client_session_id,
+            iat: a.created_at,
+            exp: a.expires_at,
+            token_type: "Bearer",
+        }
+    }
+}
+
+impl From<RefreshTokenRow> for TokenView {
+    fn from(r: RefreshTokenRow) -> TokenView {
+        TokenView {
+            live: r.revoked_at.is_none() && r.used_at.is_none(),
+            client_id: r.client_id,
+            person_id: r.person_id,
+            scope: r.scope,
+            sid: r.client_session_id,
+            iat: r.created_at,
+            exp: r.expires_at,
+            token_type: "refresh_token",
+        }
+    }
+}
+
 /// RFC 7662 §2.2. A client sees only its own tokens; anything else is inactive.
-pub async fn introspect(p: &Provider, client: &Client, form: &TokenForm) -> Result<Value, OAuthError> {
+pub async fn introspect(
+    p: &Provider,
+    client: &Client,
+    form: &TokenForm,
+) -> Result<Value, OAuthError> {
     let token = form
         .token
         .as_ref()
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     let hash = token.hash();
     let now = p.clock.unix();
-    let prefer_refresh = form.token_type_hint.as_deref() == Some("refresh_token");
-    let found = p
-        .db
-        .read(move |c| {
-            let access = || store::grants::access_token(c, &hash);
-            let a = if prefer_refresh { None } else { access()? };
-            if let Some(a) = a {
-                return Ok(Some((a.client_id, a.person_id, a.scope, a.client_session_id, a.created_at, a.expires_at, a.revoked_at.is_none(), "Bearer")));
+    // The hint only orders the look-ups (RFC 7662 §2.1).
+    let refresh_first = form.token_type_hint.as_deref() == Some("refresh_token");
+    let found =
+        p.db.read(move |c| {
+            let access = |c: &mut DbConn| -> diesel::QueryResult<Option<TokenView>> {
+                Ok(store::grants::access_token(c, &hash)?.map(TokenView::from))
+            };
+            let refresh = |c: &mut DbConn| -> diesel::QueryResult<Option<TokenView>> {
+                Ok(store::grants::refresh_token(c, &hash)?.map(TokenView::from))
+            };
+            if refresh_first {
+                Ok(refresh(c)?.or(access(c)?))
+            } else {
+                Ok(access(c)?.or(refresh(c)?))
             }
-            if let Some(r) = store::grants::refresh_token(c, &hash)? {
-                let live = r.revoked_at.is_none() && r.used_at.is_none();
-                return Ok(Some((r.client_id, r.person_id, r.scope, r.client_session_id, r.created_at, r.expires_at, live, "refresh_token")));
-            }
-            if prefer_refresh {
-                if let Some(a) = store::grants::access_token(c, &hash)? {
-                    return Ok(Some((a.client_id, a.person_id, a.scope, a.client_session_id, a.created_at, a.expires_at, a.revoked_at.is_none(), "Bearer")));
-                }
-            }
-            Ok(None)
         })
         .await
         .map_err(db_error)?;
     let inactive = json!({ "active": false });
-    let Some((client_id, person_id, scope, sid, iat, exp, live, token_type)) = found else {
+    let Some(t) = found else {
         return Ok(inactive);
     };
-    if !live || exp <= now || client_id != client.id.as_str() {
+    if !t.live || t.exp <= now || t.client_id != client.id.as_str() {
         return Ok(inactive);
     }
     let mut out = Map::new();
     out.insert("active".into(), json!(true));
-    out.insert("scope".into(), json!(scope));
-    out.insert("client_id".into(), json!(client_id));
-    out.insert("sub".into(), json!(subject(p, client, &person_id).as_str()));
-    out.insert("aud".into(), json!(client_id));
+    out.insert("scope".into(), json!(t.scope));
+    out.insert("client_id".into(), json!(t.client_id));
+    out.insert(
+        "sub".into(),
+        json!(subject(p, client, &t.person_id).as_str()),
+    );
+    out.insert("aud".into(), json!(t.client_id));
     out.insert("iss".into(), json!(p.settings.issuer_str()));
-    out.insert("exp".into(), json!(exp));
-    out.insert("iat".into(), json!(iat));
-    out.insert("sid".into(), json!(sid));
-    out.insert("token_type".into(), json!(token_type));
+    out.insert("exp".into(), json!(t.exp));
+    out.insert("iat".into(), json!(t.iat));
+    out.insert("sid".into(), json!(t.sid));
+    out.insert("token_type".into(), json!(t.token_type));
     Ok(Value::Object(out))
 }
 
@@ -439,9 +493,8 @@ pub async fn revoke(p: &Provider, client: &Client, form: &TokenForm) -> Result<(
     let hash = token.hash();
     let now = p.clock.unix();
     let client_id = client.id.as_str().to_owned();
-    let outcome = p
-        .db
-        .write(move |c| {
+    let outcome =
+        p.db.write(move |c| {
             if let Some(r) = store::grants::refresh_token(c, &hash)? {
                 if r.client_id != client_id {
                     return Ok(false);

@@ -132,16 +132,20 @@ fn new_key_row(
         kid: key.kid().to_owned(),
         alg: alg.as_str().to_owned(),
         sealed_private_key: sealed,
-        public_jwk: serde_json::to_string(key.public_jwk()).map_err(|e| {
-            StartError::Config(format!("cannot serialise a public key: {e}"))
-        })?,
+        public_jwk: serde_json::to_string(key.public_jwk())
+            .map_err(|e| StartError::Config(format!("cannot serialise a public key: {e}")))?,
         created_at: now,
         activate_at,
         retired_at: None,
     })
 }
 
-fn build(rows: &[SigningKeyRow], kek: &Kek, retention: i64, now: i64) -> Result<KeySet, StartError> {
+fn build(
+    rows: &[SigningKeyRow],
+    kek: &Kek,
+    retention: i64,
+    now: i64,
+) -> Result<KeySet, StartError> {
     let mut keys = Vec::new();
     for row in rows {
         if row.retired_at.is_some_and(|r| r + retention < now) {

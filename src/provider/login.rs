@@ -89,9 +89,8 @@ pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, Answe
 
 async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), AnswerError> {
     let owned = id.to_owned();
-    let found = p
-        .db
-        .read(move |c| {
+    let found =
+        p.db.read(move |c| {
             let Some(ch) = store::requests::get_challenge(c, &owned)? else {
                 return Ok(None);
             };
@@ -118,20 +117,19 @@ pub async fn answer(
 ) -> Result<(), AnswerError> {
     let now = p.clock.unix();
     let owned = id.to_owned();
-    // Step 1: exists, not expired, not answered; claimed atomically.
-    let (claimed, row) = p
-        .db
-        .write(move |c| {
-            let row = store::requests::get_challenge(c, &owned)?;
+    // Step 1: exists, not expired, not answered; claimed atomically. Claim first, read after:
+    // a row read before the claim could be stale when two answers race.
+    let (claimed, row) =
+        p.db.write(move |c| {
             let claimed = store::requests::claim_challenge(c, &owned, now)?;
-            Ok((claimed, row))
+            Ok((claimed, store::requests::get_challenge(c, &owned)?))
         })
         .await?;
     let Some(row) = row else {
         return Err(CardErrorCode::UnknownChallenge.into());
     };
     if !claimed {
-        return Err(if row.state != "pending" {
+        return Err(if row.state != "pending" || row.expires_at > now {
             CardErrorCode::ChallengeAlreadyUsed
         } else {
             CardErrorCode::ExpiredChallenge
@@ -221,9 +219,8 @@ async fn resolve_person(p: &Provider, cert: &VerifiedCertificate) -> Result<Stri
             cert.serial.clone(),
             cert.not_after.unix_timestamp(),
         );
-        let result = p
-            .db
-            .write(move |c| {
+        let result =
+            p.db.write(move |c| {
                 if let Some(b) = store::persons::find_binding(c, &key_id, &serial)? {
                     return Ok(Err(b));
                 }
@@ -271,9 +268,8 @@ pub async fn status(
     transaction_cookie_hash: &str,
 ) -> Result<Option<ChallengeStatus>, StoreError> {
     let owned = id.to_owned();
-    let found = p
-        .db
-        .read(move |c| {
+    let found =
+        p.db.read(move |c| {
             let Some(ch) = store::requests::get_challenge(c, &owned)? else {
                 return Ok(None);
             };

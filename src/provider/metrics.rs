@@ -49,8 +49,11 @@ impl Metrics {
                 "Browser sessions ended, by reason.",
                 &["reason"],
             ),
-            database_up: IntGauge::new("mykey_database_up", "1 when the last readiness check reached the database.")
-                .unwrap_or_else(|e| panic!("metric: {e}")),
+            database_up: IntGauge::new(
+                "mykey_database_up",
+                "1 when the last readiness check reached the database.",
+            )
+            .unwrap_or_else(|e| panic!("metric: {e}")),
             registry,
         };
         metrics

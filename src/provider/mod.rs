@@ -1,12 +1,15 @@
 //! The provider application: everything a request or a command needs, and the operations that
 //! combine protocol rules with storage (login, grants, sessions, clients, keys).
 
+pub mod background;
 pub mod client_auth;
 pub mod clients;
 pub mod grants;
 pub mod keyring;
 pub mod login;
 pub mod metrics;
+pub mod ratelimit;
+pub mod revocation;
 pub mod secrets;
 pub mod sessions;
 
@@ -50,6 +53,8 @@ pub struct Provider {
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub jwks_cache: client_auth::JwksCache,
+    /// Card challenge creation and responses per client address (card-login spec §7).
+    pub card_limiter: ratelimit::RateLimiter,
     /// The discovery document, serialised once.
     pub discovery_json: bytes::Bytes,
 }
@@ -67,18 +72,27 @@ impl Provider {
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
         let l = &settings.lifetimes;
-        let retention = l.id_token.max(l.access_token).max(l.refresh_token).as_secs() as i64;
+        let retention = l
+            .id_token
+            .max(l.access_token)
+            .max(l.refresh_token)
+            .as_secs() as i64;
         let keys = KeyRing::open(&db, &kek, retention, now)?;
-        let trust = TrustStore::from_settings(
-            settings.auth_roots.as_deref(),
-            settings.sign_roots.as_deref(),
-        )
-        .map_err(|e| StartError::Trust(e.to_string()))?;
+        let trust = trust_store(&settings)?;
         let discovery = crate::oidc::discovery::metadata(
             settings.issuer_str(),
             &["openid"],
             &[
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "acr",
+                "amr",
+                "sid",
                 "at_hash",
             ],
         );
@@ -91,6 +105,7 @@ impl Provider {
             discovery_json: bytes::Bytes::from(discovery.to_string()),
             clients: ClientCache::new(db.clone()),
             jwks_cache: client_auth::JwksCache::default(),
+            card_limiter: ratelimit::RateLimiter::new(60, 2.0),
             revocation: Arc::new(InMemoryRevocation::new()),
             metrics: Metrics::new(),
             settings,
@@ -109,7 +124,7 @@ impl Provider {
         VerifyPolicy {
             allow_test_cards: self.settings.allow_test_cards,
             stale_grace: time::Duration::seconds(
-                self.settings.revocation_stale_grace.as_secs() as i64,
+                self.settings.revocation_stale_grace.as_secs() as i64
             ),
             allow_missing_revocation_data: self.settings.allow_missing_revocation_data,
         }
@@ -119,4 +134,29 @@ impl Provider {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.settings.issuer_str())
     }
+}
+
+/// The shipped J-LIS roots, or the configured folders per purpose (a purpose without a folder
+/// then trusts nothing, which the log says).
+pub fn trust_store(settings: &Settings) -> Result<TrustStore, StartError> {
+    let trust = |e: crate::card::trust::TrustError| StartError::Trust(e.to_string());
+    if settings.auth_roots.is_none() && settings.sign_roots.is_none() {
+        return TrustStore::jlis().map_err(trust);
+    }
+    let mut store = TrustStore::new();
+    for (purpose, dir) in [
+        (crate::card::jpki::Purpose::Auth, &settings.auth_roots),
+        (crate::card::jpki::Purpose::Sign, &settings.sign_roots),
+    ] {
+        match dir {
+            Some(dir) => {
+                let n = store.add_folder(purpose, dir).map_err(trust)?;
+                tracing::info!(%purpose, roots = n, dir = %dir.display(), "trust roots loaded");
+            }
+            None => {
+                tracing::warn!(%purpose, "no roots configured: no card of this purpose is trusted")
+            }
+        }
+    }
+    Ok(store)
 }

@@ -81,7 +81,8 @@ pub fn pairwise_key(
                     &aws_lc_rs::rand::SystemRandom::new(),
                 )
                 .map_err(|e| StartError::Config(e.to_string()))?;
-            match db.write_blocking(|c| store::keys::insert_secret(c, PAIRWISE_SECRET, &sealed, now))
+            match db
+                .write_blocking(|c| store::keys::insert_secret(c, PAIRWISE_SECRET, &sealed, now))
             {
                 Ok(()) => sealed,
                 // Another node created it first: use theirs.

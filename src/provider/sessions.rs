@@ -51,7 +51,8 @@ pub async fn start(
         end_reason: None,
     };
     let insert = row.clone();
-    p.db.write(move |c| store::sessions::insert(c, &insert)).await?;
+    p.db.write(move |c| store::sessions::insert(c, &insert))
+        .await?;
     Ok((cookie, row))
 }
 
@@ -59,7 +60,8 @@ pub async fn start(
 pub async fn current(p: &Provider, cookie: &str) -> Result<Option<BrowserSessionRow>, StoreError> {
     let hash = Secret::new(cookie).hash();
     let now = p.clock.unix();
-    p.db.read(move |c| store::sessions::active_by_cookie(c, &hash, now)).await
+    p.db.read(move |c| store::sessions::active_by_cookie(c, &hash, now))
+        .await
 }
 
 /// Ends one session; returns the client sessions that were live in it.

@@ -159,7 +159,7 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(Duration::from_secs(3))
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(Manager { url })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;

@@ -141,3 +141,18 @@ pub fn active_of_person(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<B
         .select(BrowserSessionRow::as_select())
         .load(conn)
 }
+
+/// A fresh card login by the same person refreshes the session's authentication time.
+pub fn reauthenticate(
+    conn: &mut DbConn,
+    id: &str,
+    auth_time: i64,
+    expires_at: i64,
+) -> QueryResult<usize> {
+    diesel::update(browser_sessions::table.find(id))
+        .set((
+            browser_sessions::auth_time.eq(auth_time),
+            browser_sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+}

@@ -206,7 +206,10 @@ mod tests {
     #[test]
     fn ui_locales_beat_the_browser_and_japanese_is_the_default() {
         assert_eq!(Lang::negotiate(Some("en-US ja"), Some("ja")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("fr"), Some("en;q=0.8, ja;q=0.9")), Lang::Ja);
+        assert_eq!(
+            Lang::negotiate(Some("fr"), Some("en;q=0.8, ja;q=0.9")),
+            Lang::Ja
+        );
         assert_eq!(Lang::negotiate(None, Some("de, en-GB;q=0.5")), Lang::En);
         assert_eq!(Lang::negotiate(None, None), Lang::Ja);
         assert_eq!(Lang::negotiate(None, Some("en;q=0")), Lang::Ja);

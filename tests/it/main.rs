@@ -1,3 +1,8 @@
 //! Integration tests: one binary, one module per area.
+mod helper;
+mod jose;
+mod provider;
+mod softcard;
+mod store;
 mod testkit;
 mod verify;

@@ -1,0 +1,199 @@
+//! `mykey-helper`: the resident's helper command line; parses arguments and calls the library.
+
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, Subcommand};
+use mykey_connect::helper::login::{login, LoginError, LoginOptions};
+use mykey_connect::helper::messages::{self, exit, EXIT_CODES_HELP};
+use mykey_connect::helper::prompt::{Prompter, SecretSource, TerminalPrompter};
+use mykey_connect::helper::softcard::SoftCard;
+use mykey_connect::helper::status::card_status;
+use mykey_connect::helper::transport::{CardChoice, CardTransport, TransportError};
+use mykey_connect::helper::vpcd;
+
+#[derive(Parser)]
+#[command(
+    name = "mykey-helper",
+    version,
+    about = "マイナンバーカードでログイン — ローカルヘルパー / Log in with your My Number Card — local helper",
+    after_help = EXIT_CODES_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// ログイン要求にカードで答える / Answer a login challenge with the card
+    #[command(after_help = EXIT_CODES_HELP)]
+    Login {
+        /// チャレンジの URL または mykey://login リンク / challenge URL or mykey://login link
+        target: String,
+        /// pcsc, pcsc:READER, or file:CARD (a software card)
+        #[arg(long)]
+        card: Option<String>,
+        /// 標準入力から1行ずつ読む（暗証番号、次に署名用パスワード）/ read the PIN (then the password) one line each from stdin
+        #[arg(long, requires = "yes")]
+        pin_stdin: bool,
+        /// 確認せずに進む（要求の内容は表示します）/ do not ask before using the card (the request is still shown)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// リーダー・カード・証明書・残り回数を表示 / Show readers, the card, its certificates and tries left
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status {
+        /// pcsc, pcsc:READER, or file:CARD (a software card)
+        #[arg(long)]
+        card: Option<String>,
+        /// 署名用パスワードを入力して署名用証明書も表示 / also ask the signature password to show the signature certificate
+        #[arg(long)]
+        with_password: bool,
+        /// パスワードを標準入力から読む / read the password from stdin
+        #[arg(long, requires = "with_password")]
+        pin_stdin: bool,
+    },
+    /// ソフトウェアカードを vpcd 経由で PC/SC に見せる / Serve a software card to pcscd through vsmartcard vpcd
+    Vpcd {
+        /// CARD file (file:CARD also accepted)
+        #[arg(long)]
+        card: String,
+        #[arg(long, default_value = vpcd::DEFAULT_HOST)]
+        host: String,
+        #[arg(long, default_value_t = vpcd::DEFAULT_PORT)]
+        port: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = match cli.command {
+        Command::Vpcd { .. } => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    ExitCode::from(match cli.command {
+        Command::Login {
+            target,
+            card,
+            pin_stdin,
+            yes,
+        } => run_login(&target, card.as_deref(), pin_stdin, yes),
+        Command::Status {
+            card,
+            with_password,
+            pin_stdin,
+        } => run_status(card.as_deref(), with_password, pin_stdin),
+        Command::Vpcd { card, host, port } => run_vpcd(&card, &host, port),
+    })
+}
+
+fn source(pin_stdin: bool) -> SecretSource {
+    if pin_stdin {
+        SecretSource::StdinLines
+    } else {
+        SecretSource::Terminal
+    }
+}
+
+fn choose(card: Option<&str>) -> Result<CardChoice, TransportError> {
+    card.map(CardChoice::parse)
+        .unwrap_or_else(CardChoice::default_choice)
+}
+
+fn fail(error: &LoginError) -> u8 {
+    tracing::debug!(%error, "failed");
+    eprintln!("{}", messages::login(error));
+    messages::exit_code(error)
+}
+
+fn run_login(target: &str, card: Option<&str>, pin_stdin: bool, yes: bool) -> u8 {
+    let transport: Box<dyn CardTransport> = match choose(card).and_then(|c| c.open()) {
+        Ok(transport) => transport,
+        Err(error) => return fail(&error.into()),
+    };
+    let mut prompter = TerminalPrompter::new(source(pin_stdin));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let options = LoginOptions { assume_yes: yes };
+    match login(target, transport, &mut prompter, &options, now) {
+        Ok(outcome) => {
+            println!(
+                "ログインしました（{}）。ブラウザに戻ってください。\nLogged in to {} ({}). Return to your browser.",
+                outcome.client_name, outcome.client_name, outcome.issuer_origin
+            );
+            exit::OK
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+fn run_status(card: Option<&str>, with_password: bool, pin_stdin: bool) -> u8 {
+    let choice = match choose(card) {
+        Ok(choice) => choice,
+        Err(error) => return fail(&error.into()),
+    };
+    if let Err(error) = print_readers(&choice) {
+        return fail(&error.into());
+    }
+    let transport = match choice.open() {
+        Ok(transport) => transport,
+        Err(error) => return fail(&error.into()),
+    };
+    let mut prompter = TerminalPrompter::new(source(pin_stdin));
+    let prompter = with_password.then_some(&mut prompter as &mut dyn Prompter);
+    match card_status(transport, prompter) {
+        Ok(status) => {
+            println!("{status}");
+            exit::OK
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+#[cfg(feature = "pcsc")]
+fn print_readers(choice: &CardChoice) -> Result<(), TransportError> {
+    if let CardChoice::Pcsc { .. } = choice {
+        for reader in mykey_connect::helper::pcsc::list_readers()? {
+            let card = if reader.card_present {
+                "カードあり / card present"
+            } else {
+                "カードなし / no card"
+            };
+            println!("リーダー / Reader: {} — {card}", reader.name);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn print_readers(_choice: &CardChoice) -> Result<(), TransportError> {
+    Ok(())
+}
+
+fn run_vpcd(card: &str, host: &str, port: u16) -> u8 {
+    let path = std::path::Path::new(card.strip_prefix("file:").unwrap_or(card));
+    let mut card = match SoftCard::open(path) {
+        Ok(card) => card,
+        Err(error) => return fail(&TransportError::from(error).into()),
+    };
+    eprintln!(
+        "ソフトウェアカード {0} を vpcd（{host}:{port}）に挿入します。Ctrl-C で終了します。\nServing the software card {0} to vpcd at {host}:{port}. Ctrl-C to stop.",
+        path.display()
+    );
+    // Runs until the process is stopped; the card saves its counters after every change.
+    let never = AtomicBool::new(false);
+    match vpcd::run(&mut card, host, port, &never) {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            eprintln!("vpcd: {error}");
+            exit::READER
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! `mykey-connect client add|list|show|update|remove|rotate-secret`.
+
+use clap::Args;
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::domain::Client;
+use crate::provider::clients::{self, ClientSpec, FieldError};
+use crate::store::{self, Db};
+
+/// Client fields; on `update`, only the given ones change.
+#[derive(Debug, Args, Default)]
+pub struct ClientArgs {
+    /// Display name shown to residents on the consent page.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Redirect URI (repeat for several; exact match).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URI (repeat for several).
+    #[arg(long = "post-logout-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Connect Back-Channel Logout endpoint of the site.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the site needs `sid` in logout tokens (default true).
+    #[arg(long)]
+    pub backchannel_logout_session_required: Option<bool>,
+    /// https URL of a JSON array listing every redirect URI (needed when they span hosts).
+    #[arg(long)]
+    pub sector_identifier_uri: Option<String>,
+    /// client_secret_basic (default), client_secret_post or private_key_jwt.
+    #[arg(long)]
+    pub auth_method: Option<String>,
+    /// File holding the site's public JWKS (private_key_jwt).
+    #[arg(long)]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// URL of the site's public JWKS (private_key_jwt).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Space-separated scopes the site may request (default "openid").
+    #[arg(long)]
+    pub scopes: Option<String>,
+    /// RS256 (default) or ES256.
+    #[arg(long)]
+    pub id_token_alg: Option<String>,
+    #[arg(long)]
+    pub logo_uri: Option<String>,
+    #[arg(long)]
+    pub tos_uri: Option<String>,
+    #[arg(long)]
+    pub policy_uri: Option<String>,
+    /// Allow this site to request verified identity claims.
+    #[arg(long)]
+    pub allow_verified_claims: Option<bool>,
+    #[arg(long)]
+    pub enabled: Option<bool>,
+}
+
+impl ClientArgs {
+    /// Applies the given fields over `base`.
+    pub fn apply(&self, mut spec: ClientSpec) -> Result<ClientSpec, String> {
+        if let Some(v) = &self.name {
+            spec.name = v.clone();
+        }
+        if !self.redirect_uris.is_empty() {
+            spec.redirect_uris = self.redirect_uris.clone();
+        }
+        if !self.post_logout_redirect_uris.is_empty() {
+            spec.post_logout_redirect_uris = self.post_logout_redirect_uris.clone();
+        }
+        let set = |target: &mut Option<String>, v: &Option<String>| {
+            if let Some(v) = v {
+                *target = Some(v.clone());
+            }
+        };
+        set(
+            &mut spec.backchannel_logout_uri,
+            &self.backchannel_logout_uri,
+        );
+        set(&mut spec.sector_identifier_uri, &self.sector_identifier_uri);
+        set(&mut spec.auth_method, &self.auth_method);
+        set(&mut spec.jwks_uri, &self.jwks_uri);
+        set(&mut spec.scopes, &self.scopes);
+        set(&mut spec.id_token_alg, &self.id_token_alg);
+        set(&mut spec.logo_uri, &self.logo_uri);
+        set(&mut spec.tos_uri, &self.tos_uri);
+        set(&mut spec.policy_uri, &self.policy_uri);
+        if let Some(path) = &self.jwks_file {
+            spec.jwks = Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            );
+        }
+        if self.backchannel_logout_session_required.is_some() {
+            spec.backchannel_logout_session_required = self.backchannel_logout_session_required;
+        }
+        if self.allow_verified_claims.is_some() {
+            spec.allow_verified_claims = self.allow_verified_claims;
+        }
+        if self.enabled.is_some() {
+            spec.enabled = self.enabled;
+        }
+        Ok(spec)
+    }
+}
+
+fn field_errors(errors: Vec<FieldError>) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  {}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What an RP developer needs, as text or JSON.
+pub fn describe(settings: &Settings, c: &Client, secret: Option<&str>, as_json: bool) -> String {
+    let issuer = settings.issuer_str();
+    if as_json {
+        let mut v = json!({
+            "client_id": c.id.as_str(),
+            "issuer": issuer,
+            "discovery_url": format!("{issuer}/.well-known/openid-configuration"),
+            "spec": clients::spec_of(c),
+            "sector": c.sector,
+        });
+        if let Some(s) = secret {
+            v["client_secret"] = json!(s);
+        }
+        return format!("{v:#}\n");
+    }
+    let mut out = format!(
+        "client_id:     {}\nname:          {}\nissuer:        {issuer}\ndiscovery:     {issuer}/.well-known/openid-configuration\nauth method:   {}\nredirect URIs: {}\nscopes:        {}\nsector:        {}\nenabled:       {}\n",
+        c.id,
+        c.name,
+        c.auth_method.as_str(),
+        c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" "),
+        c.scopes,
+        c.sector,
+        c.enabled,
+    );
+    if let Some(s) = secret {
+        out.push_str(&format!(
+            "client_secret: {s}\n(shown once: store it now; only its hash is kept)\n"
+        ));
+    }
+    out
+}
+
+fn open(settings: &Settings) -> Result<Db, String> {
+    let db = Db::connect(&settings.database_url, 2).map_err(|e| e.to_string())?;
+    db.migrate().map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+fn http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+pub async fn add(
+    settings: &Settings,
+    args: &ClientArgs,
+    as_json: bool,
+    now: i64,
+) -> Result<String, String> {
+    let spec = args.apply(ClientSpec::default())?;
+    let db = open(settings)?;
+    let (client, secret) = clients::register(&db, &http()?, &spec, now)
+        .await
+        .map_err(|e| format!("the client is not valid:\n{}", field_errors(e)))?;
+    Ok(describe(
+        settings,
+        &client,
+        secret.as_ref().map(|s| s.expose()),
+        as_json,
+    ))
+}
+
+async fn load(db: &Db, id: &str) -> Result<(Client, i64), String> {
+    let owned = id.to_owned();
+    let row = db
+        .read(move |c| store::clients::get(c, &owned))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no client {id}"))?;
+    let created = row.created_at;
+    Ok((row.into_client()?, created))
+}
+
+pub async fn show(settings: &Settings, id: &str, as_json: bool) -> Result<String, String> {
+    let db = open(settings)?;
+    let (client, _) = load(&db, id).await?;
+    Ok(describe(settings, &client, None, as_json))
+}
+
+pub async fn list(settings: &Settings, as_json: bool) -> Result<String, String> {
+    let db = open(settings)?;
+    let rows = db
+        .read(store::clients::list)
+        .await
+        .map_err(|e| e.to_string())?;
+    let clients: Vec<Client> = rows
+        .into_iter()
+        .filter_map(|r| r.into_client().ok())
+        .collect();
+    if as_json {
+        let v: Vec<_> = clients
+            .iter()
+            .map(|c| json!({"client_id": c.id.as_str(), "name": c.name, "enabled": c.enabled}))
+            .collect();
+        return Ok(format!("{:#}\n", json!(v)));
+    }
+    let mut out = String::new();
+    for c in clients {
+        out.push_str(&format!(
+            "{:<24} {:<8} {}\n",
+            c.id,
+            if c.enabled { "enabled" } else { "disabled" },
+            c.name
+        ));
+    }
+    Ok(out)
+}
+
+pub async fn update(
+    settings: &Settings,
+    id: &str,
+    args: &ClientArgs,
+    as_json: bool,
+    now: i64,
+) -> Result<String, String> {
+    let db = open(settings)?;
+    let (client, created) = load(&db, id).await?;
+    let spec = args.apply(clients::spec_of(&client))?;
+    let updated = clients::update(&db, &http()?, &client, created, &spec, now)
+        .await
+        .map_err(|e| format!("the client is not valid:\n{}", field_errors(e)))?;
+    Ok(describe(settings, &updated, None, as_json))
+}
+
+pub async fn remove(settings: &Settings, id: &str) -> Result<String, String> {
+    let db = open(settings)?;
+    let owned = id.to_owned();
+    let n = db
+        .write(move |c| store::clients::delete(c, &owned))
+        .await
+        .map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err(format!("no client {id}"));
+    }
+    Ok(format!(
+        "removed client {id} with its sessions, consents and tokens\n"
+    ))
+}
+
+pub async fn rotate_secret(
+    settings: &Settings,
+    id: &str,
+    as_json: bool,
+    now: i64,
+) -> Result<String, String> {
+    let db = open(settings)?;
+    let (client, _) = load(&db, id).await?;
+    if !client.auth_method.uses_secret() {
+        return Err(format!(
+            "client {id} uses {} and has no secret",
+            client.auth_method.as_str()
+        ));
+    }
+    let (secret, hash) = clients::new_secret();
+    let owned = id.to_owned();
+    db.write(move |c| store::clients::set_secret_hash(c, &owned, &hash, now))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(describe(settings, &client, Some(secret.expose()), as_json))
+}

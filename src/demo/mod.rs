@@ -1,0 +1,144 @@
+//! `mykey-connect demo`: a working provider out of the box — SQLite in a folder, a test CA, one
+//! software card, fresh CRLs, a demo client and the demo site on the same server.
+
+pub mod rp;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::web;
+use anyhow::Context as _;
+
+use crate::card::jpki::Purpose;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::ClientId;
+use crate::provider::clients::{build_client, new_secret, ClientSpec};
+use crate::provider::Provider;
+use crate::store::{self, clients::ClientRow};
+use crate::testkit::card_file::CardFile;
+use crate::testkit::{CardOptions, TestCa};
+use crate::web::App;
+
+pub const DEMO_CLIENT_ID: &str = "mykey-demo-site";
+
+/// Sets the demo up in `dir` (reusing what is there) and serves until stopped.
+pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
+    let clock = Clock::system();
+    let now = clock.now();
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ca_dir = dir.join("ca");
+    let mut ca = if ca_dir.join("state.json").exists() {
+        TestCa::open(&ca_dir)?
+    } else {
+        TestCa::init(&ca_dir, now)?
+    };
+    let card_path = dir.join("card.json");
+    let options = CardOptions::example();
+    if !card_path.exists() {
+        let card = ca.issue_card(&options, now)?;
+        card.save(&card_path)?;
+    }
+    let card = CardFile::load(&card_path)?;
+    for purpose in [Purpose::Auth, Purpose::Sign] {
+        let roots = dir.join("roots").join(purpose.as_str());
+        std::fs::create_dir_all(&roots)?;
+        std::fs::write(
+            roots.join(format!("{purpose}-root.pem")),
+            ca.root_pem(purpose),
+        )?;
+    }
+    let env: Vec<(String, String)> = [
+        ("MYKEY_ISSUER", format!("http://{listen}")),
+        ("MYKEY_LISTEN", listen.to_owned()),
+        (
+            "MYKEY_DATABASE_URL",
+            format!("sqlite://{}", dir.join("mykey.sqlite3").display()),
+        ),
+        (
+            "MYKEY_AUTH_ROOTS",
+            dir.join("roots/auth").display().to_string(),
+        ),
+        (
+            "MYKEY_SIGN_ROOTS",
+            dir.join("roots/sign").display().to_string(),
+        ),
+        ("MYKEY_ALLOW_TEST_CARDS", "true".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .chain(std::env::vars().filter(|(k, _)| k == "MYKEY_LOG_FORMAT"))
+    .collect();
+    let settings = Settings::from_sources(None, &env)?;
+    crate::cli::logging::init(settings.log_format);
+    let provider = Arc::new(Provider::open(settings, clock.clone())?);
+
+    // Fresh CRLs for the demo CA, so logins pass the revocation check.
+    for purpose in [Purpose::Auth, Purpose::Sign] {
+        let crl = ca.crl(purpose, now, now + time::Duration::days(1))?;
+        crate::provider::revocation::import_crl(&provider, &crl)
+            .await
+            .with_context(|| format!("importing the demo {purpose} CRL"))?;
+    }
+
+    let secret = register_demo_client(&provider).await?;
+    let issuer = provider.settings.issuer_str().to_owned();
+    let rp = web::Data::new(
+        rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
+            .map_err(anyhow::Error::msg)?,
+    );
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let app = App::with_routes(
+        provider.clone(),
+        listener,
+        Arc::new(rp::DemoRp::configure(rp)),
+    )?;
+    crate::provider::background::spawn(provider.clone());
+    println!(
+        "\nmykey-connect demo is running at {issuer}\n\n\
+         1. Open {issuer}/demo/ in a browser and press 「マイナンバーカードでログイン」.\n\
+         2. The login page shows a match code and a helper command. In another terminal run it\n   \
+            with the demo card (the software card in {card}):\n\n       \
+            cargo run --bin mykey-helper -- login '<challenge URL from the page>' --card file:{card}\n\n   \
+            Enter the PIN {pin} when asked, and check the match code is the one on the page.\n\
+         3. The page continues by itself; agree on the consent page and the demo site shows the\n   \
+            verified ID token and userinfo.\n\n\
+         Card holder: {name}   PIN: {pin}   signature password: {password}\n\
+         Database: {db}   Stop with Ctrl-C.\n",
+        card = card_path.display(),
+        pin = card.auth.secret,
+        password = card.sign.secret,
+        name = card.holder.name,
+        db = dir.join("mykey.sqlite3").display(),
+    );
+    app.run().await?;
+    Ok(())
+}
+
+/// Creates or refreshes the demo client; returns a new secret (kept only in memory).
+async fn register_demo_client(p: &Provider) -> anyhow::Result<String> {
+    let issuer = p.settings.issuer_str();
+    let spec = ClientSpec {
+        name: "デモサイト (Demo site)".to_owned(),
+        redirect_uris: vec![format!("{issuer}/demo/callback")],
+        post_logout_redirect_uris: vec![format!("{issuer}/demo/")],
+        ..ClientSpec::default()
+    };
+    let (secret, hash) = new_secret();
+    let id = ClientId::parse(DEMO_CLIENT_ID).context("demo client id")?;
+    let client =
+        build_client(id, &spec, Some(hash)).map_err(|e| anyhow::anyhow!("demo client: {e:?}"))?;
+    let now = p.clock.unix();
+    let row = ClientRow::from_client(&client, now, now);
+    p.db.write(move |c| {
+        if store::clients::get(c, &row.id)?.is_some() {
+            store::clients::update(c, &row).map(drop)
+        } else {
+            store::clients::insert(c, &row)
+        }
+    })
+    .await?;
+    p.clients.invalidate(DEMO_CLIENT_ID);
+    Ok(secret.expose().to_owned())
+}

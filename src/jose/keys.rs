@@ -1,0 +1,236 @@
+//! The provider's signing keys (RS256, ES256): generated or loaded from PKCS#8, parsed once.
+
+use std::fmt;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+};
+
+use super::jws::HeaderCache;
+use super::{b64url, Alg, JoseError, Jwk, JwkKey, VerifyingKey};
+
+/// RFC 7518 §3.3: RSA keys of 2048 bits or more.
+const RSA_MIN_BYTES: usize = 256;
+
+/// An unencrypted PKCS#8 private key document; its `Debug` never shows the bytes.
+pub struct Pkcs8Der(Vec<u8>);
+
+impl Pkcs8Der {
+    /// Wraps DER bytes (for example just opened from the database).
+    pub fn new(der: Vec<u8>) -> Pkcs8Der {
+        Pkcs8Der(der)
+    }
+
+    /// The DER bytes, to seal or to parse.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pkcs8Der {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pkcs8Der([redacted])")
+    }
+}
+
+/// A private signing key of the provider, ready to sign many tokens: the key is parsed once and
+/// the protected header is encoded once per `typ`. Share it behind an `Arc`.
+pub struct SigningKey {
+    signer: Signer,
+    public_jwk: Jwk,
+    kid: String,
+    headers: HeaderCache,
+}
+
+enum Signer {
+    Rs256(RsaKeyPair),
+    Es256(EcdsaKeyPair),
+}
+
+impl SigningKey {
+    /// A new RSA-2048 key for RS256, as PKCS#8 for sealing and storage.
+    pub fn generate_rs256() -> Result<Pkcs8Der, JoseError> {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| JoseError::Crypto("RSA key generation failed"))?;
+        let der = pair
+            .as_der()
+            .map_err(|_| JoseError::Crypto("RSA key could not be encoded as PKCS#8"))?;
+        Ok(Pkcs8Der(der.as_ref().to_vec()))
+    }
+
+    /// A new P-256 key for ES256, as PKCS#8 for sealing and storage.
+    pub fn generate_es256() -> Result<Pkcs8Der, JoseError> {
+        let document =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|_| JoseError::Crypto("P-256 key generation failed"))?;
+        Ok(Pkcs8Der(document.as_ref().to_vec()))
+    }
+
+    /// A new key for `alg` (RS256 or ES256).
+    pub fn generate(alg: Alg) -> Result<Pkcs8Der, JoseError> {
+        match alg {
+            Alg::RS256 => Self::generate_rs256(),
+            Alg::ES256 => Self::generate_es256(),
+            Alg::PS256 => Err(JoseError::UnsupportedAlg("PS256 for signing".to_owned())),
+        }
+    }
+
+    /// Parses a PKCS#8 private key for `alg`. RSA keys shorter than 2048 bits are refused.
+    pub fn from_pkcs8(alg: Alg, der: &[u8]) -> Result<SigningKey, JoseError> {
+        let rejected =
+            |err: aws_lc_rs::error::KeyRejected| JoseError::InvalidKey(err.description_());
+        let (signer, key) = match alg {
+            Alg::RS256 => {
+                let pair = RsaKeyPair::from_pkcs8(der).map_err(rejected)?;
+                if pair.public_modulus_len() < RSA_MIN_BYTES {
+                    return Err(JoseError::WeakKey(pair.public_modulus_len() * 8));
+                }
+                let public = pair.public_key();
+                let key = JwkKey::Rsa {
+                    n: b64url(public.modulus().big_endian_without_leading_zero()),
+                    e: b64url(public.exponent().big_endian_without_leading_zero()),
+                };
+                (Signer::Rs256(pair), key)
+            }
+            Alg::ES256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(rejected)?;
+                // SEC 1 §2.3.3 uncompressed point: 0x04 ‖ x ‖ y, 32 bytes each on P-256.
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 || point[0] != 0x04 {
+                    return Err(JoseError::InvalidKey("unexpected P-256 public point"));
+                }
+                let key = JwkKey::Ec {
+                    crv: "P-256".to_owned(),
+                    x: b64url(&point[1..33]),
+                    y: b64url(&point[33..]),
+                };
+                (Signer::Es256(pair), key)
+            }
+            Alg::PS256 => {
+                return Err(JoseError::UnsupportedAlg("PS256 for signing".to_owned()));
+            }
+        };
+        let mut public_jwk = Jwk {
+            key,
+            kid: None,
+            use_: Some("sig".to_owned()),
+            alg: Some(alg.as_str().to_owned()),
+        };
+        let kid = public_jwk.thumbprint();
+        public_jwk.kid = Some(kid.clone());
+        let headers = HeaderCache::new(alg, &kid);
+        Ok(SigningKey {
+            signer,
+            public_jwk,
+            kid,
+            headers,
+        })
+    }
+
+    /// The JWS algorithm this key signs with.
+    pub fn alg(&self) -> Alg {
+        match self.signer {
+            Signer::Rs256(_) => Alg::RS256,
+            Signer::Es256(_) => Alg::ES256,
+        }
+    }
+
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public JWK to publish in the provider's JWKS (`kid`, `use: sig`, `alg` set).
+    pub fn public_jwk(&self) -> &Jwk {
+        &self.public_jwk
+    }
+
+    /// A verification key for tokens this key signed (e.g. an `id_token_hint`).
+    pub fn verifying_key(&self) -> Result<VerifyingKey, JoseError> {
+        VerifyingKey::from_jwk(&self.public_jwk)
+    }
+
+    pub(crate) fn headers(&self) -> &HeaderCache {
+        &self.headers
+    }
+
+    /// Signs the JWS signing input; RS256 gives the modulus-length signature, ES256 the 64-byte
+    /// `r ‖ s` of RFC 7518 §3.4.
+    pub(crate) fn sign_input(&self, input: &[u8]) -> Result<Vec<u8>, JoseError> {
+        let rng = SystemRandom::new();
+        match &self.signer {
+            Signer::Rs256(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &rng, input, &mut signature)
+                    .map_err(|_| JoseError::Crypto("RS256 signing failed"))?;
+                Ok(signature)
+            }
+            Signer::Es256(pair) => pair
+                .sign(&rng, input)
+                .map(|signature| signature.as_ref().to_vec())
+                .map_err(|_| JoseError::Crypto("ES256 signing failed")),
+        }
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg())
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_rs256_key_round_trips_through_pkcs8_with_the_same_kid() {
+        let der = SigningKey::generate_rs256().expect("generates");
+        let first = SigningKey::from_pkcs8(Alg::RS256, der.as_bytes()).expect("parses");
+        let again = SigningKey::from_pkcs8(Alg::RS256, der.as_bytes()).expect("parses");
+        assert_eq!(first.kid(), again.kid());
+        assert_eq!(first.kid().len(), 43, "base64url of 32 bytes");
+        assert_eq!(first.public_jwk().kid.as_deref(), Some(first.kid()));
+        assert_eq!(first.public_jwk().thumbprint(), first.kid());
+    }
+
+    #[test]
+    fn es256_public_jwk_has_p256_coordinates_of_32_bytes() {
+        let der = SigningKey::generate_es256().expect("generates");
+        let key = SigningKey::from_pkcs8(Alg::ES256, der.as_bytes()).expect("parses");
+        let JwkKey::Ec { crv, x, y } = &key.public_jwk().key else {
+            panic!("an EC key");
+        };
+        assert_eq!(crv, "P-256");
+        assert_eq!((x.len(), y.len()), (43, 43));
+        assert_eq!(key.alg(), Alg::ES256);
+    }
+
+    #[test]
+    fn an_ec_key_is_not_accepted_as_rs256() {
+        let der = SigningKey::generate_es256().expect("generates");
+        assert!(matches!(
+            SigningKey::from_pkcs8(Alg::RS256, der.as_bytes()),
+            Err(JoseError::InvalidKey(_))
+        ));
+    }
+
+    #[test]
+    fn debug_shows_alg_and_kid_but_no_key_material() {
+        let der = SigningKey::generate_es256().expect("generates");
+        let key = SigningKey::from_pkcs8(Alg::ES256, der.as_bytes()).expect("parses");
+        let shown = format!("{key:?}");
+        assert_eq!(
+            shown,
+            format!("SigningKey {{ alg: ES256, kid: {:?} }}", key.kid())
+        );
+        assert_eq!(format!("{der:?}"), "Pkcs8Der([redacted])");
+    }
+}

@@ -1,0 +1,358 @@
+//! The resident's pages: card login (challenge, match code, helper link, QR), completion,
+//! failures with what to do, and consent.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::Deserialize;
+
+use super::assets::assets;
+use super::authorize::{consented, redirect};
+use super::cookies;
+use super::error::{PageError, WebError};
+use super::i18n::Lang;
+use super::transaction::{self, Transaction};
+use super::views::{render, ConsentPage, LoginPage};
+use crate::card::protocol::{CardErrorCode, ChallengePurpose};
+use crate::domain::Scope;
+use crate::oidc::discovery::{ACR_CARD, AMR_CARD};
+use crate::oidc::{ErrorCode, OAuthError};
+use crate::provider::{login, sessions, Provider};
+use crate::store;
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn other_lang_url(path: &str, lang: Lang) -> Option<String> {
+    Some(format!("{path}?lang={}", lang.other().code()))
+}
+
+/// `GET /login/{id}`: a new challenge for this transaction and the page that follows it.
+pub async fn page(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let tx = transaction::load(&p, &req, &id).await?;
+    if let Some(refused) = super::card::limited(&p, &req) {
+        return Ok(refused);
+    }
+    let challenge = login::create_challenge(&p, &tx.row.id, ChallengePurpose::Login).await?;
+    let challenge_url = login::challenge_url(&p, &challenge.id);
+    let helper_link = format!(
+        "mykey://login?challenge={}",
+        percent_encoding::utf8_percent_encode(&challenge_url, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let expires = time::OffsetDateTime::from_unix_timestamp(challenge.expires_at)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let jst = expires.to_offset(time::macros::offset!(+9));
+    let path = format!("/login/{}", tx.row.id);
+    let view = LoginPage {
+        t: tx.lang.texts(),
+        assets: assets(),
+        other_lang_url: other_lang_url(&path, tx.lang),
+        client_name: tx.client.name.clone(),
+        logo_uri: tx.client.logo_uri.clone(),
+        match_code: challenge.match_code.clone(),
+        qr_data_uri: qr_data_uri(&helper_link)?,
+        helper_link,
+        challenge_url,
+        status_url: format!("/card/challenges/{}/status", challenge.id),
+        complete_url: format!("{path}/complete"),
+        failed_url: format!("{path}/failed?code="),
+        challenge_id: challenge.id,
+        csrf: tx.csrf(),
+        expires_iso: expires
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        expires_local: format!(
+            "{:02}:{:02}:{:02} JST",
+            jst.hour(),
+            jst.minute(),
+            jst.second()
+        ),
+    };
+    Ok(html(render(&view)?))
+}
+
+/// The `mykey://` link as an SVG QR code in a data URI (the CSP allows `data:` images only).
+fn qr_data_uri(link: &str) -> Result<String, WebError> {
+    let code =
+        qrcode::QrCode::new(link.as_bytes()).map_err(|e| WebError::Internal(e.to_string()))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(192, 192)
+        .quiet_zone(true)
+        .build();
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        STANDARD.encode(svg)
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CompleteForm {
+    challenge: String,
+    csrf: Option<String>,
+}
+
+/// `POST /login/{id}/complete`: the helper has answered; start (or refresh) the session.
+pub async fn complete(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CompleteForm>,
+) -> Result<HttpResponse, WebError> {
+    let tx = transaction::load(&p, &req, &id).await?;
+    tx.check_csrf(form.csrf.as_deref())?;
+    let (challenge_id, request_id, now) =
+        (form.challenge.clone(), tx.row.id.clone(), p.clock.unix());
+    let taken =
+        p.db.write(move |c| {
+            let Some(ch) = store::requests::get_challenge(c, &challenge_id)? else {
+                return Ok(Err(None));
+            };
+            if ch.auth_request_id != request_id {
+                return Ok(Err(None));
+            }
+            if store::requests::consume_challenge(c, &ch.id, now)? {
+                return Ok(Ok(ch.person_id));
+            }
+            Ok(Err(Some(crate::provider::login::state_of(&ch, now))))
+        })
+        .await?;
+    let person_id = match taken {
+        Ok(Some(person)) => person,
+        Ok(None) => {
+            return Err(WebError::Internal(
+                "completed challenge without person".into(),
+            ))
+        }
+        Err(Some(status)) if status.state == crate::card::protocol::ChallengeState::Pending => {
+            // Pressed Continue before the helper answered: back to the waiting page.
+            return Ok(redirect(&format!("/login/{}", tx.row.id)));
+        }
+        Err(Some(status)) => {
+            let code = status
+                .error
+                .map(|c| c.as_str())
+                .unwrap_or("expired_challenge");
+            return Ok(redirect(&format!(
+                "/login/{}/failed?code={code}",
+                tx.row.id
+            )));
+        }
+        Err(None) => {
+            return Err(WebError::page(
+                StatusCode::BAD_REQUEST,
+                tx.lang,
+                tx.lang.texts().request_expired,
+            ))
+        }
+    };
+    let amr = AMR_CARD.join(" ");
+    let existing = match cookies::value(&req, cookies::SESSION) {
+        Some(v) => sessions::current(&p, &v).await?,
+        None => None,
+    };
+    let mut new_cookie = None;
+    let session = match existing {
+        Some(mut s) if s.person_id == person_id => {
+            let (sid, exp) = (
+                s.id.clone(),
+                now + p.settings.lifetimes.session.as_secs() as i64,
+            );
+            p.db.write(move |c| store::sessions::reauthenticate(c, &sid, now, exp))
+                .await?;
+            s.auth_time = now;
+            s
+        }
+        other => {
+            if let Some(old) = other {
+                sessions::end(&p, &old.id, sessions::EndReason::Replaced).await?;
+            }
+            let (cookie, s) = sessions::start(&p, person_id, &amr, ACR_CARD).await?;
+            new_cookie = Some(cookie);
+            s
+        }
+    };
+    let (rid, sid) = (tx.row.id.clone(), session.id.clone());
+    p.db.write(move |c| store::requests::attach_session(c, &rid, &sid))
+        .await?;
+    let scope = Scope::parse(&tx.row.scope).unwrap_or_default();
+    let force_consent = tx
+        .row
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.contains("consent"));
+    let mut response =
+        if !force_consent && consented(&p, &session.person_id, &tx.client, &scope).await? {
+            redirect(&tx.finish_with_code(&p, &session).await?)
+        } else {
+            redirect(&format!("/consent/{}", tx.row.id))
+        };
+    if let Some(cookie) = new_cookie {
+        response
+            .add_cookie(&cookies::build(
+                cookies::SESSION,
+                cookie.expose().to_owned(),
+                p.settings.secure_cookies(),
+            ))
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct FailedQuery {
+    code: Option<String>,
+}
+
+/// `GET /login/{id}/failed?code=…`: what went wrong and what to do.
+pub async fn failed(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    q: web::Query<FailedQuery>,
+) -> Result<HttpResponse, WebError> {
+    let tx = transaction::load(&p, &req, &id).await?;
+    let t = tx.lang.texts();
+    let code = q.code.as_deref().and_then(CardErrorCode::parse);
+    let message = match code {
+        Some(CardErrorCode::ExpiredChallenge) | None => t.failed_expired,
+        Some(CardErrorCode::CertificateRevoked) => t.failed_revoked,
+        Some(CardErrorCode::UntrustedCertificate | CardErrorCode::WrongCertificatePurpose) => {
+            t.failed_untrusted
+        }
+        Some(CardErrorCode::CertificateExpired) => t.failed_cert_expired,
+        Some(CardErrorCode::RevocationDataStale) => t.failed_stale,
+        Some(_) => t.failed_other,
+    };
+    Err(WebError::Page(Box::new(PageError {
+        status: StatusCode::OK,
+        lang: tx.lang,
+        message: message.to_owned(),
+        hint: Some(t.blocked_pin_help.to_owned()),
+        code: code.map(|c| c.as_str().to_owned()),
+        retry_url: Some(format!("/login/{}", tx.row.id)),
+        back_url: Some(format!("/login/{}/cancel", tx.row.id)),
+    })))
+}
+
+/// `GET /login/{id}/cancel`: back to the client with `access_denied`.
+pub async fn cancel(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let tx = transaction::load(&p, &req, &id).await?;
+    let location = tx
+        .finish_with_error(
+            &p,
+            OAuthError::new(ErrorCode::AccessDenied, "the person cancelled the login"),
+        )
+        .await?;
+    Ok(redirect(&location))
+}
+
+/// The items a consent page lists for a request.
+fn consent_items(tx: &Transaction) -> Vec<String> {
+    let t = tx.lang.texts();
+    vec![t.consent_sub.to_owned(), t.consent_card_login.to_owned()]
+}
+
+async fn consent_session(
+    p: &Provider,
+    req: &HttpRequest,
+    tx: &Transaction,
+) -> Result<crate::store::sessions::BrowserSessionRow, WebError> {
+    let session = match cookies::value(req, cookies::SESSION) {
+        Some(v) => sessions::current(p, &v).await?,
+        None => None,
+    };
+    session
+        .filter(|s| tx.row.session_id.as_deref() == Some(s.id.as_str()))
+        .ok_or_else(|| {
+            WebError::page(
+                StatusCode::BAD_REQUEST,
+                tx.lang,
+                tx.lang.texts().request_expired,
+            )
+        })
+}
+
+/// `GET /consent/{id}`.
+pub async fn consent_page(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let tx = transaction::load(&p, &req, &id).await?;
+    consent_session(&p, &req, &tx).await?;
+    let path = format!("/consent/{}", tx.row.id);
+    let view = ConsentPage {
+        t: tx.lang.texts(),
+        assets: assets(),
+        other_lang_url: other_lang_url(&path, tx.lang),
+        client_name: tx.client.name.clone(),
+        client_host: tx.redirect_uri.host().unwrap_or_default(),
+        logo_uri: tx.client.logo_uri.clone(),
+        tos_uri: tx.client.tos_uri.clone(),
+        policy_uri: tx.client.policy_uri.clone(),
+        items: consent_items(&tx),
+        csrf: tx.csrf(),
+        action: path,
+    };
+    Ok(html(render(&view)?))
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    decision: String,
+    csrf: Option<String>,
+}
+
+/// `POST /consent/{id}`: approve (remembered per client) or deny.
+pub async fn consent_decision(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<ConsentForm>,
+) -> Result<HttpResponse, WebError> {
+    let tx = transaction::load(&p, &req, &id).await?;
+    tx.check_csrf(form.csrf.as_deref())?;
+    let session = consent_session(&p, &req, &tx).await?;
+    if form.decision != "approve" {
+        let location = tx
+            .finish_with_error(
+                &p,
+                OAuthError::new(ErrorCode::AccessDenied, "the person did not consent"),
+            )
+            .await?;
+        return Ok(redirect(&location));
+    }
+    let (person, client_id, now) = (
+        session.person_id.clone(),
+        tx.client.id.as_str().to_owned(),
+        p.clock.unix(),
+    );
+    let requested = Scope::parse(&tx.row.scope).unwrap_or_default();
+    let previous = {
+        let (person, client_id) = (person.clone(), client_id.clone());
+        p.db.read(move |c| store::grants::consent(c, &person, &client_id))
+            .await?
+    };
+    let granted = previous
+        .as_deref()
+        .and_then(Scope::parse)
+        .map(|s| s.union(&requested))
+        .unwrap_or(requested)
+        .to_string();
+    p.db.write(move |c| store::grants::save_consent(c, &person, &client_id, &granted, now))
+        .await?;
+    Ok(redirect(&tx.finish_with_code(&p, &session).await?))
+}

@@ -1,0 +1,140 @@
+//! PC/SC for real: pcscd with the vsmartcard vpcd driver, the bridge, `status` and `login`.
+//!
+//! These need a running pcscd (`.ci/run` starts it; by hand: `pcscd` as root). They fail,
+//! never skip, when it is not reachable. pcscd serves one vpcd reader per port, so every
+//! step runs in one test function, behind a process-wide lock for any test added later.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mykey_connect::card::jpki::TOKEN_LABEL;
+use mykey_connect::card::protocol::ChallengePurpose;
+use mykey_connect::helper::messages::exit;
+use mykey_connect::helper::pcsc::{list_readers, ReaderStatus};
+use mykey_connect::helper::transport::TransportError;
+use mykey_connect::testkit::card_file::CardFile;
+
+use super::cli::{helper, text};
+use super::provider::TestProvider;
+use crate::softcard::fixture;
+
+static VPCD: Mutex<()> = Mutex::new(());
+
+/// The bridge process; killed when the test ends, however it ends.
+struct Bridge(Child);
+
+impl Bridge {
+    fn start(card: &Path) -> Bridge {
+        let child = Command::new(env!("CARGO_BIN_EXE_mykey-helper"))
+            .args(["vpcd", "--card"])
+            .arg(card)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start mykey-helper vpcd");
+        Bridge(child)
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn readers() -> Vec<ReaderStatus> {
+    match list_readers() {
+        Ok(readers) => readers,
+        Err(TransportError::NoService) => panic!(
+            "pcscd is not reachable, so the PC/SC tests cannot run: start it (as root: `pcscd`; .ci/run does)"
+        ),
+        Err(error) => panic!(
+            "PC/SC lists no usable reader ({error}); is vsmartcard-vpcd installed (/etc/reader.conf.d/vpcd)?"
+        ),
+    }
+}
+
+fn wait_for_virtual_card(deadline: Duration) -> ReaderStatus {
+    let until = Instant::now() + deadline;
+    loop {
+        let readers = readers();
+        if let Some(reader) = readers
+            .iter()
+            .find(|r| r.name.starts_with("Virtual PCD") && r.card_present)
+        {
+            return reader.clone();
+        }
+        assert!(
+            Instant::now() < until,
+            "no card appeared in a Virtual PCD reader within {deadline:?}: {readers:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn pcsc_through_vpcd_serves_status_and_login_and_counts_a_wrong_pin() {
+    let _only_one = VPCD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = readers();
+    assert!(
+        before.iter().any(|r| r.name.starts_with("Virtual PCD")),
+        "pcscd runs but has no Virtual PCD reader: {before:?}"
+    );
+    assert!(
+        !before
+            .iter()
+            .any(|r| r.name.starts_with("Virtual PCD") && r.card_present),
+        "another virtual card is already inserted: {before:?}"
+    );
+    let no_card = helper(&["status", "--card", "pcsc:Virtual PCD"], "");
+    assert_eq!(no_card.status.code(), Some(i32::from(exit::READER)));
+    assert!(text(&no_card.stderr).contains("にカードがありません"));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = fixture::card_in(dir.path());
+    let _bridge = Bridge::start(&path);
+    let reader = wait_for_virtual_card(Duration::from_secs(20));
+
+    let status = helper(&["status", "--card", "pcsc"], "");
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    let stdout = text(&status.stdout);
+    for expected in [
+        TOKEN_LABEL,
+        reader.name.as_str(),
+        "CN=TESTAUTH0001",
+        "3 tries left",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+
+    let provider = TestProvider::start();
+    let url = provider.challenge(ChallengePurpose::Verify);
+    let login = helper(
+        &["login", &url, "--card", "pcsc", "--pin-stdin", "--yes"],
+        "1234\nABC123\n",
+    );
+    assert_eq!(login.status.code(), Some(0), "{}", text(&login.stderr));
+    assert_eq!(provider.accepted().len(), 1);
+
+    let url = provider.challenge(ChallengePurpose::Login);
+    let named = format!("pcsc:{}", reader.name);
+    let wrong = helper(
+        &["login", &url, "--card", &named, "--pin-stdin", "--yes"],
+        "0000\n",
+    );
+    assert_eq!(
+        wrong.status.code(),
+        Some(i32::from(exit::WRONG_PIN)),
+        "{}",
+        text(&wrong.stderr)
+    );
+    assert!(text(&wrong.stderr).contains("Wrong PIN. 2 tries left."));
+    assert_eq!(CardFile::load(&path).expect("card file").auth.tries_left, 2);
+}

@@ -1,0 +1,12 @@
+//! The provider end to end: the `openidconnect` crate as the relying party, the helper with a
+//! software card as the resident, a cookie-keeping HTTP client as the browser; on SQLite and on
+//! PostgreSQL.
+
+mod browser;
+mod cli;
+mod flow;
+mod negative;
+mod nodes;
+mod ops;
+mod rp;
+pub mod support;

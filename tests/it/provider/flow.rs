@@ -1,0 +1,206 @@
+//! The whole flow as an RP and a resident see it, on both storage backends.
+
+use openidconnect::core::CoreUserInfoClaims;
+use openidconnect::{
+    LogoutRequest, OAuth2TokenResponse, PostLogoutRedirectUrl, TokenIntrospectionResponse,
+    TokenResponse,
+};
+
+use super::browser::{log_in, query, Browser};
+use super::rp::Rp;
+use super::support::{web_client, Db, TestProvider};
+
+async fn full_flow(db: Db) {
+    let mut tp = TestProvider::start(db).await;
+    let (id, secret) = tp.register(web_client("City Library", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("山田　花子");
+    let browser = Browser::new();
+
+    let pending = rp.authorize(&[]);
+    let back = log_in(&browser, &tp, &pending.url, &card).await;
+    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
+    let params = query(&back);
+    assert_eq!(params["state"], pending.state);
+    assert_eq!(params["iss"], tp.issuer, "RFC 9207 iss in the response");
+
+    let tokens = rp.exchange(&params["code"], pending.verifier).await;
+    let claims = rp.verify_id_token(&tokens, &pending.nonce);
+    let sub = claims.subject().as_str().to_owned();
+    assert_eq!(claims.issuer().as_str(), tp.issuer);
+    assert!(claims.auth_time().is_some());
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    assert_eq!(amr, ["sc", "pin", "hwk"]);
+    assert!(claims.auth_context_ref().is_some(), "acr");
+    let raw = tokens.id_token().expect("id token").to_string();
+    let payload = decode_payload(&raw);
+    assert!(
+        payload["sid"].as_str().is_some_and(|s| !s.is_empty()),
+        "sid"
+    );
+
+    let userinfo: CoreUserInfoClaims = rp
+        .client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo endpoint")
+        .request_async(&rp.http)
+        .await
+        .expect("userinfo");
+    assert_eq!(userinfo.subject().as_str(), sub, "the same sub in userinfo");
+
+    // Refresh rotates: the new pair works, the old refresh token is spent.
+    let refresh = tokens.refresh_token().expect("refresh token").clone();
+    let refreshed = rp
+        .client
+        .exchange_refresh_token(&refresh)
+        .expect("token endpoint")
+        .request_async(&rp.http)
+        .await
+        .expect("refresh");
+    let again = rp.verify_id_token_without_nonce(&refreshed);
+    assert_eq!(again, sub, "refreshing keeps the sub");
+
+    let introspected = rp
+        .client
+        .introspect(refreshed.access_token())
+        .request_async(&rp.http)
+        .await
+        .expect("introspection");
+    assert!(introspected.active());
+    assert_eq!(
+        introspected.sub(),
+        Some(sub.as_str()),
+        "pairwise sub in introspection"
+    );
+
+    // RFC 7009: revoking the refresh token kills its grant, the access token included.
+    // (openidconnect refuses revocation endpoints without TLS, so this one call is a plain
+    // RFC 7009 form POST with HTTP Basic, exactly what the library would send over https.)
+    let revoked = reqwest::Client::new()
+        .post(tp.url("/revoke"))
+        .basic_auth(&rp.client_id, Some(&rp.secret))
+        .form(&[
+            (
+                "token",
+                refreshed.refresh_token().expect("rt").secret().as_str(),
+            ),
+            ("token_type_hint", "refresh_token"),
+        ])
+        .send()
+        .await
+        .expect("revocation");
+    assert_eq!(revoked.status(), 200);
+    let after = rp
+        .client
+        .introspect(refreshed.access_token())
+        .request_async(&rp.http)
+        .await
+        .expect("introspection");
+    assert!(!after.active(), "revoked grant is inactive at once");
+
+    // RP-initiated logout with the ID token hint ends the session and returns to the site.
+    let logout = LogoutRequest::from(
+        openidconnect::EndSessionUrl::new(tp.url("/end_session")).expect("url"),
+    )
+    .set_id_token_hint(tokens.id_token().expect("id token"))
+    .set_post_logout_redirect_uri(
+        PostLogoutRedirectUrl::new("http://127.0.0.1:9/bye".into()).expect("url"),
+    )
+    .set_state(openidconnect::CsrfToken::new("bye-state".into()))
+    .http_get_url();
+    let out = browser.get(logout.as_str()).await;
+    assert_eq!(out.status, 302, "{}", out.body);
+    assert_eq!(
+        out.location.as_deref(),
+        Some("http://127.0.0.1:9/bye?state=bye-state")
+    );
+    assert!(
+        browser.cookie("mykey_session").is_none(),
+        "session cookie removed"
+    );
+    let userinfo_after: Result<CoreUserInfoClaims, _> = rp
+        .client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo endpoint")
+        .request_async(&rp.http)
+        .await;
+    assert!(
+        userinfo_after.is_err(),
+        "tokens of the ended session are dead"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_logs_in_at_a_site_through_the_whole_flow_on_sqlite() {
+    full_flow(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_logs_in_at_a_site_through_the_whole_flow_on_postgres() {
+    full_flow(Db::Postgres).await;
+}
+
+async fn pairwise(db: Db) {
+    let mut tp = TestProvider::start(db).await;
+    let (a_id, a_secret) = tp.register(web_client("Shop A", "127.0.0.1:9")).await;
+    let (b_id, b_secret) = tp.register(web_client("Bank B", "localhost:9")).await;
+    let a = Rp::discover(&tp, &a_id, &a_secret, "http://127.0.0.1:9/callback").await;
+    let b = Rp::discover(&tp, &b_id, &b_secret, "http://localhost:9/callback").await;
+    let card = tp.issue_card("佐藤　一郎");
+
+    let browser = Browser::new();
+    let sub_at = |rp: &Rp, tokens: &openidconnect::core::CoreTokenResponse, nonce| {
+        rp.verify_id_token(tokens, nonce)
+            .subject()
+            .as_str()
+            .to_owned()
+    };
+    let p1 = a.authorize(&[]);
+    let back = log_in(&browser, &tp, &p1.url, &card).await;
+    let t1 = a.exchange(&query(&back)["code"], p1.verifier).await;
+    let sub_a1 = sub_at(&a, &t1, &p1.nonce);
+
+    // Single sign-on at B: consent is asked (new site), no card needed.
+    let p2 = b.authorize(&[]);
+    let back = log_in(&browser, &tp, &p2.url, &card).await;
+    let t2 = b.exchange(&query(&back)["code"], p2.verifier).await;
+    let sub_b = sub_at(&b, &t2, &p2.nonce);
+    assert_ne!(sub_a1, sub_b, "two sites see two different subs");
+
+    // Another browser, a fresh card login at A: the same sub as before.
+    let other = Browser::new();
+    let p3 = a.authorize(&[]);
+    let back = log_in(&other, &tp, &p3.url, &card).await;
+    let t3 = a.exchange(&query(&back)["code"], p3.verifier).await;
+    assert_eq!(
+        sub_at(&a, &t3, &p3.nonce),
+        sub_a1,
+        "the same site sees the same sub again"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_resident_has_a_different_sub_per_site_and_a_stable_one_per_site_on_sqlite() {
+    pairwise(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_resident_has_a_different_sub_per_site_and_a_stable_one_per_site_on_postgres() {
+    pairwise(Db::Postgres).await;
+}
+
+pub fn decode_payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}

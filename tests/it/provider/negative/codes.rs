@@ -1,0 +1,299 @@
+//! Codes and refresh tokens: PKCE, replay, reuse, and private_key_jwt client assertions.
+
+use std::path::Path;
+
+use openidconnect::core::CoreTokenResponse;
+use openidconnect::{OAuth2TokenResponse, PkceCodeVerifier, TokenIntrospectionResponse};
+use serde_json::json;
+
+use super::super::browser::{log_in, query, Browser};
+use super::super::rp::{Pending, Rp};
+use super::super::support::{web_client, Db, TestProvider};
+
+/// Logs the resident in at `rp` and returns the code with the request's secrets.
+pub async fn code(tp: &TestProvider, rp: &Rp, browser: &Browser, card: &Path) -> (String, Pending) {
+    let pending = rp.authorize(&[]);
+    let back = log_in(browser, tp, &pending.url, card).await;
+    (query(&back)["code"].clone(), pending)
+}
+
+async fn token_request(
+    tp: &TestProvider,
+    rp: &Rp,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(tp.url("/token"))
+        .basic_auth(&rp.client_id, Some(&rp.secret))
+        .form(form)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("json"))
+}
+
+async fn active(rp: &Rp, tokens: &CoreTokenResponse) -> bool {
+    rp.client
+        .introspect(tokens.access_token())
+        .request_async(&rp.http)
+        .await
+        .expect("introspection")
+        .active()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let wrong = PkceCodeVerifier::new("a".repeat(64));
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", wrong.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", pending.verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "a code is good for one attempt only");
+    tp.stop().await;
+}
+
+async fn replay(db: Db) {
+    let mut tp = TestProvider::start(db).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let verifier = pending.verifier.secret().clone();
+    let tokens = rp.exchange(&code, pending.verifier).await;
+    assert!(active(&rp, &tokens).await);
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        !active(&rp, &tokens).await,
+        "the replay revoked what the code issued"
+    );
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                tokens.refresh_token().expect("rt").secret(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_revokes_the_tokens_it_issued_on_sqlite() {
+    replay(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_revokes_the_tokens_it_issued_on_postgres() {
+    replay(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_refresh_token_revokes_its_whole_family() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let first = rp.exchange(&code, pending.verifier).await;
+    let rt1 = first.refresh_token().expect("rt").clone();
+    let second = rp
+        .client
+        .exchange_refresh_token(&rt1)
+        .expect("endpoint")
+        .request_async(&rp.http)
+        .await
+        .expect("first refresh");
+    assert!(active(&rp, &second).await);
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt1.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        !active(&rp, &second).await,
+        "the thief's reuse killed the legitimate branch too"
+    );
+    let (status, _) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                second.refresh_token().expect("rt").secret(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_presented_twice_at_once_is_redeemed_exactly_once() {
+    let mut tp = TestProvider::start(Db::Postgres).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let verifier = pending.verifier.secret().clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", rp.redirect.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let attempts = (0..6).map(|_| token_request(&tp, &rp, &form));
+    let results = futures_util::future::join_all(attempts).await;
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(ok, 1, "{results:?}");
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_key_jwt_clients_authenticate_and_a_tampered_assertion_is_refused() {
+    use mykey_connect::jose::{self, Alg, SigningKey};
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let der = SigningKey::generate(Alg::ES256).expect("key");
+    let key = SigningKey::from_pkcs8(Alg::ES256, der.as_bytes()).expect("key");
+    let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
+    let mut spec = web_client("Bank", "127.0.0.1:9");
+    spec.auth_method = Some("private_key_jwt".into());
+    spec.jwks = Some(jwks);
+    let (id, _) = tp.register(spec).await;
+    let rp = Rp::discover(&tp, &id, "", "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let now = tp.clock.unix();
+    let assertion = |jti: &str| {
+        jose::sign(
+            &key,
+            None,
+            &json!({"iss": id, "sub": id, "aud": tp.url("/token"), "jti": jti, "iat": now, "exp": now + 60}),
+        )
+        .expect("sign")
+    };
+    let post = |assertion: String, code: String| {
+        let form = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code),
+            (
+                "redirect_uri".to_owned(),
+                "http://127.0.0.1:9/callback".to_owned(),
+            ),
+            (
+                "code_verifier".to_owned(),
+                pending.verifier.secret().clone(),
+            ),
+            (
+                "client_assertion_type".to_owned(),
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion".to_owned(), assertion),
+        ];
+        let url = tp.url("/token");
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status().as_u16();
+            (
+                status,
+                resp.json::<serde_json::Value>().await.expect("json"),
+            )
+        }
+    };
+    // Tampered: payload changed after signing.
+    let good = assertion("jti-1");
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    parts[1] = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&b64.decode(&parts[1]).expect("b64")).expect("json");
+        claims["exp"] = json!(now + 100_000);
+        b64.encode(claims.to_string())
+    };
+    let (status, body) = post(parts.join("."), code.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    let (status, body) = post(good.clone(), code.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["id_token"].is_string());
+    let (status, body) = post(good, code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "a replayed assertion: {body}"
+    );
+    tp.stop().await;
+}

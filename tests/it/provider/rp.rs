@@ -1,0 +1,129 @@
+//! The relying party: the `openidconnect` crate, configured by discovery.
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenResponse,
+};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RevocationUrl, TokenResponse,
+};
+
+use super::support::TestProvider;
+
+pub type RpClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+pub struct Rp {
+    pub client: RpClient,
+    pub http: openidconnect::reqwest::Client,
+    pub client_id: String,
+    pub secret: String,
+    pub redirect: String,
+}
+
+/// One authorization request's secrets, kept by the RP between redirect and callback.
+pub struct Pending {
+    pub url: String,
+    pub state: String,
+    pub nonce: Nonce,
+    pub verifier: PkceCodeVerifier,
+}
+
+impl Rp {
+    pub async fn discover(tp: &TestProvider, client_id: &str, secret: &str, redirect: &str) -> Rp {
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .expect("http");
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(tp.issuer.clone()).expect("issuer"),
+            &http,
+        )
+        .await
+        .expect("discovery");
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(client_id.to_owned()),
+            Some(ClientSecret::new(secret.to_owned())),
+        )
+        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).expect("redirect"))
+        .set_introspection_url(IntrospectionUrl::new(tp.url("/introspect")).expect("url"))
+        .set_revocation_url(RevocationUrl::new(tp.url("/revoke")).expect("url"));
+        Rp {
+            client,
+            http,
+            client_id: client_id.to_owned(),
+            secret: secret.to_owned(),
+            redirect: redirect.to_owned(),
+        }
+    }
+
+    /// An authorization URL with PKCE S256, state and nonce; `extra` parameters appended.
+    pub fn authorize(&self, extra: &[(&str, &str)]) -> Pending {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut req = self
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for (k, v) in extra {
+            req = req.add_extra_param(*k, *v);
+        }
+        let (url, state, nonce) = req.url();
+        Pending {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            nonce,
+            verifier,
+        }
+    }
+
+    pub async fn exchange(&self, code: &str, verifier: PkceCodeVerifier) -> CoreTokenResponse {
+        self.client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .expect("token endpoint known")
+            .set_pkce_verifier(verifier)
+            .request_async(&self.http)
+            .await
+            .expect("the code is exchanged")
+    }
+
+    /// Verifies the ID token as a client library does, including nonce and at_hash.
+    pub fn verify_id_token(&self, tokens: &CoreTokenResponse, nonce: &Nonce) -> CoreIdTokenClaims {
+        let id_token = tokens.id_token().expect("an ID token");
+        let verifier = self.client.id_token_verifier();
+        let claims = id_token
+            .claims(&verifier, nonce)
+            .expect("the ID token verifies")
+            .clone();
+        let expected = claims.access_token_hash().expect("at_hash");
+        let actual = AccessTokenHash::from_token(
+            tokens.access_token(),
+            id_token.signing_alg().expect("alg"),
+            id_token.signing_key(&verifier).expect("key"),
+        )
+        .expect("hash");
+        assert_eq!(&actual, expected, "at_hash matches the access token");
+        claims
+    }
+
+    /// A refreshed ID token has no nonce (OIDC Core §12.2); returns its sub.
+    pub fn verify_id_token_without_nonce(&self, tokens: &CoreTokenResponse) -> String {
+        let id_token = tokens.id_token().expect("an ID token");
+        let verifier = self.client.id_token_verifier();
+        let claims = id_token
+            .claims(&verifier, |_: Option<&Nonce>| Ok(()))
+            .expect("the refreshed ID token verifies");
+        claims.subject().as_str().to_owned()
+    }
+}

@@ -1,0 +1,82 @@
+//! Migrations: the same list for both backends, and every one runs up and down on each.
+
+use mykey_connect::store::Db;
+
+use crate::provider::support::PgDatabase;
+
+fn names(backend: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("migrations folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn sqlite_and_postgres_have_the_same_migrations_each_with_up_and_down() {
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, names("postgres"));
+    for backend in ["sqlite", "postgres"] {
+        for name in &sqlite {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend)
+                .join(name);
+            assert!(dir.join("up.sql").is_file(), "{backend}/{name}/up.sql");
+            assert!(dir.join("down.sql").is_file(), "{backend}/{name}/down.sql");
+        }
+    }
+}
+
+fn up_down_up(url: &str) {
+    let db = Db::connect(url, 1).expect("connect");
+    let applied = db.migrate().expect("up");
+    assert_eq!(applied.len(), names("sqlite").len());
+    let reverted = db.revert_all().expect("down");
+    assert_eq!(reverted.len(), applied.len());
+    assert_eq!(db.migrate().expect("up again").len(), applied.len());
+    assert!(db.migrate().expect("idempotent").is_empty());
+}
+
+#[test]
+fn every_migration_runs_up_and_down_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    up_down_up(&format!(
+        "sqlite://{}",
+        dir.path().join("m.sqlite3").display()
+    ));
+}
+
+#[test]
+fn every_migration_runs_up_and_down_on_postgres() {
+    let pg = PgDatabase::create();
+    up_down_up(&pg.url);
+}
+
+#[test]
+fn a_database_url_names_its_backend_by_scheme_only() {
+    use mykey_connect::store::db::DatabaseUrl;
+    use mykey_connect::store::Backend;
+    assert_eq!(
+        DatabaseUrl::parse("postgres://h/db").expect("pg").backend,
+        Backend::Postgres
+    );
+    assert_eq!(
+        DatabaseUrl::parse("postgresql://h/db").expect("pg").backend,
+        Backend::Postgres
+    );
+    assert_eq!(
+        DatabaseUrl::parse("sqlite://x.db").expect("sqlite").target,
+        "x.db"
+    );
+    assert_eq!(
+        DatabaseUrl::parse("data/x.db").expect("path").backend,
+        Backend::Sqlite
+    );
+    assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+}
