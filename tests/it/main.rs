@@ -7,3 +7,4 @@ mod revocation;
 mod softcard;
 mod store;
 mod testkit;
+mod verify;
