@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod db;
 pub mod grants;
+pub mod identity;
 pub mod keys;
 pub mod outbox;
 pub mod persons;

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 mod browser;
 mod helper;
+mod identity;
 mod jose;
 mod provider;
 mod revocation;

@@ -5,5 +5,5 @@
 mod delivery;
 mod ingest;
 mod renewal;
-mod support;
+pub mod support;
 mod termination;
