@@ -178,9 +178,9 @@ pub fn markdown(records: &[Record], h: &Header) -> String {
         let _ = writeln!(md, " {met} |");
     }
     for (id, what) in [("S8", "CRL ingest"), ("S9", "revocation fan-out")] {
-        let _ = write!(md, "| {id} {what} | TODO |");
+        let _ = write!(md, "| {id} {what} | TODO: comes with the revocation work |");
         for t in &targets {
-            md.push_str(" TODO: comes with the revocation work |");
+            md.push_str(" TODO |");
             if *t != REFERENCE && targets.contains(&REFERENCE) {
                 md.push_str(" — |");
             }
