@@ -103,6 +103,10 @@ for purpose in auth sign; do
   "$TESTKIT" crl --ca "$WORK/ca" --purpose "$purpose" --out "$WORK/crl/$purpose.crl" >/dev/null
 done
 
+# A yardstick for S5–S7 (one RS256 signature per token response): aws-lc-rs signing with an
+# RSA-2048 key on the load generator's core.
+sign_speed=$("${SCHED[@]}" taskset -c 1 "$LOADGEN" sign-speed --card "$WORK/card.json")
+
 # --- one target ------------------------------------------------------------------------------
 # pinned: the server gets CPU 0 and one worker, the load generator CPU 1.
 run_loadgen() {
@@ -241,7 +245,7 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 machine="$model, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
 commit=$(git -C "$ROOT" rev-parse --short HEAD)
 git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock bench || commit="$commit (with local changes)"
-settings="Server pinned with \`taskset -c 0\` (\`MYKEY_WORKERS=1\`; node is single-threaded), load generator \`taskset -c 1\` (one thread), both under \`$BENCH_SCHED\` (other work shares this machine); ${WARMUP} s warm-up, ${DURATION} s measured per scenario; ${CONNECTIONS} keep-alive connections, ${LOGINS} concurrent logins for S6; SQLite in WAL with synchronous=NORMAL; node-oidc-provider $(node -p "require('$WORK/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 9) on Node.js $(node --version), in-memory adapter"
+settings="Server pinned with \`taskset -c 0\` (\`MYKEY_WORKERS=1\`; node is single-threaded), load generator \`taskset -c 1\` (one thread), both under \`$BENCH_SCHED\` (other work shares this machine); ${WARMUP} s warm-up, ${DURATION} s measured per scenario; ${CONNECTIONS} keep-alive connections, ${LOGINS} concurrent logins for S6; SQLite in WAL with synchronous=NORMAL; $sign_speed on CPU 1; node-oidc-provider $(node -p "require('$WORK/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 9) on Node.js $(node --version), in-memory adapter"
 "$LOADGEN" report --results "$RESULTS" --machine "$machine" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
   --commit "$commit" --settings "$settings" --into "$ROOT/BENCHMARKS.md"
 mkdir -p "$ROOT/bench/results"

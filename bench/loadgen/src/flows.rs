@@ -38,7 +38,7 @@ impl Card {
         })
     }
 
-    fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+    pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut signature = vec![0u8; self.key.public_modulus_len()];
         self.key
             .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)

@@ -99,6 +99,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Time RSA-2048 PKCS#1 v1.5 SHA-256 signatures with the card's key through aws-lc-rs,
+    /// the library the provider signs ID tokens with: a yardstick for S5–S7.
+    SignSpeed {
+        #[arg(long)]
+        card: PathBuf,
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Write the markdown table of a results file into BENCHMARKS.md (or print it).
     Report {
         #[arg(long)]
@@ -212,6 +220,21 @@ fn main() -> anyhow::Result<()> {
             };
             println!("{}", serde_json::to_string(&record)?);
             run::append(&out, &Record::Rss(record))?;
+        }
+        Command::SignSpeed { card, seconds } => {
+            let card = Card::load(&card)?;
+            let message = [0x5a_u8; 200];
+            let start = std::time::Instant::now();
+            let mut n = 0u64;
+            while start.elapsed().as_secs_f64() < seconds {
+                card.sign(&message)?;
+                n += 1;
+            }
+            let per_sec = n as f64 / start.elapsed().as_secs_f64();
+            println!(
+                "RSA-2048 sign (aws-lc-rs): {per_sec:.0}/s, {:.3} ms each",
+                1000.0 / per_sec
+            );
         }
         Command::Report {
             results,
