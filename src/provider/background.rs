@@ -48,7 +48,7 @@ pub fn spawn(p: Arc<Provider>) {
     every(p.clone(), PURGE_EVERY, "purge", |p| async move {
         // A day of history past expiry: replay detection needs the redeemed codes.
         let before = p.clock.unix() - 86_400;
-        p.db.write(move |c| {
+        p.db.write_offloaded(move |c| {
             Ok(store::requests::purge(c, before)?
                 + store::grants::purge(c, before)?
                 + store::outbox::purge_delivered(c, before)?
@@ -110,7 +110,7 @@ where
 pub async fn sweep_expired(p: &Provider) -> Result<usize, store::StoreError> {
     let now = p.clock.unix();
     let ended =
-        p.db.write(move |c| {
+        p.db.write_offloaded(move |c| {
             let ids = store::sessions::expired(c, now, 500)?;
             for id in &ids {
                 end_in(c, id, EndReason::Expired, now)?;

@@ -39,6 +39,14 @@ pub fn challenge_url(p: &Provider, id: &str) -> String {
     p.url(&format!("/card/challenges/{id}"))
 }
 
+/// The link the helper registers for (spec §1): `mykey://login?challenge=<URL>`.
+pub fn helper_link(challenge_url: &str) -> String {
+    format!(
+        "mykey://login?challenge={}",
+        percent_encoding::utf8_percent_encode(challenge_url, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
 /// Creates a challenge for an authorization transaction (spec §1).
 pub async fn create_challenge(
     p: &Provider,

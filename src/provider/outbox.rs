@@ -95,7 +95,7 @@ pub fn spawn(p: Arc<Provider>) {
         loop {
             let (now, lease) = (p.clock.unix(), lease_secs(&p));
             let claimed =
-                p.db.write(move |c| store::outbox::claim_due(c, now, lease, BATCH))
+                p.db.write_offloaded(move |c| store::outbox::claim_due(c, now, lease, BATCH))
                     .await;
             let batch = match claimed {
                 Ok(b) => b,
@@ -156,7 +156,7 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
         updates.push((row.id, attempts, result.err(), outcome));
     }
     let write =
-        p.db.write(move |c| {
+        p.db.write_offloaded(move |c| {
             for (id, attempts, error, outcome) in &updates {
                 match (error, *outcome) {
                     (None, _) => store::outbox::mark_delivered(c, id, *attempts, now)?,

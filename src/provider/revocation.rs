@@ -209,7 +209,7 @@ async fn import(
     };
     let (tx_set, tx_report, number) = (set.clone(), report.clone(), info.crl_number.clone());
     let outcome =
-        p.db.write(move |c| {
+        p.db.write_offloaded(move |c| {
             // The database decides: another node may have imported a newer CRL meanwhile.
             if let Some(have) = store::revocation::crl_number(c, &row.root_key_id)? {
                 if let Ok(have) = have.parse::<crate::card::crl::CrlNumber>() {

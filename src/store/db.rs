@@ -251,8 +251,32 @@ impl Db {
         conn.transaction(f).map_err(StoreError::from_query)
     }
 
-    /// Like [`Db::read_blocking`], off the async threads.
+    /// Like [`Db::read_blocking`] for a request handler. SQLite queries take microseconds and
+    /// run in place (a thread hand-off would cost more than the query); PostgreSQL queries are
+    /// network round trips and run on the blocking pool.
     pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.read_blocking(f),
+            Backend::Postgres => self.read_offloaded(f).await,
+        }
+    }
+
+    /// Like [`Db::write_blocking`] for a request handler (see [`Db::read`]).
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.write_blocking(f),
+            Backend::Postgres => self.write_offloaded(f).await,
+        }
+    }
+
+    /// A read that may take long (whole-table scans): always off the async threads.
+    pub async fn read_offloaded<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -262,8 +286,9 @@ impl Db {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
-    /// Like [`Db::write_blocking`], off the async threads.
-    pub async fn write<T: Send + 'static>(
+    /// A transaction that may take long (CRL import, fan-out, purge): always off the async
+    /// threads, so other requests of the worker keep flowing.
+    pub async fn write_offloaded<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {

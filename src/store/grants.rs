@@ -67,7 +67,7 @@ pub fn consent(conn: &mut DbConn, person_id: &str, client_id: &str) -> QueryResu
     consents::table
         .find((person_id, client_id))
         .select(consents::scope)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -132,7 +132,7 @@ pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<
     let row = authorization_codes::table
         .find(code_hash)
         .select(CodeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(match row {
         None => Redemption::Unknown,
@@ -159,7 +159,7 @@ pub fn access_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<A
     access_tokens::table
         .find(token_hash)
         .select(AccessTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -167,7 +167,7 @@ pub fn refresh_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<
     refresh_tokens::table
         .find(token_hash)
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -29,7 +29,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<VerificationRow>> 
     verifications::table
         .find(id)
         .select(VerificationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -45,7 +45,7 @@ pub fn latest_live(
         .filter(verifications::expires_at.gt(now))
         .order(verifications::verified_at.desc())
         .select(VerificationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -51,7 +51,7 @@ pub fn secret(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
     provider_secrets::table
         .find(name)
         .select(provider_secrets::sealed_value)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

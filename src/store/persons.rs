@@ -32,7 +32,7 @@ pub fn find_binding(
         .filter(bindings::issuer_key_id.eq(issuer_key_id))
         .filter(bindings::serial.eq(serial))
         .select(BindingRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

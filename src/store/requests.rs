@@ -60,7 +60,7 @@ pub fn get_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<AuthReques
     auth_requests::table
         .find(id)
         .select(AuthRequestRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -93,7 +93,7 @@ pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<Challeng
     challenges::table
         .find(id)
         .select(ChallengeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

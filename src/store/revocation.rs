@@ -86,7 +86,7 @@ pub fn crl_number(conn: &mut DbConn, root: &str) -> QueryResult<Option<String>> 
     crls::table
         .find(root)
         .select(crls::crl_number)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -94,7 +94,7 @@ pub fn crl(conn: &mut DbConn, root: &str) -> QueryResult<Option<CrlRow>> {
     crls::table
         .find(root)
         .select(CrlRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -233,7 +233,7 @@ pub fn fetch_state(
     crl_fetches::table
         .find(url)
         .select((crl_fetches::etag, crl_fetches::last_modified))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -49,7 +49,7 @@ pub fn active_by_cookie(
         .filter(browser_sessions::ended_at.is_null())
         .filter(browser_sessions::expires_at.gt(now))
         .select(BrowserSessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -57,7 +57,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>
     browser_sessions::table
         .find(id)
         .select(BrowserSessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -73,7 +73,7 @@ pub fn client_session(
         .filter(client_sessions::session_id.eq(&session.id))
         .filter(client_sessions::client_id.eq(client_id))
         .select(ClientSessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if let Some(row) = existing {
         return Ok(row);
@@ -96,7 +96,7 @@ pub fn get_client_session(conn: &mut DbConn, id: &str) -> QueryResult<Option<Cli
     client_sessions::table
         .find(id)
         .select(ClientSessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -3,8 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde::Deserialize;
 
 use super::assets::assets;
@@ -57,10 +55,7 @@ pub async fn page(
     };
     let challenge = login::create_challenge(&p, &tx.row.id, purpose).await?;
     let challenge_url = login::challenge_url(&p, &challenge.id);
-    let helper_link = format!(
-        "mykey://login?challenge={}",
-        percent_encoding::utf8_percent_encode(&challenge_url, percent_encoding::NON_ALPHANUMERIC)
-    );
+    let helper_link = login::helper_link(&challenge_url);
     let expires = time::OffsetDateTime::from_unix_timestamp(challenge.expires_at)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let jst = expires.to_offset(time::macros::offset!(+9));
@@ -72,7 +67,7 @@ pub async fn page(
         client_name: tx.client.name.clone(),
         logo_uri: tx.client.logo_uri.clone(),
         match_code: challenge.match_code.clone(),
-        qr_data_uri: qr_data_uri(&helper_link)?,
+        qr_url: format!("/card/challenges/{}/qr.svg", challenge.id),
         helper_link,
         challenge_url,
         status_url: format!("/card/challenges/{}/status", challenge.id),
@@ -92,21 +87,6 @@ pub async fn page(
         ),
     };
     Ok(html(render(&view)?))
-}
-
-/// The `mykey://` link as an SVG QR code in a data URI (the CSP allows `data:` images only).
-fn qr_data_uri(link: &str) -> Result<String, WebError> {
-    let code =
-        qrcode::QrCode::new(link.as_bytes()).map_err(|e| WebError::Internal(e.to_string()))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(192, 192)
-        .quiet_zone(true)
-        .build();
-    Ok(format!(
-        "data:image/svg+xml;base64,{}",
-        STANDARD.encode(svg)
-    ))
 }
 
 #[derive(Deserialize)]
