@@ -116,6 +116,8 @@ pub async fn exchange_code(
             if let Redemption::Replayed(row) = &r {
                 // RFC 6749 §4.1.2: a second use revokes what the first one issued.
                 store::grants::revoke_grant(c, &row.grant_id, now)?;
+                let kind = crate::audit::Kind::CodeReplayed;
+                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
             }
             Ok(r)
         })
@@ -182,6 +184,10 @@ async fn issue_tokens(
     let l = &p.settings.lifetimes;
     let access = Secret::generate(32);
     let refresh = Secret::generate(32);
+    let grant_type = match rotated_from {
+        Some(_) => "refresh_token",
+        None => "authorization_code",
+    };
     let access_row = AccessTokenRow {
         token_hash: access.hash(),
         grant_id: grant.grant_id.clone(),
@@ -217,6 +223,15 @@ async fn issue_tokens(
             }
             store::grants::insert_access_token(c, &access_row)?;
             store::grants::insert_refresh_token(c, &refresh_row)?;
+            let a = &access_row;
+            crate::audit::hooks::tokens_issued(
+                c,
+                &a.client_id,
+                &a.person_id,
+                grant_type,
+                &a.scope,
+                now,
+            )?;
             Ok(true)
         })
         .await
@@ -302,6 +317,8 @@ pub async fn refresh(
             if row.used_at.is_some() && row.revoked_at.is_none() {
                 // Reuse of a rotated token: someone else holds the family. Kill it.
                 store::grants::revoke_grant(c, &row.grant_id, now)?;
+                let kind = crate::audit::Kind::RefreshReused;
+                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
                 return Ok(Err("refresh token reused; its whole family is revoked"));
             }
             Ok(Err("the refresh token is expired or revoked"))
@@ -500,6 +517,7 @@ pub async fn revoke(p: &Provider, client: &Client, form: &TokenForm) -> Result<(
                     return Ok(false);
                 }
                 store::grants::revoke_grant(c, &r.grant_id, now)?;
+                crate::audit::hooks::revoked(c, &client_id, "refresh_token", now)?;
                 return Ok(true);
             }
             if let Some(a) = store::grants::access_token(c, &hash)? {
@@ -507,6 +525,7 @@ pub async fn revoke(p: &Provider, client: &Client, form: &TokenForm) -> Result<(
                     return Ok(false);
                 }
                 store::grants::revoke_access_token(c, &hash, now)?;
+                crate::audit::hooks::revoked(c, &client_id, "access_token", now)?;
             }
             // Unknown tokens are not an error (RFC 7009 §2.2).
             Ok(true)

@@ -148,8 +148,10 @@ pub async fn answer(
         .unwrap_or_else(|_| error.unwrap_or("error"));
     p.metrics.logins.with_label_values(&[result]).inc();
     let (id, error) = (row.id.clone(), error.map(str::to_owned));
+    let request_id = row.auth_request_id.clone();
     p.db.write(move |c| {
-        store::requests::finish_challenge(c, &id, person.as_deref(), error.as_deref())
+        store::requests::finish_challenge(c, &id, person.as_deref(), error.as_deref())?;
+        crate::audit::hooks::login_outcome(c, &request_id, person.as_deref(), error.as_deref(), now)
     })
     .await?;
     outcome.map(drop)
@@ -241,6 +243,7 @@ async fn resolve_person(p: &Provider, cert: &VerifiedCertificate) -> Result<Stri
                         created_at: now,
                     },
                 )?;
+                crate::audit::hooks::enrolled(c, person.as_str(), now)?;
                 Ok(Ok(person.as_str().to_owned()))
             })
             .await;

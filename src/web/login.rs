@@ -327,6 +327,13 @@ pub async fn consent_decision(
     tx.check_csrf(form.csrf.as_deref())?;
     let session = consent_session(&p, &req, &tx).await?;
     if form.decision != "approve" {
+        let (person, client_id, now) = (
+            session.person_id.clone(),
+            tx.client.id.to_string(),
+            p.clock.unix(),
+        );
+        p.db.write(move |c| crate::audit::hooks::consent(c, &person, &client_id, None, now))
+            .await?;
         let location = tx
             .finish_with_error(
                 &p,
@@ -352,7 +359,10 @@ pub async fn consent_decision(
         .map(|s| s.union(&requested))
         .unwrap_or(requested)
         .to_string();
-    p.db.write(move |c| store::grants::save_consent(c, &person, &client_id, &granted, now))
-        .await?;
+    p.db.write(move |c| {
+        store::grants::save_consent(c, &person, &client_id, &granted, now)?;
+        crate::audit::hooks::consent(c, &person, &client_id, Some(&granted), now)
+    })
+    .await?;
     Ok(redirect(&tx.finish_with_code(&p, &session).await?))
 }
