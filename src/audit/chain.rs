@@ -108,11 +108,8 @@ pub fn drain_blocking(db: &Db, patience: Duration) -> Result<usize, AuditError> 
     let mut total = 0;
     loop {
         match db.write_blocking(chain_batch)? {
-            Some(0) => {
-                if db.read_blocking(store::audit::inbox_len)? == 0 {
-                    return Ok(total);
-                }
-            }
+            Some(0) if db.read_blocking(store::audit::inbox_len)? == 0 => return Ok(total),
+            Some(0) => {}
             Some(n) => {
                 total += n;
                 continue;
