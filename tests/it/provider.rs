@@ -2,11 +2,11 @@
 //! software card as the resident, a cookie-keeping HTTP client as the browser; on SQLite and on
 //! PostgreSQL.
 
-mod browser;
+pub mod browser;
 mod cli;
 mod flow;
 mod negative;
 mod nodes;
 mod ops;
-mod rp;
+pub mod rp;
 pub mod support;
