@@ -81,6 +81,15 @@ pub struct Settings {
     pub allow_missing_revocation_data: bool,
     pub log_format: LogFormat,
     pub workers: usize,
+    /// Folder watched for CRL files (DER or PEM) to import.
+    pub crl_dir: Option<PathBuf>,
+    /// URLs polled for CRLs with conditional GET.
+    pub crl_urls: Vec<String>,
+    pub crl_poll_interval: Duration,
+    /// How long a back-channel delivery is retried before it is dead-lettered.
+    pub backchannel_retry_period: Duration,
+    /// Per-attempt timeout of a back-channel delivery.
+    pub backchannel_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -137,6 +146,11 @@ struct FileSettings {
     allow_missing_revocation_data: Option<bool>,
     log_format: Option<LogFormat>,
     workers: Option<usize>,
+    crl_dir: Option<PathBuf>,
+    crl_urls: Option<Vec<String>>,
+    crl_poll_interval: Option<u64>,
+    backchannel_retry_period: Option<u64>,
+    backchannel_timeout: Option<u64>,
 }
 
 impl Settings {
@@ -220,6 +234,11 @@ impl Settings {
             allow_missing_revocation_data: f.allow_missing_revocation_data.unwrap_or(false),
             log_format: f.log_format.unwrap_or(LogFormat::Text),
             workers: f.workers.unwrap_or(0),
+            crl_dir: f.crl_dir,
+            crl_urls: f.crl_urls.unwrap_or_default(),
+            crl_poll_interval: secs(f.crl_poll_interval.unwrap_or(3600).max(10)),
+            backchannel_retry_period: secs(f.backchannel_retry_period.unwrap_or(86_400)),
+            backchannel_timeout: secs(f.backchannel_timeout.unwrap_or(5).max(1)),
         })
     }
 
@@ -309,6 +328,21 @@ fn apply_env(f: &mut FileSettings, key: &str, value: &str) -> Result<(), ConfigE
             })
         }
         "WORKERS" => f.workers = Some(num("workers")? as usize),
+        "CRL_DIR" => f.crl_dir = Some(PathBuf::from(value)),
+        "CRL_URLS" => {
+            f.crl_urls = Some(
+                value
+                    .split([',', ' '])
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        }
+        "CRL_POLL_INTERVAL" => f.crl_poll_interval = Some(num("crl_poll_interval")?),
+        "BACKCHANNEL_RETRY_PERIOD" => {
+            f.backchannel_retry_period = Some(num("backchannel_retry_period")?)
+        }
+        "BACKCHANNEL_TIMEOUT" => f.backchannel_timeout = Some(num("backchannel_timeout")?),
         // Other MYKEY_* names belong to tools (tests, the helper); not an error here.
         _ => {}
     }

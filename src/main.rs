@@ -53,6 +53,26 @@ enum Command {
     /// The audit trail: verify, export, prune.
     #[command(subcommand)]
     Audit(cli::audit::AuditCommand),
+    /// Revocation data: import CRLs, show their freshness.
+    #[command(subcommand)]
+    Crl(CrlCommand),
+    /// Renewal linkage (J-LIS old → new certificate records).
+    #[command(subcommand)]
+    Linkage(LinkageCommand),
+}
+
+#[derive(Subcommand)]
+enum CrlCommand {
+    /// Verify and import CRL files (DER or PEM); ends the sessions of revoked persons.
+    Import { files: Vec<PathBuf> },
+    /// The newest CRL of every root and whether it is fresh.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum LinkageCommand {
+    /// Import a mykey-linkage/1 file.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +181,20 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin(c) => cli::admin::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
         Command::Audit(c) => cli::audit::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
+        Command::Crl(c) => {
+            let p = Provider::open(settings, clock).context("start-up failed")?;
+            match c {
+                CrlCommand::Import { files } => cli::revocation::crl_import(&p, &files).await,
+                CrlCommand::Status => cli::revocation::crl_status(&p).await,
+            }
+            .map_err(anyhow::Error::msg)?
+        }
+        Command::Linkage(LinkageCommand::Import { file }) => {
+            let p = Provider::open(settings, clock).context("start-up failed")?;
+            cli::revocation::linkage_import(&p, &file)
+                .await
+                .map_err(anyhow::Error::msg)?
+        }
         Command::Serve | Command::Demo { .. } => unreachable!("handled above"),
     };
     print!("{out}");

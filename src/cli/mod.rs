@@ -5,3 +5,4 @@ pub mod audit;
 pub mod clients;
 pub mod keys;
 pub mod logging;
+pub mod revocation;

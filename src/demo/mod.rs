@@ -76,7 +76,7 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
     // Fresh CRLs for the demo CA, so logins pass the revocation check.
     for purpose in [Purpose::Auth, Purpose::Sign] {
         let crl = ca.crl(purpose, now, now + time::Duration::days(1))?;
-        crate::provider::revocation::import_crl(&provider, &crl)
+        crate::provider::revocation::import_crl(&provider, &crl, "demo")
             .await
             .with_context(|| format!("importing the demo {purpose} CRL"))?;
     }

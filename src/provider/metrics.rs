@@ -1,6 +1,6 @@
 //! Prometheus metrics of one provider instance (its own registry, no globals).
 
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -9,7 +9,14 @@ pub struct Metrics {
     pub tokens_issued: IntCounterVec,
     pub token_errors: IntCounterVec,
     pub sessions_ended: IntCounterVec,
+    pub deliveries: IntCounterVec,
+    pub crl_imports: IntCounterVec,
+    pub terminations: IntCounterVec,
     pub database_up: IntGauge,
+    /// 0 fresh, 1 past nextUpdate within the grace, 2 stale (fail closed), 3 no CRL.
+    pub crl_freshness: IntGaugeVec,
+    pub crl_next_update: IntGaugeVec,
+    pub outbox: IntGaugeVec,
 }
 
 impl Metrics {
@@ -22,6 +29,10 @@ impl Metrics {
                 .register(Box::new(c.clone()))
                 .unwrap_or_else(|e| panic!("metric {name}: {e}"));
             c
+        };
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+                .unwrap_or_else(|e| panic!("metric {name}: {e}"))
         };
         let metrics = Metrics {
             http_requests: counter(
@@ -49,17 +60,57 @@ impl Metrics {
                 "Browser sessions ended, by reason.",
                 &["reason"],
             ),
+            deliveries: counter(
+                "mykey_deliveries_total",
+                "Outbox delivery attempts by kind, client and outcome (delivered, retry, dead).",
+                &["kind", "client_id", "outcome"],
+            ),
+            crl_imports: counter(
+                "mykey_crl_imports_total",
+                "CRLs offered, by outcome (imported, or the reason they were refused).",
+                &["outcome"],
+            ),
+            terminations: counter(
+                "mykey_revocation_terminations_total",
+                "Bound certificates handled after revocation (terminated, superseded, reactivated).",
+                &["action"],
+            ),
             database_up: IntGauge::new(
                 "mykey_database_up",
                 "1 when the last readiness check reached the database.",
             )
             .unwrap_or_else(|e| panic!("metric: {e}")),
+            crl_freshness: gauge(
+                "mykey_crl_freshness",
+                "Revocation data per root: 0 fresh, 1 in grace, 2 stale (new logins fail), 3 no CRL.",
+                &["root", "purpose"],
+            ),
+            crl_next_update: gauge(
+                "mykey_crl_next_update_seconds",
+                "nextUpdate of the newest CRL per root, Unix seconds.",
+                &["root", "purpose"],
+            ),
+            outbox: gauge(
+                "mykey_outbox_deliveries",
+                "Outbox rows per client and status (pending, delivered, dead).",
+                &["client_id", "status"],
+            ),
             registry,
         };
         metrics
             .registry
             .register(Box::new(metrics.database_up.clone()))
             .unwrap_or_else(|e| panic!("metric: {e}"));
+        for g in [
+            &metrics.crl_freshness,
+            &metrics.crl_next_update,
+            &metrics.outbox,
+        ] {
+            metrics
+                .registry
+                .register(Box::new(g.clone()))
+                .unwrap_or_else(|e| panic!("metric: {e}"));
+        }
         metrics
     }
 

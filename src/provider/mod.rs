@@ -6,8 +6,10 @@ pub mod client_auth;
 pub mod clients;
 pub mod grants;
 pub mod keyring;
+pub mod linkage;
 pub mod login;
 pub mod metrics;
+pub mod outbox;
 pub mod ratelimit;
 pub mod revocation;
 pub mod secrets;
@@ -47,12 +49,14 @@ pub struct Provider {
     pub kek: Kek,
     pub keys: KeyRing,
     pub pairwise: PairwiseKey,
-    pub trust: TrustStore,
+    pub trust: Arc<TrustStore>,
     pub revocation: Arc<InMemoryRevocation>,
     pub clients: ClientCache,
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub jwks_cache: client_auth::JwksCache,
+    /// Wakes the outbox deliverer when this node queued something.
+    pub deliveries: tokio::sync::Notify,
     /// Card challenge creation and responses per client address (card-login spec §7).
     pub card_limiter: ratelimit::RateLimiter,
     /// The discovery document, serialised once.
@@ -101,11 +105,12 @@ impl Provider {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| StartError::Config(format!("HTTP client: {e}")))?;
-        Ok(Provider {
+        let provider = Provider {
             discovery_json: bytes::Bytes::from(discovery.to_string()),
             clients: ClientCache::new(db.clone()),
             jwks_cache: client_auth::JwksCache::default(),
             card_limiter: ratelimit::RateLimiter::new(60, 2.0),
+            deliveries: tokio::sync::Notify::new(),
             revocation: Arc::new(InMemoryRevocation::new()),
             metrics: Metrics::new(),
             settings,
@@ -114,9 +119,14 @@ impl Provider {
             kek,
             keys,
             pairwise,
-            trust,
+            trust: Arc::new(trust),
             http,
-        })
+        };
+        let loaded = revocation::load_stored_crls(&provider).map_err(StartError::Store)?;
+        if loaded > 0 {
+            tracing::info!(crls = loaded, "revocation data loaded");
+        }
+        Ok(provider)
     }
 
     /// Card verification rules from settings.

@@ -73,6 +73,7 @@ pub async fn end(
     let now = p.clock.unix();
     let id = session_id.to_owned();
     let ended = p.db.write(move |c| end_in(c, &id, reason, now)).await?;
+    p.deliveries.notify_one();
     p.metrics
         .sessions_ended
         .with_label_values(&[reason.as_str()])
@@ -80,8 +81,9 @@ pub async fn end(
     Ok(ended)
 }
 
-/// Ends a session inside the caller's transaction: marks it and its client sessions ended
-/// and revokes their tokens.
+/// Ends a session inside the caller's transaction: marks it and its client sessions ended,
+/// revokes their tokens and queues a back-channel logout for every client session — whatever
+/// ended it (logout, revocation, expiry, an operator).
 pub fn end_in(
     conn: &mut DbConn,
     session_id: &str,
@@ -92,6 +94,7 @@ pub fn end_in(
     let ids: Vec<String> = live.iter().map(|s| s.id.clone()).collect();
     if !ids.is_empty() {
         store::grants::revoke_client_sessions(conn, &ids, now)?;
+        super::outbox::enqueue_logouts(conn, &live, now)?;
     }
     let clients: Vec<String> = live.iter().map(|s| s.client_id.clone()).collect();
     crate::audit::hooks::session_ended(conn, session_id, reason.as_str(), &clients, now)?;

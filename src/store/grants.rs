@@ -234,6 +234,25 @@ pub fn revoke_client_sessions(
     Ok(a + r)
 }
 
+/// Revokes every token of a person (their certificate was revoked).
+pub fn revoke_person(conn: &mut DbConn, person_id: &str, now: i64) -> QueryResult<usize> {
+    let a = diesel::update(
+        access_tokens::table
+            .filter(access_tokens::person_id.eq(person_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    let r = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::person_id.eq(person_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(a + r)
+}
+
 /// Deletes expired codes and tokens older than `before`.
 pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     let c = diesel::delete(

@@ -6,8 +6,10 @@ pub mod clients;
 pub mod db;
 pub mod grants;
 pub mod keys;
+pub mod outbox;
 pub mod persons;
 pub mod requests;
+pub mod revocation;
 pub mod schema;
 pub mod sessions;
 

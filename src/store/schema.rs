@@ -206,6 +206,107 @@ diesel::table! {
 }
 
 diesel::table! {
+    crls (root_key_id) {
+        root_key_id -> Text,
+        purpose -> Text,
+        crl_number -> Text,
+        this_update -> BigInt,
+        next_update -> BigInt,
+        entry_count -> BigInt,
+        sha256 -> Text,
+        der -> Binary,
+        source -> Text,
+        imported_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    crl_imports (id) {
+        id -> Text,
+        sha256 -> Text,
+        root_key_id -> Nullable<Text>,
+        crl_number -> Nullable<Text>,
+        this_update -> Nullable<BigInt>,
+        next_update -> Nullable<BigInt>,
+        entry_count -> Nullable<BigInt>,
+        newly_revoked -> BigInt,
+        no_longer_listed -> BigInt,
+        terminated -> BigInt,
+        source -> Text,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        imported_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    crl_fetches (url) {
+        url -> Text,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        fetched_at -> BigInt,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    linkages (id) {
+        id -> Text,
+        purpose -> Text,
+        old_issuer_key_id -> Text,
+        old_serial -> Text,
+        new_issuer_key_id -> Text,
+        new_serial -> Text,
+        linked_at -> BigInt,
+        imported_at -> BigInt,
+        person_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    terminations (id) {
+        id -> Text,
+        person_id -> Text,
+        binding_id -> Text,
+        root_key_id -> Text,
+        serial -> Text,
+        reason -> Text,
+        revoked_at -> BigInt,
+        crl_number -> Text,
+        sessions_ended -> BigInt,
+        terminated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        client_id -> Text,
+        target_uri -> Text,
+        client_session_id -> Nullable<Text>,
+        person_id -> Text,
+        jti -> Text,
+        event -> Text,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        locked_until -> Nullable<BigInt>,
+        attempts -> Integer,
+        status -> Text,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     admin_accounts (id) {
         id -> Text,
         username -> Text,
@@ -315,6 +416,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     assertion_jtis,
     provider_secrets,
+    crls,
+    crl_imports,
+    crl_fetches,
+    linkages,
+    terminations,
+    outbox,
+    leases,
     admin_accounts,
     admin_sessions,
     admin_login_failures,

@@ -156,3 +156,14 @@ pub fn reauthenticate(
         ))
         .execute(conn)
 }
+
+/// Sessions past their lifetime that nobody ended yet (the sweeper ends them, so their RPs
+/// hear about it like any other logout).
+pub fn expired(conn: &mut DbConn, now: i64, limit: i64) -> QueryResult<Vec<String>> {
+    browser_sessions::table
+        .filter(browser_sessions::ended_at.is_null())
+        .filter(browser_sessions::expires_at.le(now))
+        .select(browser_sessions::id)
+        .limit(limit)
+        .load(conn)
+}

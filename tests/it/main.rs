@@ -3,6 +3,7 @@ mod admin;
 mod helper;
 mod jose;
 mod provider;
+mod revocation;
 mod softcard;
 mod store;
 mod testkit;

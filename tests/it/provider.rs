@@ -4,7 +4,7 @@
 
 pub mod browser;
 mod cli;
-mod flow;
+pub mod flow;
 mod negative;
 mod nodes;
 mod ops;

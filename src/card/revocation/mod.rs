@@ -84,7 +84,15 @@ impl InMemoryRevocation {
     /// Installs `set` for its root unless the root already has a CRL at least as new
     /// (`RolledBack` / `NotNewer`).
     pub fn install(&self, set: RevocationSet) -> Result<RevocationUpdate, CrlError> {
-        let current = Arc::new(set);
+        self.install_shared(Arc::new(set))
+    }
+
+    /// [`InMemoryRevocation::install`] for a set already shared (the provider keeps using it
+    /// to diff the next CRL).
+    pub fn install_shared(
+        &self,
+        current: Arc<RevocationSet>,
+    ) -> Result<RevocationUpdate, CrlError> {
         let mut sets = self.sets.write().unwrap_or_else(PoisonError::into_inner);
         let key = &current.info().root_key_id;
         let previous = sets.get(key).cloned();

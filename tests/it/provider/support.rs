@@ -87,6 +87,15 @@ impl TestProvider {
 
     /// Starts a provider; `extra` are more `MYKEY_*` settings.
     pub async fn start_with(db: Db, extra: &[(&str, &str)]) -> TestProvider {
+        Self::start_full(db, extra, true).await
+    }
+
+    /// A provider without background work (no deliveries): other processes do it.
+    pub async fn start_quiet(db: Db, extra: &[(&str, &str)]) -> TestProvider {
+        Self::start_full(db, extra, false).await
+    }
+
+    async fn start_full(db: Db, extra: &[(&str, &str)], background: bool) -> TestProvider {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Clock::adjustable();
         let ca = TestCa::ephemeral(clock.now()).expect("test CA");
@@ -96,9 +105,10 @@ impl TestProvider {
             None => format!("sqlite://{}", dir.path().join("mykey.sqlite3").display()),
         };
         let kek = base64_key();
-        Self::launch(dir, clock, ca, database_url, kek, pg, extra).await
+        Self::launch(dir, clock, ca, database_url, kek, pg, extra, background).await
     }
 
+    #[expect(clippy::too_many_arguments, reason = "start-up inputs, each distinct")]
     async fn launch(
         dir: TempDir,
         clock: Clock,
@@ -107,6 +117,7 @@ impl TestProvider {
         kek: String,
         pg: Option<Arc<PgDatabase>>,
         extra: &[(&str, &str)],
+        background: bool,
     ) -> TestProvider {
         for purpose in [Purpose::Auth, Purpose::Sign] {
             let roots = dir.path().join("roots").join(purpose.as_str());
@@ -141,13 +152,16 @@ impl TestProvider {
             let crl = ca
                 .crl(purpose, now, now + time::Duration::days(1))
                 .expect("CRL");
-            mykey_connect::provider::revocation::import_crl(&provider, &crl)
+            mykey_connect::provider::revocation::import_crl(&provider, &crl, "test")
                 .await
                 .expect("import CRL");
         }
         let app = App::with_listener(provider.clone(), listener).expect("app");
         let handle = app.handle();
         tokio::spawn(app.run());
+        if background {
+            mykey_connect::provider::background::spawn(provider.clone());
+        }
         TestProvider {
             issuer,
             provider,

@@ -1,0 +1,9 @@
+DROP INDEX browser_sessions_expiry;
+DROP INDEX bindings_root_status;
+DROP TABLE leases;
+DROP TABLE outbox;
+DROP TABLE terminations;
+DROP TABLE linkages;
+DROP TABLE crl_fetches;
+DROP TABLE crl_imports;
+DROP TABLE crls;

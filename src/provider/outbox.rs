@@ -1,0 +1,249 @@
+//! Deliveries to relying parties from the durable outbox: back-channel logout tokens
+//! (OIDC Back-Channel Logout 1.0), retried with exponential backoff and jitter, dead-lettered
+//! after the configured period. A delivery may repeat (RPs drop duplicates by `jti`); it is
+//! never lost: rows are written in the transaction that ends the session, and a node that dies
+//! mid-delivery leaves its claimed rows to be taken again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use serde::Serialize;
+use serde_json::json;
+
+use super::grants::subject;
+use super::Provider;
+use crate::domain::secret::{random_b64, random_bytes};
+use crate::jose;
+use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, PENDING};
+use crate::store::sessions::ClientSessionRow;
+use crate::store::{self, DbConn};
+
+/// The event type of a logout token (Back-Channel Logout §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+const BATCH: i64 = 256;
+const IN_FLIGHT: usize = 64;
+
+/// How long a claimed row stays with its node: long enough for a whole batch to time out
+/// attempt by attempt, after which a node that died mid-delivery loses it to the others.
+fn lease_secs(p: &Provider) -> i64 {
+    let rounds = (BATCH as usize).div_ceil(IN_FLIGHT) as i64;
+    rounds * p.settings.backchannel_timeout.as_secs() as i64 + 10
+}
+
+/// Queues one back-channel logout per ended client session whose client registered an endpoint.
+pub fn enqueue_logouts(
+    conn: &mut DbConn,
+    ended: &[ClientSessionRow],
+    now: i64,
+) -> diesel::QueryResult<usize> {
+    let mut endpoints: HashMap<String, Option<String>> = HashMap::new();
+    let mut queued = 0;
+    for cs in ended {
+        if !endpoints.contains_key(&cs.client_id) {
+            let uri = store::clients::get(conn, &cs.client_id)?
+                .filter(|c| c.enabled)
+                .and_then(|c| c.backchannel_logout_uri);
+            endpoints.insert(cs.client_id.clone(), uri);
+        }
+        let Some(Some(uri)) = endpoints.get(&cs.client_id) else {
+            continue;
+        };
+        store::outbox::enqueue(
+            conn,
+            &OutboxRow {
+                id: random_b64(16),
+                kind: BACKCHANNEL_LOGOUT.to_owned(),
+                client_id: cs.client_id.clone(),
+                target_uri: uri.clone(),
+                client_session_id: Some(cs.id.clone()),
+                person_id: cs.person_id.clone(),
+                jti: random_b64(16),
+                event: "{}".to_owned(),
+                created_at: now,
+                next_attempt_at: now,
+                locked_until: None,
+                attempts: 0,
+                status: PENDING.to_owned(),
+                last_error: None,
+                delivered_at: None,
+            },
+        )?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+#[derive(Serialize)]
+struct LogoutToken<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    events: serde_json::Value,
+}
+
+/// Runs the delivery loop on the current runtime.
+pub fn spawn(p: Arc<Provider>) {
+    tokio::spawn(async move {
+        loop {
+            let (now, lease) = (p.clock.unix(), lease_secs(&p));
+            let claimed =
+                p.db.write(move |c| store::outbox::claim_due(c, now, lease, BATCH))
+                    .await;
+            let batch = match claimed {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: cannot claim deliveries; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            let full = batch.len() as i64 == BATCH;
+            if !batch.is_empty() {
+                deliver_batch(&p, batch).await;
+            }
+            if !full {
+                // New rows from this node wake us at once; other nodes' rows and retries are
+                // found by the poll.
+                let _ = tokio::time::timeout(Duration::from_secs(1), p.deliveries.notified()).await;
+            }
+        }
+    });
+}
+
+async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
+    let outcomes: Vec<(OutboxRow, Result<(), String>)> = futures_util::stream::iter(batch)
+        .map(|row| {
+            let p = p.clone();
+            async move {
+                let result = deliver_one(&p, &row).await;
+                (row, result)
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let now = p.clock.unix();
+    let retry_period = p.settings.backchannel_retry_period.as_secs() as i64;
+    let mut updates = Vec::with_capacity(outcomes.len());
+    for (row, result) in outcomes {
+        let attempts = row.attempts + 1;
+        let outcome = match &result {
+            Ok(()) => "delivered",
+            Err(_) => {
+                let next = now + backoff(attempts);
+                if next - row.created_at > retry_period {
+                    "dead"
+                } else {
+                    "retry"
+                }
+            }
+        };
+        p.metrics
+            .deliveries
+            .with_label_values(&[row.kind.as_str(), row.client_id.as_str(), outcome])
+            .inc();
+        if let Err(e) = &result {
+            tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
+        }
+        updates.push((row.id, attempts, result.err(), outcome));
+    }
+    let write =
+        p.db.write(move |c| {
+            for (id, attempts, error, outcome) in &updates {
+                match (error, *outcome) {
+                    (None, _) => store::outbox::mark_delivered(c, id, *attempts, now)?,
+                    (Some(e), "dead") => store::outbox::mark_failed(c, id, *attempts, e, None)?,
+                    (Some(e), _) => store::outbox::mark_failed(
+                        c,
+                        id,
+                        *attempts,
+                        e,
+                        Some(now + backoff(*attempts)),
+                    )?,
+                };
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = write {
+        // The leases run out and the rows are delivered again: a repeat, never a loss.
+        tracing::warn!(error = %e, "outbox: cannot record outcomes");
+    }
+}
+
+/// Seconds before attempt `attempts + 1`: 1, 2, 4, … up to 10 minutes, ±25 % jitter.
+pub fn backoff(attempts: i32) -> i64 {
+    let base = 1i64 << attempts.clamp(1, 10).saturating_sub(1);
+    let capped = base.min(600) as f64;
+    let r = f64::from(random_bytes(1)[0]) / 255.0;
+    ((capped * (0.75 + 0.5 * r)).round() as i64).max(1)
+}
+
+async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
+    let client = p
+        .clients
+        .get(&row.client_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the client is no longer registered")?;
+    let token = {
+        let (p, row, client) = (p.clone(), row.clone(), client.clone());
+        tokio::task::spawn_blocking(move || logout_token(&p, &row, &client))
+            .await
+            .map_err(|e| e.to_string())??
+    };
+    let response = p
+        .http
+        .post(&row.target_uri)
+        .timeout(p.settings.backchannel_timeout)
+        .form(&[("logout_token", token.as_str())])
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_owned()
+            } else if e.is_connect() {
+                "connection refused or unreachable".to_owned()
+            } else {
+                e.to_string()
+            }
+        })?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", response.status().as_u16()))
+    }
+}
+
+/// A logout token (Back-Channel Logout §2.4) for one client session, signed now.
+pub fn logout_token(
+    p: &Provider,
+    row: &OutboxRow,
+    client: &crate::domain::Client,
+) -> Result<String, String> {
+    let now = p.clock.unix();
+    let sub = subject(p, client, &row.person_id);
+    let claims = LogoutToken {
+        iss: p.settings.issuer_str(),
+        sub: sub.as_str(),
+        aud: client.id.as_str(),
+        iat: now,
+        exp: now + 120,
+        jti: &row.jti,
+        sid: row.client_session_id.as_deref(),
+        events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+    };
+    let keys = p.keys.snapshot();
+    let key = keys
+        .signing_key(client.id_token_alg, now)
+        .ok_or("no signing key")?;
+    jose::sign(key, Some("logout+jwt"), &claims).map_err(|e| e.to_string())
+}

@@ -1,0 +1,163 @@
+//! The durable outbox of deliveries to relying parties, claimed with `SKIP LOCKED` on
+//! PostgreSQL so several nodes deliver in parallel without doubling up.
+
+use diesel::prelude::*;
+
+use super::schema::outbox;
+use super::DbConn;
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const DEAD: &str = "dead";
+
+/// Kinds of deliveries.
+pub const BACKCHANNEL_LOGOUT: &str = "backchannel_logout";
+pub const SECURITY_EVENT: &str = "security_event";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub kind: String,
+    pub client_id: String,
+    pub target_uri: String,
+    /// The `sid` of a back-channel logout.
+    pub client_session_id: Option<String>,
+    pub person_id: String,
+    /// Kept across retries so the relying party can drop duplicates.
+    pub jti: String,
+    /// JSON describing the event; the token is signed at each attempt (fresh `iat`/`exp`).
+    pub event: String,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub locked_until: Option<i64>,
+    pub attempts: i32,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+pub fn enqueue(conn: &mut DbConn, row: &OutboxRow) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Takes up to `limit` due deliveries for `lease` seconds. A node that dies while holding
+/// them leaves them to be taken again when the lease runs out: nothing is lost.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let due = outbox::table
+        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::next_attempt_at.le(now))
+        .filter(
+            outbox::locked_until
+                .is_null()
+                .or(outbox::locked_until.lt(now)),
+        )
+        .order(outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(outbox::all_columns);
+    let rows: Vec<OutboxRow> = match conn {
+        // Rows another node is claiming right now are skipped, not waited for.
+        DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
+        // One writer at a time in SQLite: the plain read is already exclusive.
+        DbConn::Sqlite(sqlite) => due.load(sqlite)?,
+    };
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        .set(outbox::locked_until.eq(now + lease))
+        .execute(conn)?;
+    Ok(rows)
+}
+
+pub fn mark_delivered(conn: &mut DbConn, id: &str, attempts: i32, now: i64) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(DELIVERED),
+            outbox::attempts.eq(attempts),
+            outbox::delivered_at.eq(now),
+            outbox::locked_until.eq(None::<i64>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Records a failed attempt: retried at `next_attempt_at`, or dead-lettered when `None`.
+pub fn mark_failed(
+    conn: &mut DbConn,
+    id: &str,
+    attempts: i32,
+    error: &str,
+    next_attempt_at: Option<i64>,
+) -> QueryResult<usize> {
+    let status = if next_attempt_at.is_some() {
+        PENDING
+    } else {
+        DEAD
+    };
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(attempts),
+            outbox::last_error.eq(error),
+            outbox::next_attempt_at.eq(next_attempt_at.unwrap_or(0)),
+            outbox::locked_until.eq(None::<i64>),
+        ))
+        .execute(conn)
+}
+
+/// Puts dead-lettered deliveries of a client (or one delivery) back in the queue.
+pub fn retry_dead(
+    conn: &mut DbConn,
+    client_id: &str,
+    id: Option<&str>,
+    now: i64,
+) -> QueryResult<usize> {
+    let mut q = diesel::update(outbox::table)
+        .filter(outbox::status.eq(DEAD))
+        .filter(outbox::client_id.eq(client_id))
+        .into_boxed();
+    if let Some(id) = id {
+        q = q.filter(outbox::id.eq(id));
+    }
+    q.set((
+        outbox::status.eq(PENDING),
+        outbox::next_attempt_at.eq(now),
+        outbox::created_at.eq(now),
+        outbox::attempts.eq(0),
+    ))
+    .execute(conn)
+}
+
+/// (client_id, status, count) over the whole outbox.
+pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, String, i64)>> {
+    outbox::table
+        .group_by((outbox::client_id, outbox::status))
+        .select((outbox::client_id, outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+pub fn of_client(conn: &mut DbConn, client_id: &str, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::client_id.eq(client_id))
+        .order(outbox::created_at.desc())
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+/// Deletes delivered rows older than `before` (dead letters stay until retried or purged).
+pub fn purge_delivered(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    diesel::delete(
+        outbox::table
+            .filter(outbox::status.eq(DELIVERED))
+            .filter(outbox::delivered_at.lt(before)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,308 @@
+//! CRLs arrive by every path; bad ones are refused with a reason, a log line and a metric, and
+//! change nothing; stale data fails new logins closed.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use mykey_connect::card::jpki::{Purpose, RevocationReason};
+use mykey_connect::card::protocol::CardErrorCode;
+use mykey_connect::helper::login::LoginError;
+use mykey_connect::provider::revocation::{import_crl, ImportError};
+use mykey_connect::testkit::TestCa;
+
+use super::termination::{login_at, site};
+use crate::provider::browser::{use_helper, Browser, LoginPage};
+use crate::provider::support::{Db, TestProvider};
+
+fn revoke(tp: &mut TestProvider, card: &std::path::Path) -> Vec<u8> {
+    let serial = tp.card(card).serial_hex(Purpose::Auth).expect("serial");
+    let now = tp.clock.now();
+    tp.ca
+        .revoke(&serial, RevocationReason::CessationOfOperation, now)
+        .expect("revoke");
+    tp.ca
+        .crl(Purpose::Auth, now, now + time::Duration::days(1))
+        .expect("crl")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crl_dropped_into_the_watched_folder_is_imported_and_terminates_sessions() {
+    let crl_dir = tempfile::tempdir().expect("dir");
+    let dir = crl_dir.path().display().to_string();
+    let mut tp = TestProvider::start_with(Db::Sqlite, &[("MYKEY_CRL_DIR", &dir)]).await;
+    let a = site(&tp, "Shop A", "127.0.0.1:9").await;
+    let card = tp.issue_card("林　十郎");
+    login_at(&tp, &Browser::new(), &a, &card).await;
+    let crl = revoke(&mut tp, &card);
+    std::fs::write(crl_dir.path().join("auth-0002.crl"), &crl).expect("drop file");
+    a.receiver.wait_for(1, Duration::from_secs(30)).await;
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_import_on_the_command_line_reaches_the_running_node() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let a = site(&tp, "Shop A", "127.0.0.1:9").await;
+    let card = tp.issue_card("林　十郎");
+    login_at(&tp, &Browser::new(), &a, &card).await;
+    let crl = revoke(&mut tp, &card);
+    let file = tp.dir.path().join("auth.crl");
+    std::fs::write(&file, &crl).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
+        .args(["crl", "import"])
+        .arg(&file)
+        .env("MYKEY_ISSUER", &tp.issuer)
+        .env("MYKEY_DATABASE_URL", &tp.database_url)
+        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
+        .env("MYKEY_AUTH_ROOTS", tp.dir.path().join("roots/auth"))
+        .env("MYKEY_SIGN_ROOTS", tp.dir.path().join("roots/sign"))
+        .env("MYKEY_ALLOW_TEST_CARDS", "true")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 person(s) logged out"), "{stdout}");
+    // The running node delivers what the command queued, and refuses the card once it has
+    // re-read the revocation data (every 10 s).
+    a.receiver.wait_for(1, Duration::from_secs(30)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let fresh = Browser::new();
+        let first = fresh.get(&a.rp.authorize(&[]).url).await;
+        let path = first.location.expect("login");
+        let page = LoginPage::parse(&path, &fresh.get(&tp.url(&path)).await.body);
+        match use_helper(&page.challenge_url, &card, "1234", tp.clock.unix()).await {
+            Err(LoginError::Provider {
+                code: Some(CardErrorCode::CertificateRevoked),
+                ..
+            }) => break,
+            _ => assert!(
+                Instant::now() < deadline,
+                "the node picked up the CLI's CRL"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tp.stop().await;
+}
+
+/// What the CRL server serves, and the If-None-Match of every request it got.
+type Served = (Vec<u8>, Vec<Option<String>>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_crl_url_is_fetched_with_conditional_get() {
+    let served: Arc<Mutex<Served>> = Arc::default();
+    let state = served.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://127.0.0.1:{}/auth.crl",
+        listener.local_addr().expect("addr").port()
+    );
+    let server = HttpServer::new(move || {
+        let state = state.clone();
+        App::new().route(
+            "/auth.crl",
+            web::get().to(move |req: HttpRequest| {
+                let state = state.clone();
+                async move {
+                    let mut s = state.lock().expect("lock");
+                    let etag = format!("\"{}\"", s.0.len());
+                    let asked = req
+                        .headers()
+                        .get("if-none-match")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    s.1.push(asked.clone());
+                    if s.0.is_empty() {
+                        return HttpResponse::NotFound().finish();
+                    }
+                    if asked.as_deref() == Some(etag.as_str()) {
+                        return HttpResponse::NotModified().finish();
+                    }
+                    HttpResponse::Ok()
+                        .insert_header(("etag", etag))
+                        .body(s.0.clone())
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+
+    let mut tp = TestProvider::start_with(
+        Db::Sqlite,
+        &[("MYKEY_CRL_URLS", &url), ("MYKEY_CRL_POLL_INTERVAL", "10")],
+    )
+    .await;
+    let a = site(&tp, "Shop A", "127.0.0.1:9").await;
+    let card = tp.issue_card("林　十郎");
+    login_at(&tp, &Browser::new(), &a, &card).await;
+    served.lock().expect("lock").0 = revoke(&mut tp, &card);
+    a.receiver.wait_for(1, Duration::from_secs(30)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let asked = served.lock().expect("lock").1.clone();
+        if asked.iter().flatten().next().is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a second poll sends If-None-Match: {asked:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolled_back_foreign_garbage_and_stale_crls_are_refused_and_change_nothing() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let a = site(&tp, "Shop A", "127.0.0.1:9").await;
+    let card = tp.issue_card("林　十郎");
+    login_at(&tp, &Browser::new(), &a, &card).await;
+    let now = tp.clock.now();
+    let older = tp
+        .ca
+        .crl(Purpose::Auth, now, now + time::Duration::days(1))
+        .expect("crl");
+    let newer = tp
+        .ca
+        .crl(Purpose::Auth, now, now + time::Duration::days(1))
+        .expect("crl");
+    import_crl(&tp.provider, &newer, "test")
+        .await
+        .expect("newer imported");
+    let before = reqwest::get(tp.url("/readyz"))
+        .await
+        .expect("ready")
+        .text()
+        .await
+        .expect("text");
+
+    let serial = tp.card(&card).serial_hex(Purpose::Auth).expect("serial");
+    tp.ca
+        .revoke(&serial, RevocationReason::KeyCompromise, now)
+        .expect("revoke");
+    let stale = tp
+        .ca
+        .crl(
+            Purpose::Auth,
+            now - time::Duration::days(3),
+            now - time::Duration::days(2),
+        )
+        .expect("crl");
+    let mut other_ca = TestCa::ephemeral(now).expect("ca");
+    let foreign = other_ca
+        .crl(Purpose::Auth, now, now + time::Duration::days(1))
+        .expect("crl");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("rolled back", older, "rolled_back"),
+        ("another CA", foreign, "unknown_issuer"),
+        ("garbage", b"-----not a CRL-----".to_vec(), "garbage"),
+        ("stale", stale, "stale"),
+    ];
+    for (what, der, outcome) in cases {
+        let err = import_crl(&tp.provider, &der, "test")
+            .await
+            .expect_err(what);
+        assert_eq!(err.outcome(), outcome, "{what}: {err}");
+        assert!(!matches!(err, ImportError::Store(_)));
+    }
+    let metrics = reqwest::get(tp.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for outcome in ["rolled_back", "unknown_issuer", "garbage", "stale"] {
+        assert!(
+            metrics.contains(&format!(
+                "mykey_crl_imports_total{{outcome=\"{outcome}\"}} 1"
+            )),
+            "{outcome}: {metrics}"
+        );
+    }
+    let after = reqwest::get(tp.url("/readyz"))
+        .await
+        .expect("ready")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(before, after, "nothing changed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(a.receiver.tokens().is_empty(), "nobody was logged out");
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_next_update_new_logins_fail_closed_unless_a_grace_period_is_configured() {
+    for (grace, expected) in [
+        ("0", Some(CardErrorCode::RevocationDataStale)),
+        ("7200", None),
+    ] {
+        let mut tp =
+            TestProvider::start_with(Db::Sqlite, &[("MYKEY_REVOCATION_STALE_GRACE", grace)]).await;
+        let a = site(&tp, "Shop A", "127.0.0.1:9").await;
+        let card = tp.issue_card("林　十郎");
+        let now = tp.clock.now();
+        let crl = tp
+            .ca
+            .crl(Purpose::Auth, now, now + time::Duration::hours(1))
+            .expect("crl");
+        import_crl(&tp.provider, &crl, "test")
+            .await
+            .expect("import");
+        tp.clock.advance(Duration::from_secs(3600 + 600));
+        let browser = Browser::new();
+        let first = browser.get(&a.rp.authorize(&[]).url).await;
+        let path = first.location.expect("login");
+        let page = LoginPage::parse(&path, &browser.get(&tp.url(&path)).await.body);
+        let result = use_helper(&page.challenge_url, &card, "1234", tp.clock.unix()).await;
+        match (expected, result) {
+            (
+                Some(code),
+                Err(LoginError::Provider {
+                    status, code: got, ..
+                }),
+            ) => {
+                assert_eq!((status, got), (503, Some(code)));
+                let ready: serde_json::Value = reqwest::get(tp.url("/readyz"))
+                    .await
+                    .expect("r")
+                    .json()
+                    .await
+                    .expect("j");
+                assert!(
+                    ready["revocation"]
+                        .as_object()
+                        .expect("roots")
+                        .values()
+                        .any(|v| v == "stale"),
+                    "{ready}"
+                );
+                let metrics = reqwest::get(tp.url("/metrics"))
+                    .await
+                    .expect("m")
+                    .text()
+                    .await
+                    .expect("t");
+                assert!(
+                    metrics.contains("mykey_crl_freshness{") && metrics.contains("} 2"),
+                    "{metrics}"
+                );
+            }
+            (None, Ok(_)) => {}
+            (e, r) => panic!("grace {grace}: expected {e:?}, got {r:?}"),
+        }
+        tp.stop().await;
+    }
+}
