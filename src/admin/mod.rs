@@ -7,6 +7,7 @@ pub mod clients;
 pub mod keys;
 pub mod password;
 pub mod persons;
+pub mod revocation;
 pub mod sessions;
 pub mod totp;
 

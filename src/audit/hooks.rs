@@ -93,3 +93,52 @@ pub fn session_ended(
     event.person_id = person;
     record(c, &event, now)
 }
+
+/// A CRL import: what it changed, or why it was refused.
+pub fn crl_import(
+    c: &mut DbConn,
+    root: Option<&str>,
+    outcome: &str,
+    data: serde_json::Value,
+    now: i64,
+) -> Q {
+    let mut data = data;
+    data["outcome"] = json!(outcome);
+    data["root_key_id"] = json!(root);
+    record(
+        c,
+        &Event::new(Kind::CrlImported, Actor::System).data(data),
+        now,
+    )
+}
+
+/// A person logged out everywhere because their certificate was revoked.
+pub fn terminated(
+    c: &mut DbConn,
+    person: &str,
+    serial: &str,
+    reason: &str,
+    crl_number: &str,
+    sessions: usize,
+    now: i64,
+) -> Q {
+    let event = Event::new(Kind::PersonTerminated, Actor::System)
+        .person(person)
+        .data(json!({ "serial": serial, "reason": reason, "crl_number": crl_number, "sessions_ended": sessions }));
+    record(c, &event, now)
+}
+
+/// One back-channel logout delivery attempt's outcome (`delivered`, `retry`, `dead`).
+pub fn delivery(
+    c: &mut DbConn,
+    client: &str,
+    kind: &str,
+    outcome: &str,
+    attempts: i32,
+    now: i64,
+) -> Q {
+    let event = Event::new(Kind::LogoutDelivery, Actor::System)
+        .client(client)
+        .data(json!({ "kind": kind, "outcome": outcome, "attempts": attempts }));
+    record(c, &event, now)
+}

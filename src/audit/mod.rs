@@ -61,10 +61,13 @@ pub enum Kind {
     KeysRotated,
     AuditPruned,
     AdminSessionEnded,
+    CrlImported,
+    PersonTerminated,
+    LogoutDelivery,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 28] = [
+    pub const ALL: [Kind; 31] = [
         Kind::LoginEnrolled,
         Kind::LoginSucceeded,
         Kind::LoginFailed,
@@ -93,6 +96,9 @@ impl Kind {
         Kind::KeysRotated,
         Kind::AuditPruned,
         Kind::AdminSessionEnded,
+        Kind::CrlImported,
+        Kind::PersonTerminated,
+        Kind::LogoutDelivery,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +131,9 @@ impl Kind {
             Kind::KeysRotated => "keys.rotated",
             Kind::AuditPruned => "audit.pruned",
             Kind::AdminSessionEnded => "admin.session_ended",
+            Kind::CrlImported => "crl.imported",
+            Kind::PersonTerminated => "person.terminated",
+            Kind::LogoutDelivery => "logout.delivery",
         }
     }
 }

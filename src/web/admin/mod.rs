@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 pub mod guard;
 pub mod pages;
+mod revocation;
 pub mod texts;
 pub mod views;
 
@@ -45,6 +46,9 @@ fn console(cfg: &mut web::ServiceConfig) {
         .route("/persons/{id}", get().to(pages::person))
         .route("/keys", get().to(pages::keys))
         .route("/keys/rotate", post().to(pages::rotate_keys))
+        .route("/revocation", get().to(revocation::show))
+        .route("/revocation/crl", post().to(revocation::upload_crl))
+        .route("/revocation/linkage", post().to(revocation::upload_linkage))
         .route("/audit", get().to(pages::audit))
         .route("/audit/export", get().to(pages::export))
         .route("/api-keys", get().to(pages::api_keys_page))

@@ -121,6 +121,17 @@ pub struct AdminTexts {
     pub saved: &'static str,
     pub none: &'static str,
     pub revocation_title: &'static str,
+    pub nav_revocation: &'static str,
+    pub crl_status: &'static str,
+    pub freshness: &'static str,
+    pub next_update: &'static str,
+    pub imports: &'static str,
+    pub terminations: &'static str,
+    pub deliveries: &'static str,
+    pub upload_crl: &'static str,
+    pub upload_linkage: &'static str,
+    pub import: &'static str,
+    pub count: &'static str,
 }
 
 pub static JA: AdminTexts = AdminTexts {
@@ -242,6 +253,17 @@ pub static JA: AdminTexts = AdminTexts {
     saved: "保存しました。",
     none: "なし",
     revocation_title: "失効情報",
+    nav_revocation: "失効情報",
+    crl_status: "CRL（失効リスト）の状態",
+    freshness: "鮮度",
+    next_update: "次回更新",
+    imports: "取り込み履歴",
+    terminations: "失効によるログアウト",
+    deliveries: "バックチャネルログアウトの配信状況",
+    upload_crl: "CRLを取り込む（PEMを貼り付け）",
+    upload_linkage: "紐付けファイルを取り込む（mykey-linkage/1 を貼り付け）",
+    import: "取り込む",
+    count: "件数",
 };
 
 pub static EN: AdminTexts = AdminTexts {
@@ -363,6 +385,17 @@ pub static EN: AdminTexts = AdminTexts {
     saved: "Saved.",
     none: "none",
     revocation_title: "Revocation",
+    nav_revocation: "Revocation",
+    crl_status: "CRL status",
+    freshness: "Freshness",
+    next_update: "Next update",
+    imports: "Import history",
+    terminations: "Logouts after revocation",
+    deliveries: "Back-channel logout deliveries",
+    upload_crl: "Import a CRL (paste the PEM)",
+    upload_linkage: "Import a linkage file (paste mykey-linkage/1)",
+    import: "Import",
+    count: "Count",
 };
 
 pub fn texts(lang: Lang) -> &'static AdminTexts {

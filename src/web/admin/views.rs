@@ -309,3 +309,18 @@ impl PersonsPage {
         time(*t)
     }
 }
+
+#[derive(Template)]
+#[template(path = "admin/revocation.html")]
+pub struct RevocationPage {
+    pub c: Chrome,
+    pub status: crate::admin::revocation::Status,
+    pub message: Option<String>,
+    pub failed: bool,
+}
+
+impl RevocationPage {
+    pub fn time(&self, t: &i64) -> String {
+        time(*t)
+    }
+}

@@ -18,6 +18,7 @@ struct Fixtures {
     person: String,
     other_person: String,
     serial: String,
+    crl: Vec<u8>,
 }
 
 async fn fixtures(ops: &mut Ops) -> Fixtures {
@@ -62,7 +63,18 @@ async fn fixtures(ops: &mut Ops) -> Fixtures {
         .as_str()
         .expect("serial")
         .to_owned();
+    let now = ops.tp.clock.now();
+    let crl = ops
+        .tp
+        .ca
+        .crl(
+            mykey_connect::card::jpki::Purpose::Auth,
+            now,
+            now + time::Duration::days(1),
+        )
+        .expect("a newer CRL");
     Fixtures {
+        crl,
         client_id: id,
         sub: subs[0].clone(),
         person,
@@ -115,6 +127,10 @@ async fn request(ops: &Ops, f: &Fixtures, path: &str, method: &str) -> (String, 
                 json!({ "source": f.other_person, "target": f.person, "reason": "renewal without linkage (ticket 42)" }),
             ),
         ),
+        ("/linkage", "post") => (
+            path.into(),
+            Some(json!({ "format": "mykey-linkage/1", "records": [] })),
+        ),
         ("/keys/rotate", "post") => (
             path.into(),
             Some(json!({ "alg": "ES256", "lead_time": 60 })),
@@ -162,17 +178,24 @@ async fn walk(db: Db) {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             let needs_admin = operation["x-required-role"] == "admin";
             let (url, body) = request(&ops, &f, path, method).await;
+            let raw = (path.as_str() == "/crls").then(|| f.crl.clone());
+            let call = |key: Option<String>| {
+                let (m, url, body, raw) = (m.clone(), url.clone(), body.clone(), raw.clone());
+                let ops = &ops;
+                async move {
+                    match raw {
+                        Some(bytes) => ops.api_raw(m, &url, key.as_deref(), bytes).await,
+                        None => ops.api(m, &url, key.as_deref(), body).await,
+                    }
+                }
+            };
 
-            let (status, _) = ops.api(m.clone(), &url, None, body.clone()).await;
+            let (status, _) = call(None).await;
             assert_eq!(status, 401, "{method} {path} without a key");
-            let (status, _) = ops
-                .api(m.clone(), &url, Some("mkc_not-a-key"), body.clone())
-                .await;
+            let (status, _) = call(Some("mkc_not-a-key".into())).await;
             assert_eq!(status, 401, "{method} {path} with an unknown key");
             if needs_admin {
-                let (status, text) = ops
-                    .api(m.clone(), &url, Some(&ops.viewer_key.clone()), body.clone())
-                    .await;
+                let (status, text) = call(Some(ops.viewer_key.clone())).await;
                 assert_eq!(status, 403, "{method} {path} with a viewer key: {text}");
                 assert!(
                     operation["responses"]["403"].is_object(),
@@ -180,7 +203,7 @@ async fn walk(db: Db) {
                 );
             }
 
-            let (status, text) = ops.api(m, &url, Some(&ops.admin_key.clone()), body).await;
+            let (status, text) = call(Some(ops.admin_key.clone())).await;
             let documented = operation["responses"]
                 .as_object()
                 .expect("responses")
@@ -211,7 +234,7 @@ async fn walk(db: Db) {
             called += 1;
         }
     }
-    assert_eq!(called, 20, "every documented operation was called");
+    assert_eq!(called, 23, "every documented operation was called");
 
     // What the calls did is visible afterwards.
     let person = ops

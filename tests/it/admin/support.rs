@@ -74,6 +74,26 @@ impl Ops {
         (status, resp.text().await.expect("body"))
     }
 
+    /// An admin API call whose body is raw bytes (CRL uploads).
+    pub async fn api_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut req = reqwest::Client::new()
+            .request(method, self.tp.url(&format!("/admin/api/v1{path}")))
+            .header("content-type", "application/pkix-crl")
+            .body(body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let resp = req.send().await.expect("api request");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("body"))
+    }
+
     pub async fn api_json(
         &self,
         method: reqwest::Method,

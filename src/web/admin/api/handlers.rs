@@ -368,3 +368,45 @@ pub async fn revoke_api_key(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
 }
+
+pub async fn revocation_status(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
+    caller(&p, &req, false).await?;
+    let status = admin::revocation::status(&p).await?;
+    Ok(ok(StatusCode::OK, json!(status)))
+}
+
+/// `POST /crls`: the body is a CRL, DER or PEM.
+pub async fn upload_crl(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let who = caller(&p, &req, true).await?;
+    let r = admin::revocation::upload_crl(&p, &who, "api", &body)
+        .await
+        .map_err(ApiError::Invalid)?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({
+            "root_key_id": r.root_key_id, "purpose": r.purpose, "crl_number": r.crl_number,
+            "entries": r.entries, "newly_revoked": r.newly_revoked, "no_longer_listed": r.no_longer_listed,
+            "terminated": r.terminated, "superseded": r.superseded, "sessions_ended": r.sessions_ended,
+        }),
+    ))
+}
+
+/// `POST /linkage`: the body is a `mykey-linkage/1` document.
+pub async fn upload_linkage(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    caller(&p, &req, true).await?;
+    let r = admin::revocation::upload_linkage(&p, &body)
+        .await
+        .map_err(ApiError::Invalid)?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "records": r.records, "linked": r.linked, "duplicates": r.duplicates, "unknown_old": r.unknown_old, "conflicts": r.conflicts }),
+    ))
+}

@@ -124,8 +124,45 @@ fn schemas() -> Value {
             "created_at": s("integer"), "last_used_at": nullable("integer"), "revoked_at": nullable("integer") } },
         "NewApiKey": { "type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
             "name": s("string"), "role": { "type": "string", "enum": ["admin", "viewer"] } } },
+        "Revocation": { "type": "object", "required": ["roots", "imports", "terminations", "deliveries"], "properties": {
+            "roots": { "type": "array", "items": { "type": "object", "required": ["root_key_id", "purpose", "crl_number", "this_update", "next_update", "entries", "freshness"], "properties": {
+                "root_key_id": s("string"), "purpose": s("string"), "crl_number": s("string"), "this_update": s("integer"), "next_update": s("integer"),
+                "entries": s("integer"), "freshness": { "type": "string", "enum": ["fresh", "in_grace", "stale", "missing"] } } } },
+            "imports": { "type": "array", "items": { "type": "object", "required": ["outcome", "source", "imported_at"], "properties": {
+                "root_key_id": nullable("string"), "crl_number": nullable("string"), "outcome": s("string"), "error": nullable("string"),
+                "newly_revoked": s("integer"), "terminated": s("integer"), "source": s("string"), "imported_at": s("integer") } } },
+            "terminations": { "type": "array", "items": { "type": "object", "required": ["person_id", "serial", "reason", "crl_number", "sessions_ended", "terminated_at"], "properties": {
+                "person_id": s("string"), "serial": s("string"), "reason": s("string"), "crl_number": s("string"), "sessions_ended": s("integer"), "terminated_at": s("integer") } } },
+            "deliveries": { "type": "array", "items": { "type": "object", "required": ["client_id", "status", "count"], "properties": {
+                "client_id": s("string"), "status": s("string"), "count": s("integer") } } } } },
+        "CrlReport": { "type": "object", "required": ["root_key_id", "purpose", "crl_number", "entries", "newly_revoked", "no_longer_listed", "terminated", "superseded", "sessions_ended"], "properties": {
+            "root_key_id": s("string"), "purpose": s("string"), "crl_number": s("string"), "entries": s("integer"), "newly_revoked": s("integer"),
+            "no_longer_listed": s("integer"), "terminated": s("integer"), "superseded": s("integer"), "sessions_ended": s("integer") } },
+        "LinkageFile": { "type": "object", "required": ["format", "records"], "properties": {
+            "format": { "type": "string", "enum": ["mykey-linkage/1"] }, "records": { "type": "array", "items": s("object") } } },
+        "LinkageReport": { "type": "object", "required": ["records", "linked", "duplicates", "unknown_old", "conflicts"], "properties": {
+            "records": s("integer"), "linked": s("integer"), "duplicates": s("integer"), "unknown_old": s("integer"), "conflicts": s("integer") } },
         "CreatedApiKey": { "type": "object", "required": ["api_key", "secret"], "properties": { "api_key": r("ApiKey"), "secret": s("string") } },
     })
+}
+
+fn crl_upload() -> Value {
+    let mut o = op(
+        "Import a CRL (DER or PEM); revoked persons are logged out everywhere",
+        true,
+        vec![],
+        None,
+        "200",
+        Some(r("CrlReport")),
+    );
+    o["requestBody"] = json!({ "required": true, "content": {
+        "application/pkix-crl": { "schema": { "type": "string", "contentMediaType": "application/pkix-crl" } },
+        "application/x-pem-file": { "schema": { "type": "string" } } } });
+    o["responses"]["422"] = answer(
+        "Refused (signature, issuer, rollback, stale, already seen)",
+        Some(r("Error")),
+    );
+    o
 }
 
 /// The whole document; `server` is the issuer.
@@ -178,6 +215,9 @@ pub fn document(issuer: &str) -> Value {
             "/persons/merge": { "post": op("Merge source into target after a renewal without linkage", true, vec![], Some(body("Merge")), "200", Some(r("Moved"))) },
             "/keys": { "get": op("Signing keys", false, vec![], None, "200", Some(list_of("keys", "Key"))) },
             "/keys/rotate": { "post": op("Publish a new signing key now; it signs after the lead time", true, vec![], Some(body("Rotate")), "201", Some(r("Rotated"))) },
+            "/revocation": { "get": op("CRL freshness per root, recent imports and terminations, delivery counts", false, vec![], None, "200", Some(r("Revocation"))) },
+            "/crls": { "post": crl_upload() },
+            "/linkage": { "post": op("Import a mykey-linkage/1 document", true, vec![], Some(body("LinkageFile")), "200", Some(r("LinkageReport"))) },
             "/audit": { "get": op("Audit entries, newest first", false, search, None, "200", Some(list_of("entries", "AuditEntry"))) },
             "/audit/export": { "get": export },
             "/audit/verify": { "get": op("Chain pending entries and verify the whole chain", false, vec![], None, "200", Some(r("Verification"))) },
