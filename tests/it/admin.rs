@@ -4,6 +4,7 @@
 mod api;
 mod audit;
 mod console;
+mod revocation;
 mod schema;
 mod security;
 pub mod support;

@@ -5,5 +5,5 @@
 mod delivery;
 mod ingest;
 mod renewal;
-mod support;
+pub(crate) mod support;
 mod termination;
