@@ -3,6 +3,8 @@
 
 mod api;
 mod audit;
+mod browser;
+mod chrome;
 mod console;
 mod revocation;
 mod schema;

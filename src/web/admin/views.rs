@@ -17,6 +17,8 @@ use crate::web::i18n::Lang;
 /// What every console page shows around its content.
 pub struct Chrome {
     pub t: &'static AdminTexts,
+    /// The resident pages' stylesheet (colours, type, buttons), then the console's own.
+    pub base_style: &'static str,
     pub style: &'static str,
     pub script: &'static str,
     pub user: Option<String>,
@@ -31,6 +33,7 @@ impl Chrome {
         let a = assets();
         Chrome {
             t: texts(lang),
+            base_style: a.style.as_str(),
             style: a.url("admin.css").unwrap_or_default(),
             script: a.url("admin.js").unwrap_or_default(),
             user: None,
