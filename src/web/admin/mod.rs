@@ -3,9 +3,11 @@
 
 pub mod api;
 mod auth;
+mod client_form;
 mod clients;
 pub mod guard;
 pub mod pages;
+pub mod records;
 mod revocation;
 pub mod texts;
 pub mod views;
@@ -49,9 +51,9 @@ fn console(cfg: &mut web::ServiceConfig) {
         .route("/revocation", get().to(revocation::show))
         .route("/revocation/crl", post().to(revocation::upload_crl))
         .route("/revocation/linkage", post().to(revocation::upload_linkage))
-        .route("/audit", get().to(pages::audit))
-        .route("/audit/export", get().to(pages::export))
-        .route("/api-keys", get().to(pages::api_keys_page))
-        .route("/api-keys", post().to(pages::create_api_key))
-        .route("/api-keys/{id}/revoke", post().to(pages::revoke_api_key));
+        .route("/audit", get().to(records::audit))
+        .route("/audit/export", get().to(records::export))
+        .route("/api-keys", get().to(records::api_keys_page))
+        .route("/api-keys", post().to(records::create_api_key))
+        .route("/api-keys/{id}/revoke", post().to(records::revoke_api_key));
 }

@@ -144,8 +144,13 @@ impl Chrome {
         field.send_keys(text).await.expect("type");
     }
 
-    /// Clicks and waits for the next page to have `then`.
+    /// Clicks and waits for the next page (a new document, not the one clicked in) to have
+    /// `then`.
     pub async fn click(&self, css: &str, then: &str) {
+        self.client
+            .execute("window.mykeyOldPage = true;", vec![])
+            .await
+            .expect("mark the page");
         self.client
             .find(Locator::Css(css))
             .await
@@ -153,7 +158,23 @@ impl Chrome {
             .click()
             .await
             .expect("click");
-        self.wait_for(then).await;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let old = self
+                .client
+                .execute("return window.mykeyOldPage === true;", vec![])
+                .await
+                .map(|v| v == Value::Bool(true))
+                .unwrap_or(true);
+            if !old && self.client.find(Locator::Css(then)).await.is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "after clicking {css}, {then} never appeared"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {

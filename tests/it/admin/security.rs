@@ -136,6 +136,16 @@ async fn every_console_route_refuses_anonymous_viewers_forged_and_cross_site_req
         )
         .await;
     assert_eq!(null.status, 403, "an opaque origin");
+    for (path, _) in POSTS {
+        let mut fields = EVERY_FIELD.to_vec();
+        let r = admin.post_raw(path, &fields, Some(&ops.tp.issuer)).await;
+        assert_eq!(r.status, 403, "POST {path} without a form token");
+        fields.push(("csrf", &token));
+        let r = admin
+            .post_raw(path, &fields, Some("https://evil.example"))
+            .await;
+        assert_eq!(r.status, 403, "POST {path} from another site");
+    }
     let keys = admin.get("/admin/api-keys").await;
     assert!(
         !keys.body.contains("forged"),

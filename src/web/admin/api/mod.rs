@@ -3,6 +3,7 @@
 
 mod handlers;
 pub mod openapi;
+mod records;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -164,14 +165,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/persons/{id}", web::get().to(h::get_person))
         .route("/keys", web::get().to(h::list_keys))
         .route("/keys/rotate", web::post().to(h::rotate_keys))
-        .route("/revocation", web::get().to(h::revocation_status))
+        .route("/revocation", web::get().to(records::revocation_status))
         .app_data(web::PayloadConfig::default().limit(64 * 1024 * 1024))
-        .route("/crls", web::post().to(h::upload_crl))
-        .route("/linkage", web::post().to(h::upload_linkage))
-        .route("/audit", web::get().to(h::search_audit))
-        .route("/audit/export", web::get().to(h::export_audit))
-        .route("/audit/verify", web::get().to(h::verify_audit))
-        .route("/api-keys", web::get().to(h::list_api_keys))
-        .route("/api-keys", web::post().to(h::create_api_key))
-        .route("/api-keys/{id}", web::delete().to(h::revoke_api_key));
+        .route("/crls", web::post().to(records::upload_crl))
+        .route("/linkage", web::post().to(records::upload_linkage))
+        .route("/audit", web::get().to(records::search_audit))
+        .route("/audit/export", web::get().to(records::export_audit))
+        .route("/audit/verify", web::get().to(records::verify_audit))
+        .route("/api-keys", web::get().to(records::list_api_keys))
+        .route("/api-keys", web::post().to(records::create_api_key))
+        .route("/api-keys/{id}", web::delete().to(records::revoke_api_key));
 }
