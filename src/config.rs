@@ -90,6 +90,9 @@ pub struct Settings {
     pub backchannel_retry_period: Duration,
     /// Per-attempt timeout of a back-channel delivery.
     pub backchannel_timeout: Duration,
+    /// How long verified facts may be reused for new requests without a fresh signature
+    /// (0: never; they live only as long as the grant that received them).
+    pub verified_facts_retention: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -151,6 +154,7 @@ struct FileSettings {
     crl_poll_interval: Option<u64>,
     backchannel_retry_period: Option<u64>,
     backchannel_timeout: Option<u64>,
+    verified_facts_retention: Option<u64>,
 }
 
 impl Settings {
@@ -239,6 +243,7 @@ impl Settings {
             crl_poll_interval: secs(f.crl_poll_interval.unwrap_or(3600).max(10)),
             backchannel_retry_period: secs(f.backchannel_retry_period.unwrap_or(86_400)),
             backchannel_timeout: secs(f.backchannel_timeout.unwrap_or(5).max(1)),
+            verified_facts_retention: secs(f.verified_facts_retention.unwrap_or(0)),
         })
     }
 
@@ -343,6 +348,9 @@ fn apply_env(f: &mut FileSettings, key: &str, value: &str) -> Result<(), ConfigE
             f.backchannel_retry_period = Some(num("backchannel_retry_period")?)
         }
         "BACKCHANNEL_TIMEOUT" => f.backchannel_timeout = Some(num("backchannel_timeout")?),
+        "VERIFIED_FACTS_RETENTION" => {
+            f.verified_facts_retention = Some(num("verified_facts_retention")?)
+        }
         // Other MYKEY_* names belong to tools (tests, the helper); not an error here.
         _ => {}
     }

@@ -5,6 +5,9 @@ mod certificate;
 pub mod crl;
 mod der;
 pub mod facts;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jpki;
 pub mod message;
 mod oids;

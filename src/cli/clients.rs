@@ -53,6 +53,9 @@ pub struct ClientArgs {
     /// Allow this site to request verified identity claims.
     #[arg(long)]
     pub allow_verified_claims: Option<bool>,
+    /// RFC 8935 endpoint receiving Security Event Tokens when verified facts change.
+    #[arg(long)]
+    pub security_event_uri: Option<String>,
     #[arg(long)]
     pub enabled: Option<bool>,
 }
@@ -86,6 +89,7 @@ impl ClientArgs {
         set(&mut spec.logo_uri, &self.logo_uri);
         set(&mut spec.tos_uri, &self.tos_uri);
         set(&mut spec.policy_uri, &self.policy_uri);
+        set(&mut spec.security_event_uri, &self.security_event_uri);
         if let Some(path) = &self.jwks_file {
             spec.jwks = Some(
                 std::fs::read_to_string(path)

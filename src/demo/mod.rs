@@ -3,7 +3,8 @@
 
 pub mod rp;
 
-use std::path::Path;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::web;
@@ -22,9 +23,71 @@ use crate::web::App;
 
 pub const DEMO_CLIENT_ID: &str = "mykey-demo-site";
 
+/// A prepared demo: the provider with the demo client registered and the demo site mounted on
+/// its listener, not serving yet.
+pub struct Demo {
+    /// `http://{listen}`.
+    pub issuer: String,
+    pub provider: Arc<Provider>,
+    pub app: App,
+    /// The software card a resident logs in with (`mykey-helper login … --card file:PATH`).
+    pub card_path: PathBuf,
+    /// The card's holder and secrets (test values, printed for the newcomer).
+    pub card: CardFile,
+    pub database: PathBuf,
+}
+
+impl Demo {
+    /// Starts the background work and serves until stopped.
+    pub async fn serve(self) -> std::io::Result<()> {
+        crate::provider::background::spawn(self.provider.clone());
+        self.app.run().await
+    }
+
+    /// The newcomer's walk-through, with the demo card's PIN and password.
+    pub fn instructions(&self) -> String {
+        let issuer = &self.issuer;
+        format!(
+            "\nmykey-connect demo is running at {issuer}\n\n\
+             1. Open {issuer}/demo/ in a browser and press 「マイナンバーカードでログイン」.\n\
+             2. The login page shows a match code and a helper command. In another terminal run it\n   \
+                with the demo card (the software card in {card}):\n\n       \
+                cargo run --bin mykey-helper -- login '<challenge URL from the page>' --card file:{card}\n\n   \
+                Enter the PIN {pin} when asked, and check the match code is the one on the page.\n\
+             3. The page continues by itself; agree on the consent page and the demo site shows the\n   \
+                verified ID token and userinfo.\n\n\
+             Card holder: {name}   PIN: {pin}   signature password: {password}\n\
+             Database: {db}   Stop with Ctrl-C.\n",
+            card = self.card_path.display(),
+            pin = self.card.auth.secret,
+            password = self.card.sign.secret,
+            name = self.card.holder.name,
+            db = self.database.display(),
+        )
+    }
+}
+
 /// Sets the demo up in `dir` (reusing what is there) and serves until stopped.
 pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
-    let clock = Clock::system();
+    let env: Vec<(String, String)> = passed_through_env().collect();
+    let log_format = Settings::from_sources(None, &env)?.log_format;
+    crate::cli::logging::init(log_format);
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let demo = prepare(dir, listen, listener, Clock::system()).await?;
+    println!("{}", demo.instructions());
+    demo.serve().await?;
+    Ok(())
+}
+
+/// Sets the demo up in `dir` (reusing what is there) on `listener`, which is bound to `listen`
+/// (the issuer is `http://{listen}`), with time from `clock`. Logging is the caller's.
+pub async fn prepare(
+    dir: &Path,
+    listen: &str,
+    listener: TcpListener,
+    clock: Clock,
+) -> anyhow::Result<Demo> {
     let now = clock.now();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let ca_dir = dir.join("ca");
@@ -48,12 +111,13 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
             ca.root_pem(purpose),
         )?;
     }
+    let database = dir.join("mykey.sqlite3");
     let env: Vec<(String, String)> = [
         ("MYKEY_ISSUER", format!("http://{listen}")),
         ("MYKEY_LISTEN", listen.to_owned()),
         (
             "MYKEY_DATABASE_URL",
-            format!("sqlite://{}", dir.join("mykey.sqlite3").display()),
+            format!("sqlite://{}", database.display()),
         ),
         (
             "MYKEY_AUTH_ROOTS",
@@ -67,11 +131,17 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
-    .chain(std::env::vars().filter(|(k, _)| k == "MYKEY_LOG_FORMAT"))
+    .chain(passed_through_env())
     .collect();
     let settings = Settings::from_sources(None, &env)?;
-    crate::cli::logging::init(settings.log_format);
-    let provider = Arc::new(Provider::open(settings, clock.clone())?);
+    let provider = {
+        let clock = clock.clone();
+        // Opening migrates and loads keys: blocking work, kept off the async threads.
+        tokio::task::spawn_blocking(move || Provider::open(settings, clock))
+            .await
+            .context("opening the provider")??
+    };
+    let provider = Arc::new(provider);
 
     // Fresh CRLs for the demo CA, so logins pass the revocation check.
     for purpose in [Purpose::Auth, Purpose::Sign] {
@@ -87,33 +157,24 @@ pub async fn run(dir: &Path, listen: &str) -> anyhow::Result<()> {
         rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
             .map_err(anyhow::Error::msg)?,
     );
-    let listener = std::net::TcpListener::bind(listen)
-        .with_context(|| format!("cannot listen on {listen}"))?;
     let app = App::with_routes(
         provider.clone(),
         listener,
         Arc::new(rp::DemoRp::configure(rp)),
     )?;
-    crate::provider::background::spawn(provider.clone());
-    println!(
-        "\nmykey-connect demo is running at {issuer}\n\n\
-         1. Open {issuer}/demo/ in a browser and press 「マイナンバーカードでログイン」.\n\
-         2. The login page shows a match code and a helper command. In another terminal run it\n   \
-            with the demo card (the software card in {card}):\n\n       \
-            cargo run --bin mykey-helper -- login '<challenge URL from the page>' --card file:{card}\n\n   \
-            Enter the PIN {pin} when asked, and check the match code is the one on the page.\n\
-         3. The page continues by itself; agree on the consent page and the demo site shows the\n   \
-            verified ID token and userinfo.\n\n\
-         Card holder: {name}   PIN: {pin}   signature password: {password}\n\
-         Database: {db}   Stop with Ctrl-C.\n",
-        card = card_path.display(),
-        pin = card.auth.secret,
-        password = card.sign.secret,
-        name = card.holder.name,
-        db = dir.join("mykey.sqlite3").display(),
-    );
-    app.run().await?;
-    Ok(())
+    Ok(Demo {
+        issuer,
+        provider,
+        app,
+        card_path,
+        card,
+        database,
+    })
+}
+
+/// The settings a person may still choose for the demo through the environment.
+fn passed_through_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars().filter(|(k, _)| k == "MYKEY_LOG_FORMAT")
 }
 
 /// Creates or refreshes the demo client; returns a new secret (kept only in memory).

@@ -82,6 +82,8 @@ pub struct Client {
     pub tos_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub allow_verified_claims: bool,
+    /// RFC 8935 push endpoint for Security Event Tokens (facts changed).
+    pub security_event_uri: Option<String>,
     pub enabled: bool,
 }
 

@@ -2,6 +2,7 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::pkce;
+use super::verified_claims::FACT_SCOPES;
 use crate::domain::{Client, RedirectUri, Scope};
 
 /// The raw query parameters of `/authorize`; duplicates already detected by the caller.
@@ -190,11 +191,12 @@ pub fn validate(
     if !scope.contains("openid") {
         return Err(fail(ErrorCode::InvalidScope, "scope must include openid"));
     }
-    if !scope.is_subset_of(&client.scopes) {
-        let extra: Vec<&str> = scope
-            .iter()
-            .filter(|s| !client.scopes.contains(s))
-            .collect();
+    // The fact scopes are allowed by the client's identity-verification setting alone.
+    let allowed = |s: &str| {
+        client.scopes.contains(s) || (client.allow_verified_claims && FACT_SCOPES.contains(&s))
+    };
+    let extra: Vec<&str> = scope.iter().filter(|s| !allowed(s)).collect();
+    if !extra.is_empty() {
         return Err(fail(
             ErrorCode::InvalidScope,
             &format!("this client may not request: {}", extra.join(" ")),

@@ -29,7 +29,7 @@ pub const ASSERTION_ALGS: [&str; 3] = ["RS256", "PS256", "ES256"];
 /// The metadata document for `issuer` (no trailing slash).
 pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str]) -> Value {
     let url = |p: &str| format!("{issuer}{p}");
-    json!({
+    let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": url(paths::AUTHORIZE),
         "token_endpoint": url(paths::TOKEN),
@@ -66,5 +66,20 @@ pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str]) -> Value {
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,
         "frontchannel_logout_session_supported": false,
-    })
+    });
+    // OpenID Connect for Identity Assurance 1.0 §8.
+    let ida = json!({
+        "verified_claims_supported": true,
+        "trust_frameworks_supported": [super::verified_claims::TRUST_FRAMEWORK],
+        "evidence_supported": [super::verified_claims::EVIDENCE_TYPE],
+        "electronic_signature_types_supported": [super::verified_claims::SIGNATURE_TYPE],
+        "claims_in_verified_claims_supported": [
+            "name", "family_name", "given_name", "address", "birthdate", "gender",
+            super::verified_claims::SUBSTITUTE_CLAIM
+        ],
+    });
+    if let (Value::Object(m), Value::Object(extra)) = (&mut doc, ida) {
+        m.extend(extra);
+    }
+    doc
 }

@@ -9,5 +9,6 @@ pub mod id_token;
 pub mod pairwise;
 pub mod pkce;
 pub mod token;
+pub mod verified_claims;
 
 pub use error::{ErrorCode, OAuthError};

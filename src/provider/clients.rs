@@ -102,6 +102,9 @@ pub struct ClientSpec {
     pub policy_uri: Option<String>,
     #[serde(default)]
     pub allow_verified_claims: Option<bool>,
+    /// RFC 8935 endpoint for Security Event Tokens when verified facts change.
+    #[serde(default)]
+    pub security_event_uri: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -183,6 +186,15 @@ pub fn build_client(
             );
         }
     }
+    let security_event_uri = clean(&spec.security_event_uri);
+    if let Some(uri) = &security_event_uri {
+        if !is_https_or_loopback(uri) || uri.contains('#') {
+            err(
+                "security_event_uri",
+                "must be an https URL without fragment".into(),
+            );
+        }
+    }
     let sector_identifier_uri = clean(&spec.sector_identifier_uri);
     let sector = match &sector_identifier_uri {
         Some(uri) => match url::Url::parse(uri) {
@@ -257,6 +269,7 @@ pub fn build_client(
         tos_uri: clean(&spec.tos_uri),
         policy_uri: clean(&spec.policy_uri),
         allow_verified_claims: spec.allow_verified_claims.unwrap_or(false),
+        security_event_uri,
         enabled: spec.enabled.unwrap_or(true),
     })
 }
@@ -385,6 +398,7 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         tos_uri: c.tos_uri.clone(),
         policy_uri: c.policy_uri.clone(),
         allow_verified_claims: Some(c.allow_verified_claims),
+        security_event_uri: c.security_event_uri.clone(),
         enabled: Some(c.enabled),
     }
 }

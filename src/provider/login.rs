@@ -13,8 +13,6 @@ use crate::card::protocol::{
 };
 use crate::card::verify::{verify_card_signature, VerifiedCertificate};
 use crate::domain::secret::{random_b64, random_digits};
-use crate::domain::MyKeyId;
-use crate::store::persons::{BindingRow, ACTIVE};
 use crate::store::requests::ChallengeRow;
 use crate::store::{self, StoreError};
 
@@ -61,6 +59,7 @@ pub async fn create_challenge(
         person_id: None,
         answered_at: None,
         consumed_at: None,
+        verification_id: None,
     };
     let insert = row.clone();
     p.db.write(move |c| store::requests::insert_challenge(c, &insert))
@@ -137,8 +136,8 @@ pub async fn answer(
         .into());
     }
     let outcome = verify_and_resolve(p, &row, response).await;
-    let (person, error) = match &outcome {
-        Ok(person) => (Some(person.clone()), None),
+    let (resolved, error) = match &outcome {
+        Ok(r) => (Some(r.clone()), None),
         Err(AnswerError::Card(code)) => (None, Some(code.as_str())),
         Err(AnswerError::Unavailable(_)) => (None, Some("temporarily_unavailable")),
     };
@@ -148,9 +147,18 @@ pub async fn answer(
         .unwrap_or_else(|_| error.unwrap_or("error"));
     p.metrics.logins.with_label_values(&[result]).inc();
     let (id, error) = (row.id.clone(), error.map(str::to_owned));
+    let person = resolved.as_ref().map(|r| r.person_id.as_str());
+    let verification = resolved.as_ref().and_then(|r| r.verification_id.as_deref());
+    let (person, verification) = (person.map(str::to_owned), verification.map(str::to_owned));
     let request_id = row.auth_request_id.clone();
     p.db.write(move |c| {
-        store::requests::finish_challenge(c, &id, person.as_deref(), error.as_deref())?;
+        store::requests::finish_challenge(
+            c,
+            &id,
+            person.as_deref(),
+            verification.as_deref(),
+            error.as_deref(),
+        )?;
         crate::audit::hooks::login_outcome(c, &request_id, person.as_deref(), error.as_deref(), now)
     })
     .await?;
@@ -161,7 +169,7 @@ async fn verify_and_resolve(
     p: &Provider,
     row: &ChallengeRow,
     response: &ChallengeResponse,
-) -> Result<String, AnswerError> {
+) -> Result<super::persons::Resolved, AnswerError> {
     let purpose = ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login);
     let message = signed_message(
         p.settings.issuer_str(),
@@ -177,13 +185,17 @@ async fn verify_and_resolve(
         &response.auth_signature,
         &message,
     )?;
-    if purpose == ChallengePurpose::Verify {
-        let (Some(cert), Some(sig)) = (&response.sign_certificate, &response.sign_signature) else {
-            return Err(CardErrorCode::InvalidRequest.into());
-        };
-        verify_one(p, Purpose::Sign, cert, sig, &message)?;
-    }
-    resolve_person(p, &auth).await
+    let sign = match purpose {
+        ChallengePurpose::Verify => {
+            let (Some(cert), Some(sig)) = (&response.sign_certificate, &response.sign_signature)
+            else {
+                return Err(CardErrorCode::InvalidRequest.into());
+            };
+            Some(verify_one(p, Purpose::Sign, cert, sig, &message)?)
+        }
+        ChallengePurpose::Login => None,
+    };
+    super::persons::resolve(p, &auth, sign.as_ref()).await
 }
 
 fn verify_one(
@@ -210,58 +222,6 @@ fn verify_one(
         p.clock.now(),
     )?;
     Ok(verified)
-}
-
-/// Finds the person bound to the certificate, or enrols a new one (DESIGN.md "MyKey ID").
-async fn resolve_person(p: &Provider, cert: &VerifiedCertificate) -> Result<String, AnswerError> {
-    let now = p.clock.unix();
-    for _attempt in 0..2 {
-        let (key_id, serial, not_after) = (
-            cert.issuer_key_id.clone(),
-            cert.serial.clone(),
-            cert.not_after.unix_timestamp(),
-        );
-        let result =
-            p.db.write(move |c| {
-                if let Some(b) = store::persons::find_binding(c, &key_id, &serial)? {
-                    return Ok(Err(b));
-                }
-                let person = MyKeyId::generate();
-                store::persons::insert_person(c, person.as_str(), now)?;
-                store::persons::insert_binding(
-                    c,
-                    &BindingRow {
-                        id: random_b64(16),
-                        person_id: person.as_str().to_owned(),
-                        purpose: Purpose::Auth.as_str().to_owned(),
-                        issuer_key_id: key_id,
-                        serial,
-                        not_after,
-                        status: ACTIVE.to_owned(),
-                        revoked_reason: None,
-                        revoked_at: None,
-                        created_at: now,
-                    },
-                )?;
-                crate::audit::hooks::enrolled(c, person.as_str(), now)?;
-                Ok(Ok(person.as_str().to_owned()))
-            })
-            .await;
-        match result {
-            Ok(Ok(enrolled)) => {
-                tracing::info!("enrolled a new person");
-                return Ok(enrolled);
-            }
-            Ok(Err(binding)) if binding.status == ACTIVE => return Ok(binding.person_id),
-            Ok(Err(_)) => return Err(CardErrorCode::CertificateRevoked.into()),
-            // The same card enrolled concurrently by another answer: read theirs.
-            Err(e) if e.is_unique_violation() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(AnswerError::Unavailable(StoreError::Unavailable(
-        "enrolment kept conflicting".to_owned(),
-    )))
 }
 
 /// What the browser holding the transaction sees (spec §6).

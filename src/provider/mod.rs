@@ -5,11 +5,13 @@ pub mod background;
 pub mod client_auth;
 pub mod clients;
 pub mod grants;
+pub mod identity;
 pub mod keyring;
 pub mod linkage;
 pub mod login;
 pub mod metrics;
 pub mod outbox;
+pub mod persons;
 pub mod ratelimit;
 pub mod revocation;
 pub mod secrets;
@@ -85,7 +87,7 @@ impl Provider {
         let trust = trust_store(&settings)?;
         let discovery = crate::oidc::discovery::metadata(
             settings.issuer_str(),
-            &["openid"],
+            &["openid", "name", "address", "birthdate", "gender"],
             &[
                 "sub",
                 "iss",
@@ -98,6 +100,13 @@ impl Provider {
                 "amr",
                 "sid",
                 "at_hash",
+                "verified_claims",
+                "name",
+                "family_name",
+                "given_name",
+                "address",
+                "birthdate",
+                "gender",
             ],
         );
         let http = reqwest::Client::builder()

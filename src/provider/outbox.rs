@@ -16,7 +16,7 @@ use super::grants::subject;
 use super::Provider;
 use crate::domain::secret::{random_b64, random_bytes};
 use crate::jose;
-use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, PENDING};
+use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, PENDING, SECURITY_EVENT};
 use crate::store::sessions::ClientSessionRow;
 use crate::store::{self, DbConn};
 
@@ -199,28 +199,41 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the client is no longer registered")?;
+    let security_event = row.kind == SECURITY_EVENT;
     let token = {
         let (p, row, client) = (p.clone(), row.clone(), client.clone());
-        tokio::task::spawn_blocking(move || logout_token(&p, &row, &client))
-            .await
-            .map_err(|e| e.to_string())??
+        tokio::task::spawn_blocking(move || {
+            if security_event {
+                super::identity::security_event_token(&p, &row, &client)
+            } else {
+                logout_token(&p, &row, &client)
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())??
     };
-    let response = p
+    let request = p
         .http
         .post(&row.target_uri)
-        .timeout(p.settings.backchannel_timeout)
-        .form(&[("logout_token", token.as_str())])
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "timed out".to_owned()
-            } else if e.is_connect() {
-                "connection refused or unreachable".to_owned()
-            } else {
-                e.to_string()
-            }
-        })?;
+        .timeout(p.settings.backchannel_timeout);
+    // RFC 8935 §2: the SET is the body; a logout token is a form field (BCL §2.5).
+    let request = if security_event {
+        request
+            .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(token)
+    } else {
+        request.form(&[("logout_token", token.as_str())])
+    };
+    let response = request.send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timed out".to_owned()
+        } else if e.is_connect() {
+            "connection refused or unreachable".to_owned()
+        } else {
+            e.to_string()
+        }
+    })?;
     if response.status().is_success() {
         Ok(())
     } else {

@@ -65,6 +65,10 @@ pub struct ImportReport {
     /// Renewed certificates retired without a logout.
     pub superseded: usize,
     pub sessions_ended: usize,
+    /// Signature certificates revoked: their facts changed.
+    pub facts_changed: usize,
+    /// Security Event Tokens queued for sites that had received those facts.
+    pub security_events: usize,
 }
 
 /// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …).
@@ -342,6 +346,9 @@ fn apply(
         )?;
         if binding.purpose != Purpose::Auth.as_str() {
             // A revoked signature certificate means "the facts changed", not "log out".
+            report.facts_changed += 1;
+            report.security_events +=
+                super::identity::facts_changed(c, &binding, reason.as_str(), at, now)?;
             continue;
         }
         let ended = terminate_person(c, &binding.person_id, now)?;

@@ -31,6 +31,7 @@ pub struct ClientRow {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub security_event_uri: Option<String>,
 }
 
 impl ClientRow {
@@ -61,6 +62,7 @@ impl ClientRow {
             enabled: c.enabled,
             created_at,
             updated_at,
+            security_event_uri: c.security_event_uri.clone(),
         }
     }
 
@@ -91,6 +93,7 @@ impl ClientRow {
             tos_uri: self.tos_uri,
             policy_uri: self.policy_uri,
             allow_verified_claims: self.allow_verified_claims,
+            security_event_uri: self.security_event_uri,
             enabled: self.enabled,
         })
     }

@@ -24,6 +24,7 @@ pub struct CodeRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub redeemed_at: Option<i64>,
+    pub verification_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -39,6 +40,7 @@ pub struct AccessTokenRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    pub verification_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -58,6 +60,7 @@ pub struct RefreshTokenRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub verification_id: Option<String>,
 }
 
 pub fn consent(conn: &mut DbConn, person_id: &str, client_id: &str) -> QueryResult<Option<String>> {

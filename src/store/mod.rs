@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod db;
 pub mod grants;
+pub mod identity;
 pub mod keys;
 pub mod outbox;
 pub mod persons;

@@ -61,3 +61,9 @@ pub fn insert_binding(conn: &mut DbConn, row: &BindingRow) -> QueryResult<()> {
 pub fn count_persons(conn: &mut DbConn) -> QueryResult<i64> {
     persons::table.count().get_result(conn)
 }
+
+pub fn set_not_after(conn: &mut DbConn, id: &str, not_after: i64) -> QueryResult<usize> {
+    diesel::update(bindings::table.find(id))
+        .set(bindings::not_after.eq(not_after))
+        .execute(conn)
+}

@@ -26,6 +26,8 @@ pub struct AuthRequestRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub completed_at: Option<i64>,
+    /// Facts read from the signature certificate for this request (purpose=verify).
+    pub verification_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -44,6 +46,7 @@ pub struct ChallengeRow {
     pub person_id: Option<String>,
     pub answered_at: Option<i64>,
     pub consumed_at: Option<i64>,
+    pub verification_id: Option<String>,
 }
 
 pub fn insert_request(conn: &mut DbConn, row: &AuthRequestRow) -> QueryResult<()> {
@@ -115,6 +118,7 @@ pub fn finish_challenge(
     conn: &mut DbConn,
     id: &str,
     person_id: Option<&str>,
+    verification_id: Option<&str>,
     error: Option<&str>,
 ) -> QueryResult<usize> {
     let state = if error.is_some() {
@@ -126,8 +130,20 @@ pub fn finish_challenge(
         .set((
             challenges::state.eq(state),
             challenges::person_id.eq(person_id),
+            challenges::verification_id.eq(verification_id),
             challenges::error.eq(error),
         ))
+        .execute(conn)
+}
+
+/// Remembers the facts read for a transaction (its consent page lists them).
+pub fn attach_verification(
+    conn: &mut DbConn,
+    id: &str,
+    verification_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(auth_requests::table.find(id))
+        .set(auth_requests::verification_id.eq(verification_id))
         .execute(conn)
 }
 

@@ -23,6 +23,7 @@ diesel::table! {
         enabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        security_event_uri -> Nullable<Text>,
     }
 }
 
@@ -93,6 +94,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         completed_at -> Nullable<BigInt>,
+        verification_id -> Nullable<Text>,
     }
 }
 
@@ -110,6 +112,7 @@ diesel::table! {
         person_id -> Nullable<Text>,
         answered_at -> Nullable<BigInt>,
         consumed_at -> Nullable<BigInt>,
+        verification_id -> Nullable<Text>,
     }
 }
 
@@ -140,6 +143,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         redeemed_at -> Nullable<BigInt>,
+        verification_id -> Nullable<Text>,
     }
 }
 
@@ -155,6 +159,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        verification_id -> Nullable<Text>,
     }
 }
 
@@ -174,6 +179,7 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        verification_id -> Nullable<Text>,
     }
 }
 
@@ -307,6 +313,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    verifications (id) {
+        id -> Text,
+        person_id -> Text,
+        sign_binding_id -> Text,
+        sealed_facts -> Text,
+        verified_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    fact_releases (id) {
+        id -> Text,
+        verification_id -> Text,
+        sign_binding_id -> Text,
+        person_id -> Text,
+        client_id -> Text,
+        released_at -> BigInt,
+    }
+}
+
+diesel::table! {
     admin_accounts (id) {
         id -> Text,
         username -> Text,
@@ -423,6 +452,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     terminations,
     outbox,
     leases,
+    verifications,
+    fact_releases,
     admin_accounts,
     admin_sessions,
     admin_login_failures,

@@ -12,6 +12,7 @@ use crate::domain::{Client, Scope};
 use crate::oidc::authorize::{
     login_is_fresh, validate, AuthorizeError, AuthorizeParams, AuthorizeRequest,
 };
+use crate::oidc::verified_claims::{requested_facts, FactRequest};
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::provider::grants::{self, CodeRequest};
 use crate::provider::{sessions, Provider};
@@ -123,33 +124,74 @@ pub async fn authorize(
     };
     let usable = session
         .filter(|s| !request.prompt.login && login_is_fresh(s.auth_time, request.max_age, now));
-    if let Some(session) = usable {
-        if !request.prompt.consent
-            && consented(&p, &session.person_id, &client, &request.scope).await?
-        {
-            let location =
-                grants::issue_code(&p, &client, &session, code_request(&request)).await?;
-            return Ok(redirect(&location));
-        }
+    // Claim requests of a client not allowed facts are ignored (OIDC Core §5.5).
+    let facts = if client.allow_verified_claims {
+        requested_facts(&request.scope, request.claims.as_ref())
+    } else {
+        FactRequest::default()
+    };
+    let Some(session) = usable else {
         if request.prompt.none {
             return Ok(refuse(
                 &p,
                 &request,
-                ErrorCode::ConsentRequired,
-                "consent is required",
+                ErrorCode::LoginRequired,
+                "the person must log in",
             ));
         }
-        return start_transaction(&p, &req, &client, &request, Some(&session), "consent").await;
+        return start_transaction(&p, &req, &client, &request, None, None, "login").await;
+    };
+    if !facts.is_empty() {
+        // Facts need the card's signature key (or retained facts) and the person's consent.
+        if request.prompt.none {
+            return Ok(refuse(
+                &p,
+                &request,
+                ErrorCode::InteractionRequired,
+                "identity verification needs the person",
+            ));
+        }
+        let reusable = reusable_verification(&p, &session.person_id, now).await?;
+        let page = if reusable.is_some() {
+            "consent"
+        } else {
+            "login"
+        };
+        return start_transaction(&p, &req, &client, &request, Some(&session), reusable, page)
+            .await;
+    }
+    if !request.prompt.consent && consented(&p, &session.person_id, &client, &request.scope).await?
+    {
+        let location = grants::issue_code(&p, &client, &session, code_request(&request)).await?;
+        return Ok(redirect(&location));
     }
     if request.prompt.none {
         return Ok(refuse(
             &p,
             &request,
-            ErrorCode::LoginRequired,
-            "the person must log in",
+            ErrorCode::ConsentRequired,
+            "consent is required",
         ));
     }
-    start_transaction(&p, &req, &client, &request, None, "login").await
+    start_transaction(&p, &req, &client, &request, Some(&session), None, "consent").await
+}
+
+/// Facts read earlier that may be shown again without a new signature: only when the operator
+/// configured a retention, and never after the signature certificate was revoked.
+async fn reusable_verification(
+    p: &Provider,
+    person_id: &str,
+    now: i64,
+) -> Result<Option<String>, WebError> {
+    if p.settings.verified_facts_retention.is_zero() {
+        return Ok(None);
+    }
+    let person = person_id.to_owned();
+    let row =
+        p.db.read(move |c| store::identity::latest_live(c, &person, now))
+            .await?;
+    let keep = p.settings.verified_facts_retention.as_secs() as i64;
+    Ok(row.filter(|v| v.verified_at + keep > now).map(|v| v.id))
 }
 
 fn refuse(p: &Provider, request: &AuthorizeRequest, code: ErrorCode, d: &str) -> HttpResponse {
@@ -169,6 +211,7 @@ fn code_request(r: &AuthorizeRequest) -> CodeRequest {
         nonce: r.nonce.clone(),
         code_challenge: r.code_challenge.clone(),
         claims: r.claims.as_ref().map(|c| c.to_string()),
+        verification_id: None,
     }
 }
 
@@ -196,6 +239,7 @@ async fn start_transaction(
     client: &Arc<Client>,
     request: &AuthorizeRequest,
     session: Option<&BrowserSessionRow>,
+    verification_id: Option<String>,
     page: &str,
 ) -> Result<HttpResponse, WebError> {
     let (binding, new_binding) = cookies::browser_binding(req);
@@ -218,6 +262,7 @@ async fn start_transaction(
         created_at: now,
         expires_at: now + p.settings.lifetimes.auth_request.as_secs() as i64,
         completed_at: None,
+        verification_id,
     };
     let id = row.id.clone();
     p.db.write(move |c| store::requests::insert_request(c, &row))

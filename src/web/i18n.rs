@@ -109,6 +109,18 @@ pub struct Texts {
     pub blocked_pin_help: &'static str,
     pub request_expired: &'static str,
     pub generic_error: &'static str,
+    pub verify_notice: &'static str,
+    pub facts_title: &'static str,
+    pub facts_source: &'static str,
+    pub fact_name: &'static str,
+    pub fact_address: &'static str,
+    pub fact_birthdate: &'static str,
+    pub fact_gender: &'static str,
+    pub fact_substitutes: &'static str,
+    pub gender_male: &'static str,
+    pub gender_female: &'static str,
+    pub gender_unknown: &'static str,
+    pub approve_without_facts: &'static str,
 }
 
 pub static JA: Texts = Texts {
@@ -153,6 +165,18 @@ pub static JA: Texts = Texts {
     blocked_pin_help: "暗証番号を3回続けて間違えるとロックされます。ロックされた場合は、お住まいの市区町村の窓口で暗証番号の再設定をしてください。",
     request_expired: "このログイン手続きは期限切れか、既に完了しています。サイトに戻ってやり直してください。",
     generic_error: "問題が発生しました。しばらくしてからもう一度お試しください。",
+    verify_notice: "このサイトは本人確認（氏名・住所などの確認）を求めています。ヘルパーは暗証番号のあとに署名用電子証明書のパスワード（英数字6〜16文字）も尋ねます。",
+    facts_title: "本人確認のため提供される情報",
+    facts_source: "マイナンバーカードの署名用電子証明書から読み取った、確認済みの情報です。",
+    fact_name: "氏名",
+    fact_address: "住所",
+    fact_birthdate: "生年月日",
+    fact_gender: "性別",
+    fact_substitutes: "（外字を含みます）",
+    gender_male: "男性",
+    gender_female: "女性",
+    gender_unknown: "不明",
+    approve_without_facts: "本人確認情報は提供せずにログイン",
 };
 
 pub static EN: Texts = Texts {
@@ -197,6 +221,18 @@ pub static EN: Texts = Texts {
     blocked_pin_help: "After three wrong PINs in a row the card locks. If it is locked, your city office can reset the PIN.",
     request_expired: "This login has expired or has already finished. Go back to the site and start again.",
     generic_error: "Something went wrong. Please try again shortly.",
+    verify_notice: "This site asks to verify your identity (name, address and so on). After the PIN, the helper also asks the password of your signature certificate (6–16 letters and digits).",
+    facts_title: "Verified facts this site will receive",
+    facts_source: "Read from the signature certificate of your My Number Card, as verified there.",
+    fact_name: "Name",
+    fact_address: "Address",
+    fact_birthdate: "Date of birth",
+    fact_gender: "Sex",
+    fact_substitutes: " (contains substitute characters)",
+    gender_male: "male",
+    gender_female: "female",
+    gender_unknown: "unknown",
+    approve_without_facts: "Log in without sharing these facts",
 };
 
 #[cfg(test)]

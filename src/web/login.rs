@@ -12,8 +12,8 @@ use super::authorize::{consented, redirect};
 use super::cookies;
 use super::error::{PageError, WebError};
 use super::i18n::Lang;
-use super::transaction::{self, Transaction};
-use super::views::{render, ConsentPage, LoginPage};
+use super::transaction;
+use super::views::{render, LoginPage};
 use crate::card::protocol::{CardErrorCode, ChallengePurpose};
 use crate::domain::Scope;
 use crate::oidc::discovery::{ACR_CARD, AMR_CARD};
@@ -31,6 +31,13 @@ fn other_lang_url(path: &str, lang: Lang) -> Option<String> {
     Some(format!("{path}?lang={}", lang.other().code()))
 }
 
+/// `path` with `lang=`, so a language chosen with the switch link follows the resident to the
+/// next page instead of falling back to Accept-Language.
+fn in_lang(path: &str, lang: Lang) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}lang={}", lang.code())
+}
+
 /// `GET /login/{id}`: a new challenge for this transaction and the page that follows it.
 pub async fn page(
     p: web::Data<Provider>,
@@ -41,7 +48,14 @@ pub async fn page(
     if let Some(refused) = super::card::limited(&p, &req) {
         return Ok(refused);
     }
-    let challenge = login::create_challenge(&p, &tx.row.id, ChallengePurpose::Login).await?;
+    // Identity verification needs the signature key too, unless facts were already read.
+    let verify = !tx.facts().is_empty() && tx.row.verification_id.is_none();
+    let purpose = if verify {
+        ChallengePurpose::Verify
+    } else {
+        ChallengePurpose::Login
+    };
+    let challenge = login::create_challenge(&p, &tx.row.id, purpose).await?;
     let challenge_url = login::challenge_url(&p, &challenge.id);
     let helper_link = format!(
         "mykey://login?challenge={}",
@@ -62,13 +76,14 @@ pub async fn page(
         helper_link,
         challenge_url,
         status_url: format!("/card/challenges/{}/status", challenge.id),
-        complete_url: format!("{path}/complete"),
-        failed_url: format!("{path}/failed?code="),
+        complete_url: in_lang(&format!("{path}/complete"), tx.lang),
+        failed_url: format!("{}&code=", in_lang(&format!("{path}/failed"), tx.lang)),
         challenge_id: challenge.id,
         csrf: tx.csrf(),
         expires_iso: expires
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
+        verify,
         expires_local: format!(
             "{:02}:{:02}:{:02} JST",
             jst.hour(),
@@ -120,6 +135,13 @@ pub async fn complete(
                 return Ok(Err(None));
             }
             if store::requests::consume_challenge(c, &ch.id, now)? {
+                if ch.verification_id.is_some() {
+                    store::requests::attach_verification(
+                        c,
+                        &request_id,
+                        ch.verification_id.as_deref(),
+                    )?;
+                }
                 return Ok(Ok(ch.person_id));
             }
             Ok(Err(Some(crate::provider::login::state_of(&ch, now))))
@@ -134,17 +156,18 @@ pub async fn complete(
         }
         Err(Some(status)) if status.state == crate::card::protocol::ChallengeState::Pending => {
             // Pressed Continue before the helper answered: back to the waiting page.
-            return Ok(redirect(&format!("/login/{}", tx.row.id)));
+            return Ok(redirect(&in_lang(
+                &format!("/login/{}", tx.row.id),
+                tx.lang,
+            )));
         }
         Err(Some(status)) => {
             let code = status
                 .error
                 .map(|c| c.as_str())
                 .unwrap_or("expired_challenge");
-            return Ok(redirect(&format!(
-                "/login/{}/failed?code={code}",
-                tx.row.id
-            )));
+            let failed = in_lang(&format!("/login/{}/failed", tx.row.id), tx.lang);
+            return Ok(redirect(&format!("{failed}&code={code}")));
         }
         Err(None) => {
             return Err(WebError::page(
@@ -189,12 +212,15 @@ pub async fn complete(
         .prompt
         .as_deref()
         .is_some_and(|p| p.contains("consent"));
-    let mut response =
-        if !force_consent && consented(&p, &session.person_id, &tx.client, &scope).await? {
-            redirect(&tx.finish_with_code(&p, &session).await?)
-        } else {
-            redirect(&format!("/consent/{}", tx.row.id))
-        };
+    // Facts are never released on a remembered consent: the person sees them every time.
+    let ask = force_consent
+        || !tx.facts().is_empty()
+        || !consented(&p, &session.person_id, &tx.client, &scope).await?;
+    let mut response = if ask {
+        redirect(&in_lang(&format!("/consent/{}", tx.row.id), tx.lang))
+    } else {
+        redirect(&tx.finish_with_code(&p, &session, None).await?)
+    };
     if let Some(cookie) = new_cookie {
         response
             .add_cookie(&cookies::build(
@@ -236,9 +262,11 @@ pub async fn failed(
         status: StatusCode::OK,
         lang: tx.lang,
         message: message.to_owned(),
-        hint: Some(t.blocked_pin_help.to_owned()),
+        // The PIN advice helps after a card refusal, not after a wait that ran out.
+        hint: (!matches!(code, Some(CardErrorCode::ExpiredChallenge) | None))
+            .then(|| t.blocked_pin_help.to_owned()),
         code: code.map(|c| c.as_str().to_owned()),
-        retry_url: Some(format!("/login/{}", tx.row.id)),
+        retry_url: Some(in_lang(&format!("/login/{}", tx.row.id), tx.lang)),
         back_url: Some(format!("/login/{}/cancel", tx.row.id)),
     })))
 }
@@ -257,112 +285,4 @@ pub async fn cancel(
         )
         .await?;
     Ok(redirect(&location))
-}
-
-/// The items a consent page lists for a request.
-fn consent_items(tx: &Transaction) -> Vec<String> {
-    let t = tx.lang.texts();
-    vec![t.consent_sub.to_owned(), t.consent_card_login.to_owned()]
-}
-
-async fn consent_session(
-    p: &Provider,
-    req: &HttpRequest,
-    tx: &Transaction,
-) -> Result<crate::store::sessions::BrowserSessionRow, WebError> {
-    let session = match cookies::value(req, cookies::SESSION) {
-        Some(v) => sessions::current(p, &v).await?,
-        None => None,
-    };
-    session
-        .filter(|s| tx.row.session_id.as_deref() == Some(s.id.as_str()))
-        .ok_or_else(|| {
-            WebError::page(
-                StatusCode::BAD_REQUEST,
-                tx.lang,
-                tx.lang.texts().request_expired,
-            )
-        })
-}
-
-/// `GET /consent/{id}`.
-pub async fn consent_page(
-    p: web::Data<Provider>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let tx = transaction::load(&p, &req, &id).await?;
-    consent_session(&p, &req, &tx).await?;
-    let path = format!("/consent/{}", tx.row.id);
-    let view = ConsentPage {
-        t: tx.lang.texts(),
-        assets: assets(),
-        other_lang_url: other_lang_url(&path, tx.lang),
-        client_name: tx.client.name.clone(),
-        client_host: tx.redirect_uri.host().unwrap_or_default(),
-        logo_uri: tx.client.logo_uri.clone(),
-        tos_uri: tx.client.tos_uri.clone(),
-        policy_uri: tx.client.policy_uri.clone(),
-        items: consent_items(&tx),
-        csrf: tx.csrf(),
-        action: path,
-    };
-    Ok(html(render(&view)?))
-}
-
-#[derive(Deserialize)]
-pub struct ConsentForm {
-    decision: String,
-    csrf: Option<String>,
-}
-
-/// `POST /consent/{id}`: approve (remembered per client) or deny.
-pub async fn consent_decision(
-    p: web::Data<Provider>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    form: web::Form<ConsentForm>,
-) -> Result<HttpResponse, WebError> {
-    let tx = transaction::load(&p, &req, &id).await?;
-    tx.check_csrf(form.csrf.as_deref())?;
-    let session = consent_session(&p, &req, &tx).await?;
-    if form.decision != "approve" {
-        let (person, client_id, now) = (
-            session.person_id.clone(),
-            tx.client.id.to_string(),
-            p.clock.unix(),
-        );
-        p.db.write(move |c| crate::audit::hooks::consent(c, &person, &client_id, None, now))
-            .await?;
-        let location = tx
-            .finish_with_error(
-                &p,
-                OAuthError::new(ErrorCode::AccessDenied, "the person did not consent"),
-            )
-            .await?;
-        return Ok(redirect(&location));
-    }
-    let (person, client_id, now) = (
-        session.person_id.clone(),
-        tx.client.id.as_str().to_owned(),
-        p.clock.unix(),
-    );
-    let requested = Scope::parse(&tx.row.scope).unwrap_or_default();
-    let previous = {
-        let (person, client_id) = (person.clone(), client_id.clone());
-        p.db.read(move |c| store::grants::consent(c, &person, &client_id))
-            .await?
-    };
-    let granted = previous
-        .as_deref()
-        .and_then(Scope::parse)
-        .map(|s| s.union(&requested))
-        .unwrap_or(requested)
-        .to_string();
-    p.db.write(move |c| {
-        store::grants::save_consent(c, &person, &client_id, &granted, now)?;
-        crate::audit::hooks::consent(c, &person, &client_id, Some(&granted), now)
-    })
-    .await?;
-    Ok(redirect(&tx.finish_with_code(&p, &session).await?))
 }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod authorize;
 pub mod body;
 pub mod card;
+pub mod consent;
 pub mod cookies;
 pub mod error;
 pub mod i18n;
@@ -124,8 +125,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(page("/login/{id}/cancel").route(web::get().to(login::cancel)))
     .service(
         page("/consent/{id}")
-            .route(web::get().to(login::consent_page))
-            .route(web::post().to(login::consent_decision)),
+            .route(web::get().to(consent::page))
+            .route(web::post().to(consent::decide)),
     );
     // Machine endpoints: JSON errors.
     cfg.route(paths::DISCOVERY, web::get().to(oidc::discovery))

@@ -135,7 +135,7 @@ pub async fn userinfo(
         (None, None) => return Err(WebError::BearerMissing),
     };
     match grants::live_access_token(&p, &token).await? {
-        Some(live) => Ok(no_store_json(&grants::userinfo_claims(&p, &live))),
+        Some(live) => Ok(no_store_json(&grants::userinfo_claims(&p, &live).await?)),
         None => Err(WebError::Bearer(OAuthError::invalid_token(
             "the access token is unknown, expired or revoked",
         ))),

@@ -9,7 +9,8 @@ use super::authorize::accept_language;
 use super::cookies;
 use super::error::{PageError, WebError};
 use super::i18n::Lang;
-use crate::domain::{Client, RedirectUri, Secret};
+use crate::domain::{Client, RedirectUri, Scope, Secret};
+use crate::oidc::verified_claims::{requested_facts, FactRequest};
 use crate::oidc::OAuthError;
 use crate::provider::grants::{self, CodeRequest};
 use crate::provider::Provider;
@@ -101,11 +102,30 @@ impl Transaction {
         }
     }
 
-    /// Marks the transaction finished (once) and issues the code for the client.
+    /// The facts this request asks for; nothing when the client may not ask (OIDC Core §5.5:
+    /// unsupported claim requests are ignored, scopes were refused at `/authorize`).
+    pub fn facts(&self) -> FactRequest {
+        if !self.client.allow_verified_claims {
+            return FactRequest::default();
+        }
+        let claims = self
+            .row
+            .claims
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+        requested_facts(
+            &Scope::parse(&self.row.scope).unwrap_or_default(),
+            claims.as_ref(),
+        )
+    }
+
+    /// Marks the transaction finished (once) and issues the code for the client, carrying the
+    /// consented facts if any.
     pub async fn finish_with_code(
         &self,
         p: &Provider,
         session: &BrowserSessionRow,
+        verification_id: Option<String>,
     ) -> Result<String, WebError> {
         self.mark_complete(p).await?;
         let r = &self.row;
@@ -116,6 +136,7 @@ impl Transaction {
             nonce: r.nonce.clone(),
             code_challenge: r.code_challenge.clone(),
             claims: r.claims.clone(),
+            verification_id,
         };
         Ok(grants::issue_code(p, &self.client, session, request).await?)
     }

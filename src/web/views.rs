@@ -49,6 +49,8 @@ pub struct LoginPage {
     pub csrf: String,
     pub expires_iso: String,
     pub expires_local: String,
+    /// The site asks for identity verification: the helper will ask the signature password.
+    pub verify: bool,
 }
 
 #[derive(Template)]
@@ -63,6 +65,10 @@ pub struct ConsentPage {
     pub tos_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub items: Vec<String>,
+    /// Verified facts to be released: (label, value as shown to the person).
+    pub facts: Vec<(String, String)>,
+    /// The person may log in without the facts (none is essential).
+    pub allow_without_facts: bool,
     pub action: String,
     pub csrf: String,
 }

@@ -1,9 +1,12 @@
 //! Integration tests: one binary, one module per area.
 mod admin;
+mod browser;
 mod helper;
+mod identity;
 mod jose;
 mod provider;
 mod revocation;
 mod softcard;
 mod store;
 mod testkit;
+mod verify;

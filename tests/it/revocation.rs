@@ -5,5 +5,5 @@
 mod delivery;
 mod ingest;
 mod renewal;
-pub(crate) mod support;
+pub mod support;
 mod termination;

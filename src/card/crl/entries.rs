@@ -34,7 +34,7 @@ pub struct CrlEntries<'a> {
 }
 
 impl<'a> CrlEntries<'a> {
-    pub(super) fn new(list: Reader<'a>) -> CrlEntries<'a> {
+    pub(crate) fn new(list: Reader<'a>) -> CrlEntries<'a> {
         CrlEntries {
             list,
             index: 0,

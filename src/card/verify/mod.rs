@@ -194,7 +194,7 @@ fn chain<'t>(
 
 /// Spec §4 step 2, the profile: key usage and certificate policy of the purpose
 /// (reference/jpki.md, "Certificates").
-fn profile(
+pub(crate) fn profile(
     cert: &CardCertificate<'_>,
     purpose: Purpose,
     test_root: bool,

@@ -34,6 +34,7 @@ pub fn spec_from(f: &ClientForm, enabled: bool) -> ClientSpec {
         tos_uri: opt(&f.tos_uri),
         policy_uri: opt(&f.policy_uri),
         allow_verified_claims: Some(f.allow_verified_claims.is_some()),
+        security_event_uri: opt(&f.security_event_uri),
         enabled: Some(enabled),
     }
 }
@@ -54,6 +55,7 @@ pub fn form_of(c: &Client) -> ClientForm {
         logo_uri: s.logo_uri.unwrap_or_default(),
         tos_uri: s.tos_uri.unwrap_or_default(),
         policy_uri: s.policy_uri.unwrap_or_default(),
+        security_event_uri: s.security_event_uri.unwrap_or_default(),
         csrf: None,
     }
 }

@@ -126,6 +126,8 @@ pub struct ClientForm {
     #[serde(default)]
     pub policy_uri: String,
     #[serde(default)]
+    pub security_event_uri: String,
+    #[serde(default)]
     pub csrf: Option<String>,
 }
 
@@ -177,6 +179,12 @@ impl ClientFormPage {
             ("logo_uri", t.logo_uri, f.logo_uri.clone(), false),
             ("tos_uri", t.tos_uri, f.tos_uri.clone(), false),
             ("policy_uri", t.policy_uri, f.policy_uri.clone(), false),
+            (
+                "security_event_uri",
+                t.security_event_uri,
+                f.security_event_uri.clone(),
+                false,
+            ),
         ]
     }
 

@@ -277,6 +277,7 @@ async fn an_xss_payload_in_every_client_field_comes_back_escaped() {
         "logo_uri",
         "tos_uri",
         "policy_uri",
+        "security_event_uri",
     ];
     let form: Vec<(&str, &str)> = fields.iter().map(|f| (*f, payload)).collect();
     let refused = c.post("/admin/clients", &form).await;

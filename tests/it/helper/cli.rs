@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use mykey_connect::card::jpki::TOKEN_LABEL;
+use mykey_connect::card::jpki::{Purpose, TOKEN_LABEL};
 use mykey_connect::card::protocol::ChallengePurpose;
 use mykey_connect::helper::messages::exit;
 use mykey_connect::testkit::card_file::CardFile;
@@ -142,10 +142,12 @@ fn status_of_a_card_file_shows_label_certificates_and_tries() {
     let output = helper(&["status", "--card", &card], "");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
+    let (auth_subject, auth_expiry) = fixture::subject_and_expiry(Purpose::Auth);
+    let (sign_subject, sign_expiry) = fixture::subject_and_expiry(Purpose::Sign);
     for expected in [
         TOKEN_LABEL,
-        "CN=TESTAUTH0001",
-        "2035-01-01",
+        auth_subject.as_str(),
+        auth_expiry.as_str(),
         "3 tries left",
         "5 tries left",
         "--with-password",
@@ -156,7 +158,7 @@ fn status_of_a_card_file_shows_label_certificates_and_tries() {
         );
     }
     assert!(
-        !stdout.contains("TESTSIGN0001"),
+        !stdout.contains(&sign_subject),
         "signature certificate shown without password"
     );
 
@@ -165,7 +167,11 @@ fn status_of_a_card_file_shows_label_certificates_and_tries() {
         "ABC123\n",
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    assert!(text(&output.stdout).contains("CN=TESTSIGN0001"));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(&sign_subject) && stdout.contains(&sign_expiry),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use mykey_connect::card::jpki::TOKEN_LABEL;
+use mykey_connect::card::jpki::{Purpose, TOKEN_LABEL};
 use mykey_connect::card::protocol::ChallengePurpose;
 use mykey_connect::helper::messages::exit;
 use mykey_connect::helper::pcsc::{list_readers, ReaderStatus};
@@ -102,10 +102,11 @@ fn pcsc_through_vpcd_serves_status_and_login_and_counts_a_wrong_pin() {
     let status = helper(&["status", "--card", "pcsc"], "");
     assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
     let stdout = text(&status.stdout);
+    let (auth_subject, _) = fixture::subject_and_expiry(Purpose::Auth);
     for expected in [
         TOKEN_LABEL,
         reader.name.as_str(),
-        "CN=TESTAUTH0001",
+        auth_subject.as_str(),
         "3 tries left",
     ] {
         assert!(

@@ -65,6 +65,7 @@ fn plain_http_to_a_remote_host_is_refused_without_connecting() {
 #[test]
 fn each_provider_error_code_is_shown_as_its_message() {
     let provider = TestProvider::start();
+    let mut shown = std::collections::HashSet::new();
     for code in CardErrorCode::ALL {
         provider.refuse_with(code);
         let url = provider.challenge(ChallengePurpose::Login);
@@ -82,7 +83,10 @@ fn each_provider_error_code_is_shown_as_its_message() {
         }
         assert_eq!(messages::login(&error), messages::provider_code(code));
         assert_eq!(messages::exit_code(&error), exit::PROVIDER_REFUSED);
+        shown.insert(messages::login(&error).to_string());
     }
+    // Each code tells the resident something different, in both languages.
+    assert_eq!(shown.len(), CardErrorCode::ALL.len());
 }
 
 #[test]

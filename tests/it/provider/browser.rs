@@ -155,10 +155,24 @@ pub async fn use_helper(
     pin: &'static str,
     now: i64,
 ) -> Result<mykey_connect::helper::login::LoginOutcome, mykey_connect::helper::login::LoginError> {
-    let (url, card) = (challenge_url.to_owned(), PathBuf::from(card));
+    use_helper_typing(challenge_url, card, &[pin], now).await
+}
+
+/// The same, typing each answer in turn (the PIN, then the signature password if asked).
+pub async fn use_helper_typing(
+    challenge_url: &str,
+    card: &Path,
+    answers: &[&'static str],
+    now: i64,
+) -> Result<mykey_connect::helper::login::LoginOutcome, mykey_connect::helper::login::LoginError> {
+    let (url, card, answers) = (
+        challenge_url.to_owned(),
+        PathBuf::from(card),
+        answers.to_vec(),
+    );
     tokio::task::spawn_blocking(move || {
         let softcard = SoftCard::open(&card).expect("software card");
-        let mut person = ScriptedPerson::typing(&[pin]);
+        let mut person = ScriptedPerson::typing(&answers);
         login(
             &url,
             softcard,

@@ -67,6 +67,11 @@ impl Rp {
 
     /// An authorization URL with PKCE S256, state and nonce; `extra` parameters appended.
     pub fn authorize(&self, extra: &[(&str, &str)]) -> Pending {
+        self.authorize_scoped(&[], extra)
+    }
+
+    /// The same with scopes besides `openid` (which the library always sends).
+    pub fn authorize_scoped(&self, scopes: &[&str], extra: &[(&str, &str)]) -> Pending {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req = self
             .client
@@ -76,6 +81,9 @@ impl Rp {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge);
+        for s in scopes {
+            req = req.add_scope(openidconnect::Scope::new((*s).to_owned()));
+        }
         for (k, v) in extra {
             req = req.add_extra_param(*k, *v);
         }

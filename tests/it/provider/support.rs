@@ -199,10 +199,12 @@ impl TestProvider {
     pub fn issue_card(&mut self, name: &str) -> PathBuf {
         let mut options = CardOptions::example();
         options.holder.name = name.to_owned();
-        let card = self
-            .ca
-            .issue_card(&options, self.clock.now())
-            .expect("card");
+        self.issue_card_with(&options)
+    }
+
+    /// A card with the given holder facts and secrets, saved in the test folder.
+    pub fn issue_card_with(&mut self, options: &CardOptions) -> PathBuf {
+        let card = self.ca.issue_card(options, self.clock.now()).expect("card");
         let path = self.dir.path().join(format!(
             "card-{}.json",
             mykey_connect::domain::secret::random_b64(6)

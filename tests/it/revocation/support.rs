@@ -43,7 +43,7 @@ impl Receiver {
             let state = state.clone();
             App::new().route(
                 "/backchannel",
-                web::post().to(move |form: web::Form<Vec<(String, String)>>| {
+                web::post().to(move |req: actix_web::HttpRequest, body: web::Bytes| {
                     let state = state.clone();
                     async move {
                         *state.attempts.lock().expect("lock") += 1;
@@ -52,14 +52,26 @@ impl Receiver {
                             SLOW => tokio::time::sleep(Duration::from_secs(3)).await,
                             _ => {}
                         }
-                        let token = form
-                            .iter()
-                            .find(|(k, _)| k == "logout_token")
-                            .map(|(_, v)| v.clone());
+                        let content_type = req
+                            .headers()
+                            .get("content-type")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        // Back-channel logout: a form field; RFC 8935 push: the SET is the body.
+                        let token = if content_type.starts_with("application/x-www-form-urlencoded")
+                        {
+                            url::form_urlencoded::parse(&body)
+                                .find(|(k, _)| k == "logout_token")
+                                .map(|(_, v)| v.into_owned())
+                        } else if content_type == "application/secevent+jwt" {
+                            String::from_utf8(body.to_vec()).ok()
+                        } else {
+                            None
+                        };
                         match token {
                             Some(t) => {
                                 state.tokens.lock().expect("lock").push(t);
-                                HttpResponse::Ok().finish()
+                                HttpResponse::Accepted().finish()
                             }
                             None => HttpResponse::BadRequest().finish(),
                         }
@@ -101,18 +113,13 @@ impl Receiver {
     }
 }
 
-/// Validates a logout token as Back-Channel Logout 1.0 §2.6 tells an RP to, with the
-/// openidconnect crate's JWK code for the signature. Returns the claims.
-pub async fn validate_logout_token(
-    issuer: &str,
-    client_id: &str,
-    token: &str,
-) -> serde_json::Value {
+/// Verifies a JWS against the provider's JWKS with the openidconnect crate's JWK code and
+/// returns its claims.
+pub async fn verify_signed(issuer: &str, token: &str) -> serde_json::Value {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "compact JWS");
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("header");
-    assert_eq!(header["typ"], "logout+jwt");
     let jwks: CoreJsonWebKeySet = reqwest::get(format!("{issuer}/jwks.json"))
         .await
         .expect("jwks")
@@ -136,9 +143,25 @@ pub async fn validate_logout_token(
         format!("{}.{}", parts[0], parts[1]).as_bytes(),
         &signature,
     )
-    .expect("the logout token's signature verifies against the JWKS");
-    let claims: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("claims");
+    .expect("the signature verifies against the JWKS");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("claims")
+}
+
+/// Validates a logout token as Back-Channel Logout 1.0 §2.6 tells an RP to, with the
+/// openidconnect crate's JWK code for the signature. Returns the claims.
+pub async fn validate_logout_token(
+    issuer: &str,
+    client_id: &str,
+    token: &str,
+) -> serde_json::Value {
+    let header: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().expect("header"))
+            .expect("b64"),
+    )
+    .expect("header");
+    assert_eq!(header["typ"], "logout+jwt");
+    let claims = verify_signed(issuer, token).await;
     assert_eq!(claims["iss"], issuer);
     assert_eq!(claims["aud"], client_id);
     let (iat, exp) = (

@@ -85,7 +85,8 @@ fn schemas() -> Value {
             "jwks": nullable("string"), "jwks_uri": nullable("string"), "scopes": nullable("string"),
             "id_token_alg": { "type": ["string", "null"], "enum": ["RS256", "ES256", null] },
             "logo_uri": nullable("string"), "tos_uri": nullable("string"), "policy_uri": nullable("string"),
-            "allow_verified_claims": nullable("boolean"), "enabled": nullable("boolean") } },
+            "allow_verified_claims": nullable("boolean"), "security_event_uri": nullable("string"),
+            "enabled": nullable("boolean") } },
         "Client": { "type": "object", "required": ["client_id", "issuer", "discovery_url", "sector", "spec"], "properties": {
             "client_id": s("string"), "issuer": s("string"), "discovery_url": s("string"), "sector": s("string"),
             "spec": r("ClientSpec"), "client_secret": nullable("string") } },

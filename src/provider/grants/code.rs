@@ -1,0 +1,156 @@
+//! Authorization codes: issued in the client session after login, redeemed exactly once.
+
+use super::super::Provider;
+use super::db_error;
+use super::tokens::{issue_tokens, Grant};
+use crate::domain::secret::random_b64;
+use crate::domain::{Client, RedirectUri, Secret};
+use crate::oidc::id_token::TokenResponse;
+use crate::oidc::token::TokenForm;
+use crate::oidc::{pkce, OAuthError};
+use crate::store::grants::{CodeRow, Redemption};
+use crate::store::sessions::BrowserSessionRow;
+use crate::store::{self, StoreError};
+
+/// What a code is issued for (from a validated request or a stored transaction).
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    pub redirect_uri: RedirectUri,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub claims: Option<String>,
+    /// Facts read from the signature certificate and consented to, for this code.
+    pub verification_id: Option<String>,
+}
+
+/// Issues a code in the client session (`sid`) of this browser session and returns the
+/// redirect URL with `code`, `state` and `iss` (RFC 9207).
+pub async fn issue_code(
+    p: &Provider,
+    client: &Client,
+    session: &BrowserSessionRow,
+    request: CodeRequest,
+) -> Result<String, StoreError> {
+    let now = p.clock.unix();
+    let code = Secret::generate(32);
+    let mut row = CodeRow {
+        code_hash: code.hash(),
+        grant_id: random_b64(16),
+        client_id: client.id.as_str().to_owned(),
+        client_session_id: String::new(),
+        person_id: session.person_id.clone(),
+        redirect_uri: request.redirect_uri.as_str().to_owned(),
+        scope: request.scope,
+        nonce: request.nonce,
+        code_challenge: request.code_challenge,
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        acr: session.acr.clone(),
+        claims: request.claims,
+        created_at: now,
+        expires_at: now + p.settings.lifetimes.code.as_secs() as i64,
+        redeemed_at: None,
+        verification_id: request.verification_id,
+    };
+    let session = session.clone();
+    p.db.write(move |c| {
+        let cs =
+            store::sessions::client_session(c, &session, &row.client_id, &random_b64(16), now)?;
+        row.client_session_id = cs.id;
+        store::grants::insert_code(c, &row)
+    })
+    .await?;
+    let mut params = vec![("code", code.expose()), ("iss", p.settings.issuer_str())];
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    Ok(request.redirect_uri.with_query(&params))
+}
+
+/// The redirect for an error once the redirect URI is known good (OIDC Core §3.1.2.6).
+pub fn error_redirect(
+    p: &Provider,
+    redirect_uri: &RedirectUri,
+    state: Option<&str>,
+    error: &OAuthError,
+) -> String {
+    let mut params = vec![
+        ("error", error.error.as_str()),
+        ("error_description", error.error_description.as_str()),
+        ("iss", p.settings.issuer_str()),
+    ];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    redirect_uri.with_query(&params)
+}
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+pub async fn exchange_code(
+    p: &Provider,
+    client: &Client,
+    form: &TokenForm,
+) -> Result<TokenResponse, OAuthError> {
+    let code = form
+        .code
+        .as_ref()
+        .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    let verifier = form
+        .code_verifier
+        .as_ref()
+        .ok_or_else(|| OAuthError::invalid_request("code_verifier is missing (PKCE)"))?;
+    let now = p.clock.unix();
+    let hash = code.hash();
+    let redemption =
+        p.db.write(move |c| {
+            let r = store::grants::redeem_code(c, &hash, now)?;
+            if let Redemption::Replayed(row) = &r {
+                // RFC 6749 §4.1.2: a second use revokes what the first one issued.
+                store::grants::revoke_grant(c, &row.grant_id, now)?;
+                let kind = crate::audit::Kind::CodeReplayed;
+                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
+            }
+            Ok(r)
+        })
+        .await
+        .map_err(db_error)?;
+    let row = match redemption {
+        Redemption::Redeemed(row) => row,
+        Redemption::Replayed(row) => {
+            tracing::warn!(client_id = %row.client_id, "authorization code replayed; grant revoked");
+            return Err(OAuthError::invalid_grant("the code has already been used"));
+        }
+        Redemption::Expired => return Err(OAuthError::invalid_grant("the code has expired")),
+        Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown code")),
+    };
+    if row.client_id != client.id.as_str() {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    if form.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    if !pkce::verify(&row.code_challenge, verifier.expose()) {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match (PKCE)",
+        ));
+    }
+    let grant = Grant {
+        grant_id: row.grant_id,
+        client_session_id: row.client_session_id,
+        person_id: row.person_id,
+        scope: row.scope,
+        claims: row.claims,
+        nonce: row.nonce,
+        auth_time: row.auth_time,
+        amr: row.amr,
+        acr: row.acr,
+        verification_id: row.verification_id,
+    };
+    issue_tokens(p, client, grant, true).await
+}

@@ -1,0 +1,247 @@
+//! Token issuance shared by the code exchange and refresh (with rotation and reuse detection).
+
+use std::sync::Arc;
+
+use super::super::identity;
+use super::super::keyring::jose_alg;
+use super::super::Provider;
+use super::{db_error, subject};
+use crate::domain::secret::random_b64;
+use crate::domain::Scope;
+use crate::domain::{Client, Secret};
+use crate::jose;
+use crate::oidc::id_token::{IdTokenClaims, TokenResponse};
+use crate::oidc::token::TokenForm;
+use crate::oidc::verified_claims::requested_facts;
+use crate::oidc::OAuthError;
+use crate::store::grants::{AccessTokenRow, RefreshTokenRow};
+use crate::store::{self, DbConn};
+
+/// Everything tokens are issued from; shared by code exchange and refresh.
+pub(super) struct Grant {
+    pub grant_id: String,
+    pub client_session_id: String,
+    pub person_id: String,
+    pub scope: String,
+    pub claims: Option<String>,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    /// Facts read from the signature certificate for this grant, if any.
+    pub verification_id: Option<String>,
+}
+
+/// Issues an access token, a refresh token and an ID token. `first` is the code exchange
+/// (facts released then are recorded, so a later change can be announced to this client).
+pub(super) async fn issue_tokens(
+    p: &Provider,
+    client: &Client,
+    grant: Grant,
+    first: bool,
+) -> Result<TokenResponse, OAuthError> {
+    let now = p.clock.unix();
+    let l = &p.settings.lifetimes;
+    let access = Secret::generate(32);
+    let refresh = Secret::generate(32);
+    let access_row = AccessTokenRow {
+        token_hash: access.hash(),
+        grant_id: grant.grant_id.clone(),
+        client_id: client.id.as_str().to_owned(),
+        client_session_id: grant.client_session_id.clone(),
+        person_id: grant.person_id.clone(),
+        scope: grant.scope.clone(),
+        claims: grant.claims.clone(),
+        created_at: now,
+        expires_at: now + l.access_token.as_secs() as i64,
+        revoked_at: None,
+        verification_id: grant.verification_id.clone(),
+    };
+    let refresh_row = RefreshTokenRow {
+        token_hash: refresh.hash(),
+        grant_id: grant.grant_id.clone(),
+        client_id: client.id.as_str().to_owned(),
+        client_session_id: grant.client_session_id.clone(),
+        person_id: grant.person_id.clone(),
+        scope: grant.scope.clone(),
+        claims: grant.claims.clone(),
+        auth_time: grant.auth_time,
+        amr: grant.amr.clone(),
+        acr: grant.acr.clone(),
+        created_at: now,
+        expires_at: now + l.refresh_token.as_secs() as i64,
+        used_at: None,
+        revoked_at: None,
+        verification_id: grant.verification_id.clone(),
+    };
+    let client_id = client.id.as_str().to_owned();
+    let issued =
+        p.db.write(move |c| {
+            if !client_session_live(c, &access_row.client_session_id)? {
+                return Ok(None);
+            }
+            let verification = match &access_row.verification_id {
+                Some(id) => store::identity::get(c, id)?,
+                None => None,
+            };
+            if let (true, Some(v)) = (first, &verification) {
+                store::identity::record_release(c, &random_b64(12), v, &client_id, now)?;
+            }
+            store::grants::insert_access_token(c, &access_row)?;
+            store::grants::insert_refresh_token(c, &refresh_row)?;
+            let grant_type = if first {
+                "authorization_code"
+            } else {
+                "refresh_token"
+            };
+            let a = &access_row;
+            crate::audit::hooks::tokens_issued(
+                c,
+                &a.client_id,
+                &a.person_id,
+                grant_type,
+                &a.scope,
+                now,
+            )?;
+            Ok(Some(verification))
+        })
+        .await
+        .map_err(db_error)?;
+    let Some(verification) = issued else {
+        return Err(OAuthError::invalid_grant("the login session has ended"));
+    };
+    let requested = requested_facts(
+        &Scope::parse(&grant.scope).unwrap_or_default(),
+        grant
+            .claims
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .as_ref(),
+    );
+    let extra = verification
+        .as_ref()
+        .and_then(|v| identity::open(p, v, now))
+        .map(|facts| {
+            identity::release(
+                &facts,
+                &requested.id_token_verified,
+                &requested.id_token_plain,
+            )
+        })
+        .filter(|m| !m.is_empty());
+    let sub = subject(p, client, &grant.person_id);
+    let keys = p.keys.snapshot();
+    let key = keys
+        .signing_key(client.id_token_alg, now)
+        .ok_or_else(|| {
+            tracing::error!(alg = client.id_token_alg.as_str(), "no signing key");
+            OAuthError::server_error()
+        })?
+        .clone();
+    let claims = IdTokenClaims {
+        iss: p.settings.issuer_str(),
+        sub: sub.as_str(),
+        aud: client.id.as_str(),
+        exp: now + l.id_token.as_secs() as i64,
+        iat: now,
+        auth_time: grant.auth_time,
+        nonce: grant.nonce.as_deref(),
+        acr: &grant.acr,
+        amr: grant.amr.split(' ').filter(|s| !s.is_empty()).collect(),
+        sid: &grant.client_session_id,
+        at_hash: Some(jose::at_hash(
+            jose_alg(client.id_token_alg),
+            access.expose(),
+        )),
+        extra,
+    };
+    let id_token = sign(&key, &claims)?;
+    Ok(TokenResponse {
+        access_token: access.expose().to_owned(),
+        token_type: "Bearer",
+        expires_in: l.access_token.as_secs() as i64,
+        id_token,
+        refresh_token: Some(refresh.expose().to_owned()),
+        scope: grant.scope,
+    })
+}
+
+fn sign(key: &Arc<jose::SigningKey>, claims: &IdTokenClaims<'_>) -> Result<String, OAuthError> {
+    jose::sign(key, Some("JWT"), claims).map_err(|e| {
+        tracing::error!(error = %e, "ID token signing failed");
+        OAuthError::server_error()
+    })
+}
+
+fn client_session_live(c: &mut DbConn, id: &str) -> diesel::QueryResult<bool> {
+    Ok(store::sessions::get_client_session(c, id)?.is_some_and(|s| s.ended_at.is_none()))
+}
+
+/// `grant_type=refresh_token` with rotation (OAuth 2.0 Security BCP §4.14.2).
+pub async fn refresh(
+    p: &Provider,
+    client: &Client,
+    form: &TokenForm,
+) -> Result<TokenResponse, OAuthError> {
+    let token = form
+        .refresh_token
+        .as_ref()
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    let now = p.clock.unix();
+    let hash = token.hash();
+    let client_id = client.id.as_str().to_owned();
+    let outcome =
+        p.db.write(move |c| {
+            let Some(row) = store::grants::refresh_token(c, &hash)? else {
+                return Ok(Err("unknown refresh token"));
+            };
+            if row.client_id != client_id {
+                return Ok(Err("the refresh token was issued to another client"));
+            }
+            if store::grants::use_refresh_token(c, &hash, now)? {
+                return Ok(Ok(row));
+            }
+            if row.used_at.is_some() && row.revoked_at.is_none() {
+                // Reuse of a rotated token: someone else holds the family. Kill it.
+                store::grants::revoke_grant(c, &row.grant_id, now)?;
+                let kind = crate::audit::Kind::RefreshReused;
+                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
+                return Ok(Err("refresh token reused; its whole family is revoked"));
+            }
+            Ok(Err("the refresh token is expired or revoked"))
+        })
+        .await
+        .map_err(db_error)?;
+    let row = outcome.map_err(OAuthError::invalid_grant)?;
+    let scope = match form.scope.as_deref() {
+        None => row.scope.clone(),
+        Some(requested) => narrower_scope(requested, &row.scope)?,
+    };
+    let grant = Grant {
+        grant_id: row.grant_id,
+        client_session_id: row.client_session_id,
+        person_id: row.person_id,
+        scope,
+        claims: row.claims,
+        nonce: None,
+        auth_time: row.auth_time,
+        amr: row.amr,
+        acr: row.acr,
+        verification_id: row.verification_id,
+    };
+    issue_tokens(p, client, grant, false).await
+}
+
+/// RFC 6749 §6: a refresh may ask for less, never more.
+fn narrower_scope(requested: &str, granted: &str) -> Result<String, OAuthError> {
+    use crate::domain::Scope;
+    let (Some(req), Some(had)) = (Scope::parse(requested), Scope::parse(granted)) else {
+        return Err(OAuthError::invalid_scope("malformed scope"));
+    };
+    if !req.is_subset_of(&had) {
+        return Err(OAuthError::invalid_scope(
+            "a refresh cannot widen the scope",
+        ));
+    }
+    Ok(req.to_string())
+}

@@ -1,0 +1,129 @@
+//! Persons behind certificates: the first user-authentication certificate enrols a person with
+//! a random MyKey ID; later logins resolve through the binding; a signature certificate is
+//! bound to the same person (or refused when it is another person's).
+
+use super::identity::{facts_of, seal};
+use super::login::AnswerError;
+use super::Provider;
+use crate::card::jpki::Purpose;
+use crate::card::protocol::CardErrorCode;
+use crate::card::verify::VerifiedCertificate;
+use crate::domain::secret::random_b64;
+use crate::domain::MyKeyId;
+use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::{self, DbConn, StoreError};
+
+/// Who answered, and the facts read if the signature certificate was used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub person_id: String,
+    pub verification_id: Option<String>,
+}
+
+fn binding(purpose: Purpose, person: &str, cert: &VerifiedCertificate, now: i64) -> BindingRow {
+    BindingRow {
+        id: random_b64(16),
+        person_id: person.to_owned(),
+        purpose: purpose.as_str().to_owned(),
+        issuer_key_id: cert.issuer_key_id.clone(),
+        serial: cert.serial.clone(),
+        not_after: cert.not_after.unix_timestamp(),
+        status: ACTIVE.to_owned(),
+        revoked_reason: None,
+        revoked_at: None,
+        created_at: now,
+    }
+}
+
+/// Finds or enrols the person of `auth` and, for identity verification, binds `sign` to them
+/// and seals its facts — all in one transaction.
+pub async fn resolve(
+    p: &Provider,
+    auth: &VerifiedCertificate,
+    sign: Option<&VerifiedCertificate>,
+) -> Result<Resolved, AnswerError> {
+    let now_t = p.clock.now();
+    let now = now_t.unix_timestamp();
+    let facts = match sign {
+        Some(cert) => Some(facts_of(p, cert, now_t).ok_or(CardErrorCode::WrongCertificatePurpose)?),
+        None => None,
+    };
+    for _attempt in 0..2 {
+        // Sealing needs the binding id, so both ids are chosen before the transaction.
+        let sign_binding_id = random_b64(16);
+        let (auth, sign) = (auth.clone(), sign.cloned());
+        let sealed = match (&facts, sign.is_some()) {
+            (Some(f), true) => Some(
+                seal(p, "", &sign_binding_id, f, now)
+                    .map_err(|e| AnswerError::Unavailable(StoreError::Unavailable(e)))?,
+            ),
+            _ => None,
+        };
+        let result =
+            p.db.write(move |c| resolve_in(c, &auth, sign.as_ref(), sign_binding_id, sealed, now))
+                .await;
+        match result {
+            Ok(Ok(resolved)) => return Ok(resolved),
+            Ok(Err(code)) => return Err(code.into()),
+            // The same card enrolled concurrently by another answer: read theirs.
+            Err(e) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AnswerError::Unavailable(StoreError::Unavailable(
+        "enrolment kept conflicting".to_owned(),
+    )))
+}
+
+fn resolve_in(
+    c: &mut DbConn,
+    auth: &VerifiedCertificate,
+    sign: Option<&VerifiedCertificate>,
+    sign_binding_id: String,
+    sealed: Option<store::identity::VerificationRow>,
+    now: i64,
+) -> diesel::QueryResult<Result<Resolved, CardErrorCode>> {
+    let person_id = match store::persons::find_binding(c, &auth.issuer_key_id, &auth.serial)? {
+        Some(b) if b.status == ACTIVE => {
+            if b.not_after == 0 {
+                // A binding made from a linkage record learns its expiry at first use.
+                store::persons::set_not_after(c, &b.id, auth.not_after.unix_timestamp())?;
+            }
+            b.person_id
+        }
+        Some(_) => return Ok(Err(CardErrorCode::CertificateRevoked)),
+        None => {
+            let person = MyKeyId::generate();
+            store::persons::insert_person(c, person.as_str(), now)?;
+            store::persons::insert_binding(c, &binding(Purpose::Auth, person.as_str(), auth, now))?;
+            crate::audit::hooks::enrolled(c, person.as_str(), now)?;
+            tracing::info!("enrolled a new person");
+            person.as_str().to_owned()
+        }
+    };
+    let (Some(sign), Some(mut verification)) = (sign, sealed) else {
+        return Ok(Ok(Resolved {
+            person_id,
+            verification_id: None,
+        }));
+    };
+    let binding_id = match store::persons::find_binding(c, &sign.issuer_key_id, &sign.serial)? {
+        // Another person's signature certificate next to this card's: refused.
+        Some(b) if b.person_id != person_id => return Ok(Err(CardErrorCode::UntrustedCertificate)),
+        Some(b) if b.status != ACTIVE => return Ok(Err(CardErrorCode::CertificateRevoked)),
+        Some(b) => b.id,
+        None => {
+            let mut row = binding(Purpose::Sign, &person_id, sign, now);
+            row.id = sign_binding_id;
+            store::persons::insert_binding(c, &row)?;
+            row.id
+        }
+    };
+    verification.person_id = person_id.clone();
+    verification.sign_binding_id = binding_id;
+    store::identity::insert(c, &verification)?;
+    Ok(Ok(Resolved {
+        person_id,
+        verification_id: Some(verification.id),
+    }))
+}
