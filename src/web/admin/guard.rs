@@ -78,10 +78,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::Web(e) => return e.error_response(),
             ConsoleError::Login => return see_other("/admin/login"),
             ConsoleError::Forbidden(l) => (*l, texts(*l).forbidden),
-            ConsoleError::Csrf(l) => (
-                *l,
-                "The form expired or came from another site. Reload the page and try again.",
-            ),
+            ConsoleError::Csrf(l) => (*l, texts(*l).csrf_refused),
             ConsoleError::NotFound(l) => (*l, texts(*l).not_found),
             ConsoleError::Invalid(m) => (Lang::default(), m.as_str()),
         };
