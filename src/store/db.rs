@@ -40,6 +40,29 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A query error that means the database went away (closed or terminated connection) is
+    /// `Unavailable`: the caller answers 503 and nothing is half-done.
+    pub fn from_query(e: diesel::result::Error) -> StoreError {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let gone = match &e {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => true,
+            Error::DatabaseError(_, info) => {
+                let m = info.message();
+                m.contains("terminating connection")
+                    || m.contains("server closed the connection")
+                    || m.contains("connection to server")
+                    || m.contains("no connection")
+            }
+            _ => false,
+        };
+        if gone {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Query(e)
+        }
+    }
+
     /// A unique-constraint violation: somebody else inserted the same key first.
     pub fn is_unique_violation(&self) -> bool {
         matches!(
@@ -121,8 +144,8 @@ impl ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -160,6 +183,9 @@ impl Db {
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
+            // A `SELECT 1` before every use would double the round trips of the hot path;
+            // broken connections are noticed by `has_broken` and by the failing query.
+            .test_on_check_out(false)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(Manager { url })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -208,7 +234,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
-        Ok(f(&mut conn)?)
+        f(&mut conn).map_err(StoreError::from_query)
     }
 
     /// Runs `f` in one transaction, on the calling thread.
@@ -222,7 +248,7 @@ impl Db {
             Backend::Postgres => None,
         };
         let conn: &mut DbConn = &mut conn;
-        Ok(conn.transaction(f)?)
+        conn.transaction(f).map_err(StoreError::from_query)
     }
 
     /// Like [`Db::read_blocking`], off the async threads.
