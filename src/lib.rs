@@ -10,8 +10,12 @@
 //! - [`store`]: diesel persistence over SQLite and PostgreSQL.
 //! - [`provider`]: the application: login, grants, sessions, clients, keys.
 //! - [`web`]: actix routes, pages and the admin surface.
+//! - [`admin`]: operator accounts, sessions, API keys and the operations they may run.
+//! - [`audit`]: the hash-chained audit trail.
 //! - [`config`], [`clock`]: settings and time.
 
+pub mod admin;
+pub mod audit;
 pub mod card;
 pub mod cli;
 pub mod clock;

@@ -47,6 +47,12 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Console accounts and admin API keys.
+    #[command(subcommand)]
+    Admin(cli::admin::AdminCommand),
+    /// The audit trail: verify, export, prune.
+    #[command(subcommand)]
+    Audit(cli::audit::AuditCommand),
     /// Revocation data: import CRLs, show their freshness.
     #[command(subcommand)]
     Crl(CrlCommand),
@@ -137,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
                 issuer = provider.settings.issuer_str(),
                 "serving"
             );
+            mykey_connect::audit::chain::spawn(provider.clone());
             mykey_connect::provider::background::spawn(provider);
             app.run().await?;
             return Ok(());
@@ -172,6 +179,8 @@ async fn main() -> anyhow::Result<()> {
             let alg = IdTokenAlg::parse(&alg).context("--alg must be RS256 or ES256")?;
             cli::keys::rotate(&settings, alg, lead_time, now)?
         }
+        Command::Admin(c) => cli::admin::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
+        Command::Audit(c) => cli::audit::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
         Command::Crl(c) => {
             let p = Provider::open(settings, clock).context("start-up failed")?;
             match c {

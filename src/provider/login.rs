@@ -158,6 +158,7 @@ pub async fn answer(
     let person = resolved.as_ref().map(|r| r.person_id.as_str());
     let verification = resolved.as_ref().and_then(|r| r.verification_id.as_deref());
     let (person, verification) = (person.map(str::to_owned), verification.map(str::to_owned));
+    let request_id = row.auth_request_id.clone();
     p.db.write(move |c| {
         store::requests::finish_challenge(
             c,
@@ -165,7 +166,8 @@ pub async fn answer(
             person.as_deref(),
             verification.as_deref(),
             error.as_deref(),
-        )
+        )?;
+        crate::audit::hooks::login_outcome(c, &request_id, person.as_deref(), error.as_deref(), now)
     })
     .await?;
     outcome.map(drop)

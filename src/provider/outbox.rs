@@ -133,6 +133,7 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
     let now = p.clock.unix();
     let retry_period = p.settings.backchannel_retry_period.as_secs() as i64;
     let mut updates = Vec::with_capacity(outcomes.len());
+    let mut audited = Vec::with_capacity(outcomes.len());
     for (row, result) in outcomes {
         let attempts = row.attempts + 1;
         let outcome = match &result {
@@ -153,6 +154,7 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
         if let Err(e) = &result {
             tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
         }
+        audited.push((row.client_id.clone(), row.kind.clone(), outcome, attempts));
         updates.push((row.id, attempts, result.err(), outcome));
     }
     let write =
@@ -169,6 +171,9 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
                         Some(now + backoff(*attempts)),
                     )?,
                 };
+            }
+            for (client, kind, outcome, attempts) in &audited {
+                crate::audit::hooks::delivery(c, client, kind, outcome, *attempts, now)?;
             }
             Ok(())
         })

@@ -96,6 +96,7 @@ fn resolve_in(
             let person = MyKeyId::generate();
             store::persons::insert_person(c, person.as_str(), now)?;
             store::persons::insert_binding(c, &binding(Purpose::Auth, person.as_str(), auth, now))?;
+            crate::audit::hooks::enrolled(c, person.as_str(), now)?;
             tracing::info!("enrolled a new person");
             person.as_str().to_owned()
         }

@@ -114,8 +114,18 @@ pub async fn import_crl(
             };
             if !matches!(e, ImportError::Store(_)) {
                 let _ =
-                    p.db.write(move |c| store::revocation::record_import(c, &row))
-                        .await;
+                    p.db.write(move |c| {
+                        store::revocation::record_import(c, &row)?;
+                        let data = serde_json::json!({ "source": row.source, "error": row.error });
+                        crate::audit::hooks::crl_import(
+                            c,
+                            None,
+                            &row.outcome,
+                            data,
+                            row.imported_at,
+                        )
+                    })
+                    .await;
             }
         }
     }
@@ -244,6 +254,8 @@ async fn import(
                     imported_at: now,
                 },
             )?;
+            let data = serde_json::json!({ "crl_number": row.crl_number, "source": row.source, "newly_revoked": report.newly_revoked, "terminated": report.terminated, "superseded": report.superseded });
+            crate::audit::hooks::crl_import(c, Some(&row.root_key_id), "imported", data, now)?;
             Ok(Ok(report))
         })
         .await?;
@@ -354,6 +366,16 @@ fn apply(
                 sessions_ended: ended as i64,
                 terminated_at: now,
             },
+        )?;
+        let (person, serial) = (&binding.person_id, &binding.serial);
+        crate::audit::hooks::terminated(
+            c,
+            person,
+            serial,
+            reason.as_str(),
+            &crl.crl_number,
+            ended,
+            now,
         )?;
         report.terminated += 1;
         report.sessions_ended += ended;

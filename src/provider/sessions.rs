@@ -96,5 +96,7 @@ pub fn end_in(
         store::grants::revoke_client_sessions(conn, &ids, now)?;
         super::outbox::enqueue_logouts(conn, &live, now)?;
     }
+    let clients: Vec<String> = live.iter().map(|s| s.client_id.clone()).collect();
+    crate::audit::hooks::session_ended(conn, session_id, reason.as_str(), &clients, now)?;
     Ok(live)
 }

@@ -1,5 +1,7 @@
 //! Persistence through diesel: one schema for SQLite and PostgreSQL, queries per table.
 
+pub mod admin;
+pub mod audit;
 pub mod clients;
 pub mod db;
 pub mod grants;

@@ -335,6 +335,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_accounts (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        failed_logins -> Integer,
+        locked_until -> Nullable<BigInt>,
+        disabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    admin_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        account_id -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    admin_login_failures (id) {
+        id -> Text,
+        address -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    admin_api_keys (id) {
+        id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        role -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    person_merges (source_id) {
+        source_id -> Text,
+        target_id -> Text,
+        reason -> Text,
+        merged_by -> Text,
+        merged_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_inbox (id) {
+        id -> BigInt,
+        time -> BigInt,
+        kind -> Text,
+        actor -> Text,
+        client_id -> Nullable<Text>,
+        person_id -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        time -> BigInt,
+        kind -> Text,
+        actor -> Text,
+        client_id -> Nullable<Text>,
+        person_id -> Nullable<Text>,
+        data -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (through_seq) {
+        through_seq -> BigInt,
+        last_hash -> Text,
+        created_at -> BigInt,
+        jws -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     clients,
     persons,
@@ -359,4 +454,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     leases,
     verifications,
     fact_releases,
+    admin_accounts,
+    admin_sessions,
+    admin_login_failures,
+    admin_api_keys,
+    person_merges,
+    audit_inbox,
+    audit_log,
+    audit_checkpoints,
 );

@@ -154,6 +154,13 @@ pub async fn decide(
         "approve_without_facts" if !requested.essential => false,
         _ => {
             forget(&p, verification).await?;
+            let (person, client_id, now) = (
+                session.person_id.clone(),
+                tx.client.id.to_string(),
+                p.clock.unix(),
+            );
+            p.db.write(move |c| crate::audit::hooks::consent(c, &person, &client_id, None, now))
+                .await?;
             let location = tx
                 .finish_with_error(
                     &p,
@@ -180,8 +187,11 @@ pub async fn decide(
         .map(|s| s.union(&asked))
         .unwrap_or(asked)
         .to_string();
-    p.db.write(move |c| store::grants::save_consent(c, &person, &client_id, &granted, now))
-        .await?;
+    p.db.write(move |c| {
+        store::grants::save_consent(c, &person, &client_id, &granted, now)?;
+        crate::audit::hooks::consent(c, &person, &client_id, Some(&granted), now)
+    })
+    .await?;
     let released = if release {
         verification
     } else {

@@ -1,5 +1,6 @@
 //! HTTP: the actix application, its routes (one `configure` per area), security headers.
 
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod body;
@@ -79,6 +80,7 @@ impl App {
                     })
                 })
                 .configure(configure)
+                .configure(admin::configure)
                 .configure(|cfg| extra(cfg))
         })
         .workers(workers)

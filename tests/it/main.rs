@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per area.
+mod admin;
 mod browser;
 mod helper;
 mod identity;

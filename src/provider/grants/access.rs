@@ -187,6 +187,7 @@ pub async fn revoke(p: &Provider, client: &Client, form: &TokenForm) -> Result<(
                     return Ok(false);
                 }
                 store::grants::revoke_grant(c, &r.grant_id, now)?;
+                crate::audit::hooks::revoked(c, &client_id, "refresh_token", now)?;
                 return Ok(true);
             }
             if let Some(a) = store::grants::access_token(c, &hash)? {
@@ -194,6 +195,7 @@ pub async fn revoke(p: &Provider, client: &Client, form: &TokenForm) -> Result<(
                     return Ok(false);
                 }
                 store::grants::revoke_access_token(c, &hash, now)?;
+                crate::audit::hooks::revoked(c, &client_id, "access_token", now)?;
             }
             // Unknown tokens are not an error (RFC 7009 §2.2).
             Ok(true)

@@ -109,6 +109,8 @@ pub async fn exchange_code(
             if let Redemption::Replayed(row) = &r {
                 // RFC 6749 §4.1.2: a second use revokes what the first one issued.
                 store::grants::revoke_grant(c, &row.grant_id, now)?;
+                let kind = crate::audit::Kind::CodeReplayed;
+                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
             }
             Ok(r)
         })

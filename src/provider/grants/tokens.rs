@@ -89,6 +89,20 @@ pub(super) async fn issue_tokens(
             }
             store::grants::insert_access_token(c, &access_row)?;
             store::grants::insert_refresh_token(c, &refresh_row)?;
+            let grant_type = if first {
+                "authorization_code"
+            } else {
+                "refresh_token"
+            };
+            let a = &access_row;
+            crate::audit::hooks::tokens_issued(
+                c,
+                &a.client_id,
+                &a.person_id,
+                grant_type,
+                &a.scope,
+                now,
+            )?;
             Ok(Some(verification))
         })
         .await
@@ -190,6 +204,8 @@ pub async fn refresh(
             if row.used_at.is_some() && row.revoked_at.is_none() {
                 // Reuse of a rotated token: someone else holds the family. Kill it.
                 store::grants::revoke_grant(c, &row.grant_id, now)?;
+                let kind = crate::audit::Kind::RefreshReused;
+                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
                 return Ok(Err("refresh token reused; its whole family is revoked"));
             }
             Ok(Err("the refresh token is expired or revoked"))

@@ -1,0 +1,144 @@
+//! The events the provider records from inside its own transactions, each one call, so the
+//! hooks in `provider/` and `web/` stay one line long.
+
+use serde_json::json;
+
+use super::{record, Actor, Event, Kind};
+use crate::store::{self, DbConn};
+
+type Q = diesel::QueryResult<()>;
+
+/// A card login's outcome (card-login spec §5 code on failure; never the PIN or signature).
+pub fn login_outcome(
+    c: &mut DbConn,
+    auth_request_id: &str,
+    person: Option<&str>,
+    error: Option<&str>,
+    now: i64,
+) -> Q {
+    let client = store::requests::get_request(c, auth_request_id)?.map(|r| r.client_id);
+    let mut event = match error {
+        None => Event::new(Kind::LoginSucceeded, Actor::Resident),
+        Some(code) => Event::new(Kind::LoginFailed, Actor::Resident).data(json!({ "error": code })),
+    };
+    event.client_id = client;
+    event.person_id = person.map(str::to_owned);
+    record(c, &event, now)
+}
+
+pub fn enrolled(c: &mut DbConn, person: &str, now: i64) -> Q {
+    record(
+        c,
+        &Event::new(Kind::LoginEnrolled, Actor::Resident).person(person),
+        now,
+    )
+}
+
+pub fn consent(c: &mut DbConn, person: &str, client: &str, scope: Option<&str>, now: i64) -> Q {
+    let event = match scope {
+        Some(scope) => {
+            Event::new(Kind::ConsentGranted, Actor::Resident).data(json!({ "scope": scope }))
+        }
+        None => Event::new(Kind::ConsentDenied, Actor::Resident),
+    };
+    record(c, &event.person(person).client(client), now)
+}
+
+pub fn tokens_issued(
+    c: &mut DbConn,
+    client: &str,
+    person: &str,
+    grant_type: &str,
+    scope: &str,
+    now: i64,
+) -> Q {
+    let event = Event::new(Kind::TokenIssued, Actor::Client(client.to_owned()))
+        .client(client)
+        .person(person)
+        .data(json!({ "grant_type": grant_type, "scope": scope }));
+    record(c, &event, now)
+}
+
+/// A code presented twice (RFC 6749 §4.1.2) or a rotated refresh token reused: the grant was
+/// revoked.
+pub fn replay(c: &mut DbConn, kind: Kind, client: &str, person: &str, now: i64) -> Q {
+    let event = Event::new(kind, Actor::Client(client.to_owned()))
+        .client(client)
+        .person(person);
+    record(c, &event, now)
+}
+
+pub fn revoked(c: &mut DbConn, client: &str, token_type: &str, now: i64) -> Q {
+    let event = Event::new(Kind::TokenRevoked, Actor::Client(client.to_owned()))
+        .client(client)
+        .data(json!({ "token_type": token_type }));
+    record(c, &event, now)
+}
+
+pub fn session_ended(
+    c: &mut DbConn,
+    session_id: &str,
+    reason: &str,
+    clients: &[String],
+    now: i64,
+) -> Q {
+    let person = store::sessions::get(c, session_id)?.map(|s| s.person_id);
+    let actor = if reason == "logout" {
+        Actor::Resident
+    } else {
+        Actor::System
+    };
+    let mut event = Event::new(Kind::SessionEnded, actor)
+        .data(json!({ "session_id": session_id, "reason": reason, "clients": clients }));
+    event.person_id = person;
+    record(c, &event, now)
+}
+
+/// A CRL import: what it changed, or why it was refused.
+pub fn crl_import(
+    c: &mut DbConn,
+    root: Option<&str>,
+    outcome: &str,
+    data: serde_json::Value,
+    now: i64,
+) -> Q {
+    let mut data = data;
+    data["outcome"] = json!(outcome);
+    data["root_key_id"] = json!(root);
+    record(
+        c,
+        &Event::new(Kind::CrlImported, Actor::System).data(data),
+        now,
+    )
+}
+
+/// A person logged out everywhere because their certificate was revoked.
+pub fn terminated(
+    c: &mut DbConn,
+    person: &str,
+    serial: &str,
+    reason: &str,
+    crl_number: &str,
+    sessions: usize,
+    now: i64,
+) -> Q {
+    let event = Event::new(Kind::PersonTerminated, Actor::System)
+        .person(person)
+        .data(json!({ "serial": serial, "reason": reason, "crl_number": crl_number, "sessions_ended": sessions }));
+    record(c, &event, now)
+}
+
+/// One back-channel logout delivery attempt's outcome (`delivered`, `retry`, `dead`).
+pub fn delivery(
+    c: &mut DbConn,
+    client: &str,
+    kind: &str,
+    outcome: &str,
+    attempts: i32,
+    now: i64,
+) -> Q {
+    let event = Event::new(Kind::LogoutDelivery, Actor::System)
+        .client(client)
+        .data(json!({ "kind": kind, "outcome": outcome, "attempts": attempts }));
+    record(c, &event, now)
+}

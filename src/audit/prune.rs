@@ -1,0 +1,53 @@
+//! Retention: deleting an old prefix of the log behind a signed checkpoint, so what remains
+//! still verifies from its first entry.
+
+use super::verify::{CheckpointClaims, CHECKPOINT_TYP};
+use super::{record, Actor, AuditError, Event, Kind};
+use crate::jose::SigningKey;
+use crate::store::audit::CheckpointRow;
+use crate::store::{self, Db};
+
+/// Deletes the entries older than `before` (Unix seconds) and records a checkpoint signed by
+/// `key` over the last deleted entry. Returns the seq pruned through, if anything was old
+/// enough. Drain the inbox first so the head is current.
+pub fn prune(
+    db: &Db,
+    key: &SigningKey,
+    issuer: &str,
+    before: i64,
+    now: i64,
+) -> Result<Option<i64>, AuditError> {
+    let Some(last) = db.read_blocking(|c| store::audit::last_before(c, before))? else {
+        return Ok(None);
+    };
+    let claims = CheckpointClaims {
+        iss: issuer.to_owned(),
+        through_seq: last.seq,
+        last_hash: last.hash.clone(),
+        iat: now,
+    };
+    let jws = crate::jose::sign(key, Some(CHECKPOINT_TYP), &claims)
+        .map_err(|e| AuditError::Sign(e.to_string()))?;
+    let row = CheckpointRow {
+        through_seq: last.seq,
+        last_hash: last.hash,
+        created_at: now,
+        jws,
+    };
+    let deleted = db.write_blocking(move |c| {
+        store::audit::insert_checkpoint(c, &row)?;
+        let n = store::audit::delete_through(c, row.through_seq)?;
+        record(
+            c,
+            &Event::new(Kind::AuditPruned, Actor::Cli).data(serde_json::json!({
+                "through_seq": row.through_seq,
+                "entries": n,
+                "before": before,
+            })),
+            now,
+        )?;
+        Ok(n)
+    })?;
+    tracing::info!(through = last.seq, deleted, "audit log pruned");
+    Ok(Some(last.seq))
+}

@@ -1,0 +1,178 @@
+//! The admin JSON API (`/admin/api/v1`): bearer API keys with a role, the same operations as
+//! the console, JSON errors, and the OpenAPI document that describes it.
+
+mod handlers;
+pub mod openapi;
+mod records;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::admin::{api_keys, AdminError, Principal};
+use crate::provider::clients::FieldError;
+use crate::provider::Provider;
+use crate::store::StoreError;
+use crate::web::error::WebError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    #[error("a valid bearer API key is required")]
+    Unauthorized,
+    #[error("this key's role may not do that")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("invalid fields")]
+    Fields(Vec<FieldError>),
+    #[error(transparent)]
+    Web(#[from] WebError),
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> ApiError {
+        match e {
+            AdminError::Store(s) => ApiError::Web(s.into()),
+            AdminError::NotFound(_) => ApiError::NotFound,
+            AdminError::Hash(_) | AdminError::Seal(_) => {
+                ApiError::Web(WebError::Internal(e.to_string()))
+            }
+            other => ApiError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::Web(e.into())
+    }
+}
+
+impl From<crate::admin::clients::ChangeError> for ApiError {
+    fn from(e: crate::admin::clients::ChangeError) -> ApiError {
+        use crate::admin::clients::ChangeError;
+        match e {
+            ChangeError::Fields(f) => ApiError::Fields(f),
+            ChangeError::NotFound => ApiError::NotFound,
+            ChangeError::Failed(e) => e.into(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) | ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Web(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (code, fields) = match self {
+            ApiError::Web(WebError::Internal(cause)) => {
+                tracing::error!(%cause, "admin API internal error");
+                ("server_error", None)
+            }
+            ApiError::Web(e) => return e.error_response(),
+            ApiError::Unauthorized => ("unauthorized", None),
+            ApiError::Forbidden => ("forbidden", None),
+            ApiError::NotFound => ("not_found", None),
+            ApiError::Invalid(_) => ("invalid_request", None),
+            ApiError::Fields(f) => ("invalid_fields", Some(f)),
+        };
+        let description = match self {
+            ApiError::Web(_) => String::new(),
+            other => other.to_string(),
+        };
+        let mut body = json!({ "error": code, "error_description": description });
+        if let Some(f) = fields {
+            body["fields"] = json!(f);
+        }
+        let mut r = HttpResponse::build(self.status_code());
+        r.insert_header((header::CACHE_CONTROL, "no-store"));
+        if matches!(self, ApiError::Unauthorized) {
+            // RFC 6750 §3.
+            r.insert_header((
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"mykey-connect admin\"",
+            ));
+        }
+        r.json(body)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ApiError>;
+
+/// The caller of this request, from its bearer key.
+pub async fn caller(p: &Provider, req: &HttpRequest, need_admin: bool) -> Result<Principal> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|v| v.trim().to_owned())
+        .ok_or(ApiError::Unauthorized)?;
+    let (db, now) = (p.db.clone(), p.clock.unix());
+    let principal = tokio::task::spawn_blocking(move || api_keys::authenticate(&db, &bearer, now))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??
+        .ok_or(ApiError::Unauthorized)?;
+    if need_admin && !principal.role.can_write() {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(principal)
+}
+
+pub fn ok(status: StatusCode, body: serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// JSON bodies over this size are refused (a client with a large JWKS stays well below).
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use handlers as h;
+    let json = web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|e, _| ApiError::Invalid(e.to_string()).into());
+    cfg.app_data(json)
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| ApiError::Invalid(e.to_string()).into()),
+        )
+        .route("/openapi.json", web::get().to(openapi::serve))
+        .route("/clients", web::get().to(h::list_clients))
+        .route("/clients", web::post().to(h::create_client))
+        .route("/clients/{id}", web::get().to(h::get_client))
+        .route("/clients/{id}", web::put().to(h::update_client))
+        .route("/clients/{id}", web::delete().to(h::delete_client))
+        .route("/clients/{id}/secret", web::post().to(h::rotate_secret))
+        .route("/sessions", web::get().to(h::list_sessions))
+        .route("/sessions/{id}", web::delete().to(h::end_session))
+        .route("/persons", web::get().to(h::find_persons))
+        .route("/persons/merge", web::post().to(h::merge_persons))
+        .route("/persons/{id}", web::get().to(h::get_person))
+        .route("/keys", web::get().to(h::list_keys))
+        .route("/keys/rotate", web::post().to(h::rotate_keys))
+        .route("/revocation", web::get().to(records::revocation_status))
+        .app_data(web::PayloadConfig::default().limit(64 * 1024 * 1024))
+        .route("/crls", web::post().to(records::upload_crl))
+        .route("/linkage", web::post().to(records::upload_linkage))
+        .route("/audit", web::get().to(records::search_audit))
+        .route("/audit/export", web::get().to(records::export_audit))
+        .route("/audit/verify", web::get().to(records::verify_audit))
+        .route("/api-keys", web::get().to(records::list_api_keys))
+        .route("/api-keys", web::post().to(records::create_api_key))
+        .route("/api-keys/{id}", web::delete().to(records::revoke_api_key));
+}

@@ -1,0 +1,194 @@
+//! Admin API handlers for the audit log, API keys and revocation data.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{caller, ok, ApiError, Result};
+use crate::admin::{self, api_keys, Role};
+use crate::audit;
+use crate::provider::Provider;
+use crate::web::admin::records::{export_rows, parse_time, AuditQuery};
+use crate::web::error::WebError;
+
+#[derive(Deserialize)]
+pub struct AuditApiQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    person_id: Option<String>,
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+impl AuditApiQuery {
+    fn console(&self) -> Result<AuditQuery> {
+        for t in [&self.from, &self.to].into_iter().flatten() {
+            if parse_time(t).is_none() {
+                return Err(ApiError::Invalid(format!("{t} is not a time")));
+            }
+        }
+        Ok(AuditQuery {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            actor: self.actor.clone(),
+            kind: self.kind.clone(),
+            client: self.client_id.clone(),
+            person: self.person_id.clone(),
+            before: self.before,
+            verify: None,
+        })
+    }
+}
+
+pub async fn search_audit(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    q: web::Query<AuditApiQuery>,
+) -> Result<HttpResponse> {
+    caller(&p, &req, false).await?;
+    audit::chain::drain(&p.db, std::time::Duration::from_secs(5))
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let filter = q.console()?.filter();
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows =
+        p.db.read(move |c| crate::store::audit::search(c, &filter, limit))
+            .await?;
+    let entries: Vec<Value> = rows.iter().map(audit::export::entry_json).collect();
+    Ok(ok(StatusCode::OK, json!({ "entries": entries })))
+}
+
+pub async fn export_audit(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    q: web::Query<AuditApiQuery>,
+) -> Result<HttpResponse> {
+    caller(&p, &req, false).await?;
+    let body = export_rows(&p, &q.console()?)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/jsonl")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+pub async fn verify_audit(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
+    caller(&p, &req, false).await?;
+    audit::chain::drain(&p.db, std::time::Duration::from_secs(5))
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let report =
+        p.db.read(|c| {
+            let keys = audit::verify::published_keys(c)?;
+            audit::verify::verify(c, &keys)
+        })
+        .await?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "ok": report.ok(), "report": report }),
+    ))
+}
+
+pub async fn list_api_keys(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
+    caller(&p, &req, false).await?;
+    let db = p.db.clone();
+    let keys = tokio::task::spawn_blocking(move || api_keys::list(&db))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(ok(StatusCode::OK, json!({ "api_keys": keys })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBody {
+    name: String,
+    role: Role,
+}
+
+pub async fn create_api_key(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Json<KeyBody>,
+) -> Result<HttpResponse> {
+    let who = caller(&p, &req, true).await?;
+    let (db, now, body) = (p.db.clone(), p.clock.unix(), body.into_inner());
+    let (key, secret) = tokio::task::spawn_blocking(move || {
+        api_keys::create(&db, &body.name, body.role, &who.actor, now)
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(ok(
+        StatusCode::CREATED,
+        json!({ "api_key": key, "secret": secret.expose() }),
+    ))
+}
+
+pub async fn revoke_api_key(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let who = caller(&p, &req, true).await?;
+    let (db, now, id) = (p.db.clone(), p.clock.unix(), id.into_inner());
+    tokio::task::spawn_blocking(move || api_keys::revoke(&db, &id, &who.actor, now))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+pub async fn revocation_status(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
+    caller(&p, &req, false).await?;
+    let status = admin::revocation::status(&p).await?;
+    Ok(ok(StatusCode::OK, json!(status)))
+}
+
+/// `POST /crls`: the body is a CRL, DER or PEM.
+pub async fn upload_crl(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let who = caller(&p, &req, true).await?;
+    let r = admin::revocation::upload_crl(&p, &who, "api", &body)
+        .await
+        .map_err(ApiError::Invalid)?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({
+            "root_key_id": r.root_key_id, "purpose": r.purpose, "crl_number": r.crl_number,
+            "entries": r.entries, "newly_revoked": r.newly_revoked, "no_longer_listed": r.no_longer_listed,
+            "terminated": r.terminated, "superseded": r.superseded, "sessions_ended": r.sessions_ended,
+        }),
+    ))
+}
+
+/// `POST /linkage`: the body is a `mykey-linkage/1` document.
+pub async fn upload_linkage(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    caller(&p, &req, true).await?;
+    let r = admin::revocation::upload_linkage(&p, &body)
+        .await
+        .map_err(ApiError::Invalid)?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "records": r.records, "linked": r.linked, "duplicates": r.duplicates, "unknown_old": r.unknown_old, "conflicts": r.conflicts }),
+    ))
+}

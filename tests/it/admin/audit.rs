@@ -1,0 +1,216 @@
+//! The audit trail end to end: a real login and token flow and operator actions are recorded;
+//! `audit verify` passes, and names the entry a direct database edit broke; pruning keeps what
+//! remains verifiable behind a signed checkpoint; on SQLite and PostgreSQL.
+
+use std::process::Command;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::Connection as _;
+use openidconnect::OAuth2TokenResponse as _;
+
+use super::support::Ops;
+use crate::provider::browser::{log_in, query, Browser};
+use crate::provider::rp::Rp;
+use crate::provider::support::{web_client, Db, TestProvider};
+
+fn cli(tp: &TestProvider, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
+        .args(args)
+        .env("MYKEY_ISSUER", &tp.issuer)
+        .env("MYKEY_DATABASE_URL", &tp.database_url)
+        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
+        .output()
+        .expect("run mykey-connect");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs SQL straight against the test database, as an attacker with database access would.
+fn tamper(tp: &TestProvider, sql: &str) {
+    if tp.database_url.starts_with("postgres") {
+        let mut c = diesel::pg::PgConnection::establish(&tp.database_url).expect("pg");
+        c.batch_execute(sql).expect("tamper");
+    } else {
+        let path = tp.database_url.trim_start_matches("sqlite://");
+        let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("sqlite");
+        c.batch_execute(sql).expect("tamper");
+    }
+}
+
+/// A resident logs in at a site, the site gets and refreshes tokens, an operator registers
+/// a client: the trail records each step.
+async fn some_history(ops: &mut Ops) -> String {
+    let (id, secret) = ops.tp.register(web_client("Clinic", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&ops.tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = ops.tp.issue_card("佐藤　一郎");
+    let pending = rp.authorize(&[]);
+    let back = log_in(&Browser::new(), &ops.tp, &pending.url, &card).await;
+    let tokens = rp.exchange(&query(&back)["code"], pending.verifier).await;
+    rp.client
+        .exchange_refresh_token(tokens.refresh_token().expect("refresh"))
+        .expect("endpoint")
+        .request_async(&rp.http)
+        .await
+        .expect("refresh");
+    ops.api_json(
+        reqwest::Method::POST,
+        "/clients",
+        Some(serde_json::json!({ "name": "Library", "redirect_uris": ["http://127.0.0.1:7/cb"] })),
+    )
+    .await;
+    id
+}
+
+async fn verify_then_tamper(db: Db) {
+    let mut ops = Ops::start(db).await;
+    let client_id = some_history(&mut ops).await;
+
+    let (ok, out, err) = cli(&ops.tp, &["audit", "export"]);
+    assert!(ok, "{err}");
+    let entries: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    for expected in [
+        "admin.account_created",
+        "api_key.created",
+        "login.enrolled",
+        "login.succeeded",
+        "consent.granted",
+        "token.issued",
+        "client.created",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    let issued: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "token.issued")
+        .collect();
+    assert_eq!(issued.len(), 2, "code exchange and refresh");
+    assert_eq!(issued[0]["client_id"], client_id.as_str());
+    assert_eq!(issued[1]["data"]["grant_type"], "refresh_token");
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e["seq"], i as i64 + 1, "dense sequence");
+        if i > 0 {
+            assert_eq!(e["prev_hash"], entries[i - 1]["hash"], "linked");
+        }
+    }
+    assert!(
+        !out.contains("PIN") && !out.contains("access_token"),
+        "no secrets in the trail"
+    );
+
+    let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("audit chain OK: {} entries", entries.len())),
+        "{out}"
+    );
+
+    // Someone rewrites what an entry says; the chain names that entry.
+    tamper(
+        &ops.tp,
+        "UPDATE audit_log SET data = '{\"scope\":\"openid\"}' WHERE seq = 5",
+    );
+    let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(!ok, "a tampered log must not verify: {out}");
+    assert!(err.contains("audit chain BROKEN at entry 5"), "{err}");
+    assert!(err.contains("contents do not match"), "{err}");
+    ops.tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_passes_on_a_real_log_and_names_the_entry_an_edit_broke_on_sqlite() {
+    verify_then_tamper(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_passes_on_a_real_log_and_names_the_entry_an_edit_broke_on_postgres() {
+    verify_then_tamper(Db::Postgres).await;
+}
+
+async fn prune_and_verify(db: Db) {
+    let mut ops = Ops::start(db).await;
+    some_history(&mut ops).await;
+    let (ok, _, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(ok, "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
+        .args(["audit", "prune", "--keep-days", "1"])
+        .env("MYKEY_ISSUER", &ops.tp.issuer)
+        .env("MYKEY_DATABASE_URL", &ops.tp.database_url)
+        .env("MYKEY_KEY_ENCRYPTION_KEY", &ops.tp.kek)
+        .output()
+        .expect("prune");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The command runs on the system clock, which has not moved: nothing is a day old yet.
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("nothing older"), "{text}");
+
+    // Two days later (the provider's clock), keeping one day prunes everything so far.
+    ops.tp
+        .clock
+        .advance(std::time::Duration::from_secs(2 * 86_400));
+    let p = ops.tp.provider.clone();
+    let when = ops.tp.clock.unix();
+    let pruned = tokio::task::spawn_blocking(move || {
+        mykey_connect::audit::chain::drain_blocking(&p.db, std::time::Duration::from_secs(5))
+            .expect("drain");
+        let keys = p.keys.snapshot();
+        let key = keys
+            .signing_key(mykey_connect::domain::IdTokenAlg::Rs256, when)
+            .expect("key")
+            .clone();
+        mykey_connect::audit::prune::prune(
+            &p.db,
+            &key,
+            p.settings.issuer_str(),
+            when - 86_400,
+            when,
+        )
+        .expect("prune")
+    })
+    .await
+    .expect("join")
+    .expect("something pruned");
+    assert!(pruned > 5);
+
+    let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("after a signed checkpoint at {pruned}")),
+        "{out}"
+    );
+
+    tamper(
+        &ops.tp,
+        &format!("UPDATE audit_checkpoints SET last_hash = 'ab' WHERE through_seq = {pruned}"),
+    );
+    let (ok, _, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(!ok);
+    assert!(err.contains(&format!("BROKEN at entry {pruned}")), "{err}");
+    ops.tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_leaves_a_signed_checkpoint_that_keeps_the_rest_verifiable_on_sqlite() {
+    prune_and_verify(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_leaves_a_signed_checkpoint_that_keeps_the_rest_verifiable_on_postgres() {
+    prune_and_verify(Db::Postgres).await;
+}

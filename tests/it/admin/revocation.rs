@@ -1,0 +1,132 @@
+//! An operator pastes a CRL into the console: the revoked resident is logged out, the page
+//! shows the termination and the site's back-channel logout delivery, and the audit trail
+//! records all three.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use mykey_connect::card::jpki::{Purpose, RevocationReason};
+
+use super::support::{text_of, Ops, ADMIN, PASSWORD};
+use crate::provider::browser::{log_in, query, Browser};
+use crate::provider::rp::Rp;
+use crate::provider::support::Db;
+use crate::revocation::support::Receiver;
+
+fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    format!(
+        "-----BEGIN X509 CRL-----\n{}\n-----END X509 CRL-----\n",
+        lines.join("\n")
+    )
+}
+
+async fn crl_upload(db: Db) {
+    let mut ops = Ops::start(db).await;
+    let receiver = Receiver::start();
+    let created = ops
+        .api_json(
+            reqwest::Method::POST,
+            "/clients",
+            Some(serde_json::json!({ "name": "Pharmacy", "redirect_uris": ["http://127.0.0.1:9/cb"], "backchannel_logout_uri": receiver.url })),
+        )
+        .await;
+    let (id, secret) = (
+        created["client_id"].as_str().expect("id").to_owned(),
+        created["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    );
+    let rp = Rp::discover(&ops.tp, &id, &secret, "http://127.0.0.1:9/cb").await;
+    let card = ops.tp.issue_card("伊藤　四郎");
+    let pending = rp.authorize(&[]);
+    let back = log_in(&Browser::new(), &ops.tp, &pending.url, &card).await;
+    rp.exchange(&query(&back)["code"], pending.verifier).await;
+
+    let c = ops.console();
+    c.login(ADMIN, PASSWORD, None).await;
+    let before = c.get("/admin/revocation").await;
+    assert!(
+        before.body.contains("class=\"freshness\">fresh<"),
+        "{}",
+        before.body
+    );
+    let serial = ops
+        .tp
+        .card(&card)
+        .serial_hex(Purpose::Auth)
+        .expect("serial");
+    let now = ops.tp.clock.now();
+    ops.tp
+        .ca
+        .revoke(&serial, RevocationReason::KeyCompromise, now)
+        .expect("revoke");
+    let crl = ops
+        .tp
+        .ca
+        .crl(Purpose::Auth, now, now + time::Duration::days(1))
+        .expect("crl");
+
+    let imported = c
+        .post("/admin/revocation/crl", &[("crl", &pem(&crl))])
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let message = text_of(&imported.body, "message").expect("outcome");
+    assert!(
+        message.contains("1 persons logged out (1 sessions)"),
+        "{message}"
+    );
+    assert!(imported.body.contains(&serial), "the termination is listed");
+
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = c.get("/admin/revocation").await;
+        if page.body.contains("class=\"delivery-status\">delivered<") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delivery never showed as delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = c
+        .post("/admin/revocation/crl", &[("crl", &pem(&crl))])
+        .await;
+    assert_eq!(again.status, 422, "the same CRL twice is refused");
+
+    let audit = c.get("/admin/audit").await.body;
+    for kind in [
+        "crl.imported",
+        "person.terminated",
+        "logout.delivery",
+        "session.ended",
+    ] {
+        assert!(
+            audit.contains(&format!("class=\"kind\">{kind}<")),
+            "{kind} in the audit log"
+        );
+    }
+    assert!(
+        audit.contains("console:admin:alice"),
+        "the upload names the operator"
+    );
+    ops.tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crl_pasted_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_sqlite() {
+    crl_upload(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crl_pasted_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_postgres() {
+    crl_upload(Db::Postgres).await;
+}
