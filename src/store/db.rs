@@ -115,11 +115,34 @@ struct Manager {
     url: DatabaseUrl,
 }
 
+/// A pooled connection and whether a query found it dead (the pool then drops it instead of
+/// handing it out again: connections are not tested before every use).
+struct Pooled {
+    conn: DbConn,
+    gone: bool,
+}
+
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        self.open().map(|conn| Pooled { conn, gone: false })
+    }
+
+    fn is_valid(&self, c: &mut Pooled) -> Result<(), r2d2::Error> {
+        c.conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, c: &mut Pooled) -> bool {
+        c.gone || diesel::r2d2::R2D2Connection::is_broken(&mut c.conn)
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConn, r2d2::Error> {
         match self.url.backend {
             Backend::Postgres => PgConnection::establish(&self.url.target)
                 .map(DbConn::Postgres)
@@ -137,15 +160,6 @@ impl ManageConnection for Manager {
                 Ok(DbConn::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -203,7 +217,7 @@ impl Db {
     /// Runs the embedded migrations of this backend; returns the versions applied now.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
             DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
         }
@@ -214,7 +228,7 @@ impl Db {
     /// Reverts every migration (tests check that each `down.sql` works).
     pub fn revert_all(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
-        let reverted = match &mut *conn {
+        let reverted = match &mut conn.conn {
             DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
             DbConn::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
         }
@@ -229,12 +243,24 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection, on the calling thread (CLI and blocking contexts).
+    /// A read that meets a dead pooled connection (the database restarted) is tried once more
+    /// on a fresh one; writes are not, since a lost commit acknowledgement could repeat them.
     pub fn read_blocking<T>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+        f: impl FnMut(&mut DbConn) -> QueryResult<T>,
     ) -> Result<T, StoreError> {
+        let mut f = f;
         let mut conn = self.conn()?;
-        f(&mut conn).map_err(StoreError::from_query)
+        let result = f(&mut conn.conn).map_err(StoreError::from_query);
+        if !matches!(result, Err(StoreError::Unavailable(_))) {
+            return result;
+        }
+        conn.gone = true;
+        drop(conn);
+        let mut conn = self.conn()?;
+        let result = f(&mut conn.conn).map_err(StoreError::from_query);
+        conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
+        result
     }
 
     /// Runs `f` in one transaction, on the calling thread.
@@ -247,8 +273,9 @@ impl Db {
             Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,
         };
-        let conn: &mut DbConn = &mut conn;
-        conn.transaction(f).map_err(StoreError::from_query)
+        let result = conn.conn.transaction(f).map_err(StoreError::from_query);
+        conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
+        result
     }
 
     /// Like [`Db::read_blocking`] for a request handler. SQLite queries take microseconds and
@@ -256,7 +283,7 @@ impl Db {
     /// network round trips and run on the blocking pool.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+        f: impl FnMut(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         match self.backend {
             Backend::Sqlite => self.read_blocking(f),
@@ -278,7 +305,7 @@ impl Db {
     /// A read that may take long (whole-table scans): always off the async threads.
     pub async fn read_offloaded<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+        f: impl FnMut(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.read_blocking(f))

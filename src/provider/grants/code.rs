@@ -2,7 +2,7 @@
 
 use super::super::Provider;
 use super::db_error;
-use super::tokens::{issue_tokens, Grant};
+use super::tokens::{respond, Grant, NewTokens};
 use crate::domain::secret::random_b64;
 use crate::domain::{Client, RedirectUri, Secret};
 use crate::oidc::id_token::TokenResponse;
@@ -103,54 +103,74 @@ pub async fn exchange_code(
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is missing (PKCE)"))?;
     let now = p.clock.unix();
     let hash = code.hash();
-    let redemption =
-        p.db.write(move |c| {
-            let r = store::grants::redeem_code(c, &hash, now)?;
-            if let Redemption::Replayed(row) = &r {
-                // RFC 6749 §4.1.2: a second use revokes what the first one issued.
-                store::grants::revoke_grant(c, &row.grant_id, now)?;
-                let kind = crate::audit::Kind::CodeReplayed;
-                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
+    let (client_id, redirect_uri) = (client.id.as_str().to_owned(), form.redirect_uri.clone());
+    let verifier = verifier.expose().to_owned();
+    let lifetimes = p.settings.lifetimes.clone();
+    // One transaction: the code is spent and the tokens stored together, or neither.
+    let outcome = p
+        .db
+        .write(move |c| {
+            let row = match store::grants::redeem_code(c, &hash, now)? {
+                Redemption::Redeemed(row) => row,
+                Redemption::Replayed(row) => {
+                    // RFC 6749 §4.1.2: a second use revokes what the first one issued.
+                    store::grants::revoke_grant(c, &row.grant_id, now)?;
+                    let kind = crate::audit::Kind::CodeReplayed;
+                    crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
+                    tracing::warn!(client_id = %row.client_id, "authorization code replayed; grant revoked");
+                    return Ok(Err(OAuthError::invalid_grant("the code has already been used")));
+                }
+                Redemption::Expired => return Ok(Err(OAuthError::invalid_grant("the code has expired"))),
+                Redemption::Unknown => return Ok(Err(OAuthError::invalid_grant("unknown code"))),
+            };
+            // A failed check still spends the code: it is good for one attempt only.
+            if let Err(e) = check(&row, &client_id, redirect_uri.as_deref(), &verifier) {
+                return Ok(Err(e));
             }
-            Ok(r)
+            let grant = Grant {
+                grant_id: row.grant_id,
+                client_session_id: row.client_session_id,
+                person_id: row.person_id,
+                scope: row.scope,
+                claims: row.claims,
+                nonce: row.nonce,
+                auth_time: row.auth_time,
+                amr: row.amr,
+                acr: row.acr,
+                verification_id: row.verification_id,
+            };
+            let tokens = NewTokens::for_grant(&grant, &client_id, &lifetimes, now);
+            Ok(match tokens.store(c, true, now)? {
+                Some(verification) => Ok((grant, tokens, verification)),
+                None => Err(OAuthError::invalid_grant("the login session has ended")),
+            })
         })
         .await
         .map_err(db_error)?;
-    let row = match redemption {
-        Redemption::Redeemed(row) => row,
-        Redemption::Replayed(row) => {
-            tracing::warn!(client_id = %row.client_id, "authorization code replayed; grant revoked");
-            return Err(OAuthError::invalid_grant("the code has already been used"));
-        }
-        Redemption::Expired => return Err(OAuthError::invalid_grant("the code has expired")),
-        Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown code")),
-    };
-    if row.client_id != client.id.as_str() {
+    respond(p, client, outcome?, now)
+}
+
+/// The redeemed code belongs to this client, this redirect URI and this PKCE verifier.
+fn check(
+    row: &CodeRow,
+    client_id: &str,
+    redirect_uri: Option<&str>,
+    verifier: &str,
+) -> Result<(), OAuthError> {
+    if row.client_id != client_id {
         return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
         ));
     }
-    if form.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
+    if redirect_uri != Some(row.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request",
         ));
     }
-    if !pkce::verify(&row.code_challenge, verifier.expose()) {
+    if !pkce::verify(&row.code_challenge, verifier) {
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match (PKCE)",
         ));
     }
-    let grant = Grant {
-        grant_id: row.grant_id,
-        client_session_id: row.client_session_id,
-        person_id: row.person_id,
-        scope: row.scope,
-        claims: row.claims,
-        nonce: row.nonce,
-        auth_time: row.auth_time,
-        amr: row.amr,
-        acr: row.acr,
-        verification_id: row.verification_id,
-    };
-    issue_tokens(p, client, grant, true).await
+    Ok(())
 }

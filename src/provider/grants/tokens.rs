@@ -6,6 +6,7 @@ use super::super::identity;
 use super::super::keyring::jose_alg;
 use super::super::Provider;
 use super::{db_error, subject};
+use crate::config::Lifetimes;
 use crate::domain::secret::random_b64;
 use crate::domain::Scope;
 use crate::domain::{Client, Secret};
@@ -15,6 +16,7 @@ use crate::oidc::token::TokenForm;
 use crate::oidc::verified_claims::requested_facts;
 use crate::oidc::OAuthError;
 use crate::store::grants::{AccessTokenRow, RefreshTokenRow};
+use crate::store::identity::VerificationRow;
 use crate::store::{self, DbConn};
 
 /// Everything tokens are issued from; shared by code exchange and refresh.
@@ -32,84 +34,107 @@ pub(super) struct Grant {
     pub verification_id: Option<String>,
 }
 
-/// Issues an access token, a refresh token and an ID token. `first` is the code exchange
-/// (facts released then are recorded, so a later change can be announced to this client).
-pub(super) async fn issue_tokens(
+/// A new access/refresh pair for a grant, generated before the transaction that stores it.
+pub(super) struct NewTokens {
+    access: Secret,
+    refresh: Secret,
+    access_row: AccessTokenRow,
+    refresh_row: RefreshTokenRow,
+}
+
+impl NewTokens {
+    pub(super) fn for_grant(grant: &Grant, client_id: &str, l: &Lifetimes, now: i64) -> NewTokens {
+        let access = Secret::generate(32);
+        let refresh = Secret::generate(32);
+        let access_row = AccessTokenRow {
+            token_hash: access.hash(),
+            grant_id: grant.grant_id.clone(),
+            client_id: client_id.to_owned(),
+            client_session_id: grant.client_session_id.clone(),
+            person_id: grant.person_id.clone(),
+            scope: grant.scope.clone(),
+            claims: grant.claims.clone(),
+            created_at: now,
+            expires_at: now + l.access_token.as_secs() as i64,
+            revoked_at: None,
+            verification_id: grant.verification_id.clone(),
+        };
+        let refresh_row = RefreshTokenRow {
+            token_hash: refresh.hash(),
+            grant_id: grant.grant_id.clone(),
+            client_id: client_id.to_owned(),
+            client_session_id: grant.client_session_id.clone(),
+            person_id: grant.person_id.clone(),
+            scope: grant.scope.clone(),
+            claims: grant.claims.clone(),
+            auth_time: grant.auth_time,
+            amr: grant.amr.clone(),
+            acr: grant.acr.clone(),
+            created_at: now,
+            expires_at: now + l.refresh_token.as_secs() as i64,
+            used_at: None,
+            revoked_at: None,
+            verification_id: grant.verification_id.clone(),
+        };
+        NewTokens {
+            access,
+            refresh,
+            access_row,
+            refresh_row,
+        }
+    }
+
+    /// Stores the pair in the caller's transaction (the one that consumed the code or the
+    /// refresh token, so both happen or neither). `None` when the login session has ended;
+    /// otherwise the grant's verification, if any. `first` is the code exchange: facts released
+    /// then are recorded, so a later change can be announced to this client.
+    pub(super) fn store(
+        &self,
+        c: &mut DbConn,
+        first: bool,
+        now: i64,
+    ) -> diesel::QueryResult<Option<Option<VerificationRow>>> {
+        let a = &self.access_row;
+        if !client_session_live(c, &a.client_session_id)? {
+            return Ok(None);
+        }
+        let verification = match &a.verification_id {
+            Some(id) => store::identity::get(c, id)?,
+            None => None,
+        };
+        if let (true, Some(v)) = (first, &verification) {
+            store::identity::record_release(c, &random_b64(12), v, &a.client_id, now)?;
+        }
+        store::grants::insert_access_token(c, a)?;
+        store::grants::insert_refresh_token(c, &self.refresh_row)?;
+        let grant_type = if first {
+            "authorization_code"
+        } else {
+            "refresh_token"
+        };
+        crate::audit::hooks::tokens_issued(
+            c,
+            &a.client_id,
+            &a.person_id,
+            grant_type,
+            &a.scope,
+            now,
+        )?;
+        Ok(Some(verification))
+    }
+}
+
+/// What the token transaction hands back to be answered.
+pub(super) type Stored = (Grant, NewTokens, Option<VerificationRow>);
+
+/// The token response for stored tokens: the ID token is signed outside the transaction.
+pub(super) fn respond(
     p: &Provider,
     client: &Client,
-    grant: Grant,
-    first: bool,
+    (grant, tokens, verification): Stored,
+    now: i64,
 ) -> Result<TokenResponse, OAuthError> {
-    let now = p.clock.unix();
     let l = &p.settings.lifetimes;
-    let access = Secret::generate(32);
-    let refresh = Secret::generate(32);
-    let access_row = AccessTokenRow {
-        token_hash: access.hash(),
-        grant_id: grant.grant_id.clone(),
-        client_id: client.id.as_str().to_owned(),
-        client_session_id: grant.client_session_id.clone(),
-        person_id: grant.person_id.clone(),
-        scope: grant.scope.clone(),
-        claims: grant.claims.clone(),
-        created_at: now,
-        expires_at: now + l.access_token.as_secs() as i64,
-        revoked_at: None,
-        verification_id: grant.verification_id.clone(),
-    };
-    let refresh_row = RefreshTokenRow {
-        token_hash: refresh.hash(),
-        grant_id: grant.grant_id.clone(),
-        client_id: client.id.as_str().to_owned(),
-        client_session_id: grant.client_session_id.clone(),
-        person_id: grant.person_id.clone(),
-        scope: grant.scope.clone(),
-        claims: grant.claims.clone(),
-        auth_time: grant.auth_time,
-        amr: grant.amr.clone(),
-        acr: grant.acr.clone(),
-        created_at: now,
-        expires_at: now + l.refresh_token.as_secs() as i64,
-        used_at: None,
-        revoked_at: None,
-        verification_id: grant.verification_id.clone(),
-    };
-    let client_id = client.id.as_str().to_owned();
-    let issued =
-        p.db.write(move |c| {
-            if !client_session_live(c, &access_row.client_session_id)? {
-                return Ok(None);
-            }
-            let verification = match &access_row.verification_id {
-                Some(id) => store::identity::get(c, id)?,
-                None => None,
-            };
-            if let (true, Some(v)) = (first, &verification) {
-                store::identity::record_release(c, &random_b64(12), v, &client_id, now)?;
-            }
-            store::grants::insert_access_token(c, &access_row)?;
-            store::grants::insert_refresh_token(c, &refresh_row)?;
-            let grant_type = if first {
-                "authorization_code"
-            } else {
-                "refresh_token"
-            };
-            let a = &access_row;
-            crate::audit::hooks::tokens_issued(
-                c,
-                &a.client_id,
-                &a.person_id,
-                grant_type,
-                &a.scope,
-                now,
-            )?;
-            Ok(Some(verification))
-        })
-        .await
-        .map_err(db_error)?;
-    let Some(verification) = issued else {
-        return Err(OAuthError::invalid_grant("the login session has ended"));
-    };
     let requested = requested_facts(
         &Scope::parse(&grant.scope).unwrap_or_default(),
         grant
@@ -151,17 +176,17 @@ pub(super) async fn issue_tokens(
         sid: &grant.client_session_id,
         at_hash: Some(jose::at_hash(
             jose_alg(client.id_token_alg),
-            access.expose(),
+            tokens.access.expose(),
         )),
         extra,
     };
     let id_token = sign(&key, &claims)?;
     Ok(TokenResponse {
-        access_token: access.expose().to_owned(),
+        access_token: tokens.access.expose().to_owned(),
         token_type: "Bearer",
         expires_in: l.access_token.as_secs() as i64,
         id_token,
-        refresh_token: Some(refresh.expose().to_owned()),
+        refresh_token: Some(tokens.refresh.expose().to_owned()),
         scope: grant.scope,
     })
 }
@@ -177,7 +202,8 @@ fn client_session_live(c: &mut DbConn, id: &str) -> diesel::QueryResult<bool> {
     Ok(store::sessions::get_client_session(c, id)?.is_some_and(|s| s.ended_at.is_none()))
 }
 
-/// `grant_type=refresh_token` with rotation (OAuth 2.0 Security BCP §4.14.2).
+/// `grant_type=refresh_token` with rotation (OAuth 2.0 Security BCP §4.14.2): the old token is
+/// spent and the new pair stored in one transaction.
 pub async fn refresh(
     p: &Provider,
     client: &Client,
@@ -190,46 +216,60 @@ pub async fn refresh(
     let now = p.clock.unix();
     let hash = token.hash();
     let client_id = client.id.as_str().to_owned();
+    let wanted = form.scope.clone();
+    let lifetimes = p.settings.lifetimes.clone();
     let outcome =
         p.db.write(move |c| {
             let Some(row) = store::grants::refresh_token(c, &hash)? else {
-                return Ok(Err("unknown refresh token"));
+                return Ok(Err(OAuthError::invalid_grant("unknown refresh token")));
             };
             if row.client_id != client_id {
-                return Ok(Err("the refresh token was issued to another client"));
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token was issued to another client",
+                )));
             }
-            if store::grants::use_refresh_token(c, &hash, now)? {
-                return Ok(Ok(row));
+            let scope = match wanted.as_deref() {
+                None => row.scope.clone(),
+                Some(requested) => match narrower_scope(requested, &row.scope) {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(e)),
+                },
+            };
+            if !store::grants::use_refresh_token(c, &hash, now)? {
+                if row.used_at.is_some() && row.revoked_at.is_none() {
+                    // Reuse of a rotated token: someone else holds the family. Kill it.
+                    store::grants::revoke_grant(c, &row.grant_id, now)?;
+                    let kind = crate::audit::Kind::RefreshReused;
+                    crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
+                    return Ok(Err(OAuthError::invalid_grant(
+                        "refresh token reused; its whole family is revoked",
+                    )));
+                }
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the refresh token is expired or revoked",
+                )));
             }
-            if row.used_at.is_some() && row.revoked_at.is_none() {
-                // Reuse of a rotated token: someone else holds the family. Kill it.
-                store::grants::revoke_grant(c, &row.grant_id, now)?;
-                let kind = crate::audit::Kind::RefreshReused;
-                crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
-                return Ok(Err("refresh token reused; its whole family is revoked"));
-            }
-            Ok(Err("the refresh token is expired or revoked"))
+            let grant = Grant {
+                grant_id: row.grant_id,
+                client_session_id: row.client_session_id,
+                person_id: row.person_id,
+                scope,
+                claims: row.claims,
+                nonce: None,
+                auth_time: row.auth_time,
+                amr: row.amr,
+                acr: row.acr,
+                verification_id: row.verification_id,
+            };
+            let tokens = NewTokens::for_grant(&grant, &client_id, &lifetimes, now);
+            Ok(match tokens.store(c, false, now)? {
+                Some(verification) => Ok((grant, tokens, verification)),
+                None => Err(OAuthError::invalid_grant("the login session has ended")),
+            })
         })
         .await
         .map_err(db_error)?;
-    let row = outcome.map_err(OAuthError::invalid_grant)?;
-    let scope = match form.scope.as_deref() {
-        None => row.scope.clone(),
-        Some(requested) => narrower_scope(requested, &row.scope)?,
-    };
-    let grant = Grant {
-        grant_id: row.grant_id,
-        client_session_id: row.client_session_id,
-        person_id: row.person_id,
-        scope,
-        claims: row.claims,
-        nonce: None,
-        auth_time: row.auth_time,
-        amr: row.amr,
-        acr: row.acr,
-        verification_id: row.verification_id,
-    };
-    issue_tokens(p, client, grant, false).await
+    respond(p, client, outcome?, now)
 }
 
 /// RFC 6749 §6: a refresh may ask for less, never more.
