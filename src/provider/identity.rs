@@ -11,7 +11,7 @@ use crate::card::verify::VerifiedCertificate;
 use crate::domain::secret::random_b64;
 use crate::oidc::verified_claims::{plain_claims, verified_claims, Evidence, FactValues};
 use crate::store::identity::VerificationRow;
-use crate::store::outbox::{OutboxRow, PENDING, SECURITY_EVENT};
+use crate::store::outbox::{OutboxRow, SECURITY_EVENT};
 use crate::store::{self, DbConn};
 
 /// The CAEP event type for a credential change (CAEP 1.0 §3.3).
@@ -143,23 +143,15 @@ pub fn facts_changed(
         });
         store::outbox::enqueue(
             c,
-            &OutboxRow {
-                id: random_b64(16),
-                kind: SECURITY_EVENT.to_owned(),
+            &OutboxRow::due_now(
+                SECURITY_EVENT,
                 client_id,
-                target_uri: uri,
-                client_session_id: None,
-                person_id: binding.person_id.clone(),
-                jti: random_b64(16),
-                event: event.to_string(),
-                created_at: now,
-                next_attempt_at: now,
-                locked_until: None,
-                attempts: 0,
-                status: PENDING.to_owned(),
-                last_error: None,
-                delivered_at: None,
-            },
+                uri,
+                None,
+                binding.person_id.clone(),
+                event.to_string(),
+                now,
+            ),
         )?;
         queued += 1;
     }

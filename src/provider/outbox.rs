@@ -14,9 +14,9 @@ use serde_json::json;
 
 use super::grants::subject;
 use super::Provider;
-use crate::domain::secret::{random_b64, random_bytes};
+use crate::domain::secret::random_bytes;
 use crate::jose;
-use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, PENDING, SECURITY_EVENT};
+use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT};
 use crate::store::sessions::ClientSessionRow;
 use crate::store::{self, DbConn};
 
@@ -53,23 +53,15 @@ pub fn enqueue_logouts(
         };
         store::outbox::enqueue(
             conn,
-            &OutboxRow {
-                id: random_b64(16),
-                kind: BACKCHANNEL_LOGOUT.to_owned(),
-                client_id: cs.client_id.clone(),
-                target_uri: uri.clone(),
-                client_session_id: Some(cs.id.clone()),
-                person_id: cs.person_id.clone(),
-                jti: random_b64(16),
-                event: "{}".to_owned(),
-                created_at: now,
-                next_attempt_at: now,
-                locked_until: None,
-                attempts: 0,
-                status: PENDING.to_owned(),
-                last_error: None,
-                delivered_at: None,
-            },
+            &OutboxRow::due_now(
+                BACKCHANNEL_LOGOUT,
+                cs.client_id.clone(),
+                uri.clone(),
+                Some(cs.id.clone()),
+                cs.person_id.clone(),
+                "{}".to_owned(),
+                now,
+            ),
         )?;
         queued += 1;
     }

@@ -37,6 +37,38 @@ pub struct OutboxRow {
     pub delivered_at: Option<i64>,
 }
 
+impl OutboxRow {
+    /// A delivery due now, not yet attempted, with a fresh id and `jti`.
+    pub fn due_now(
+        kind: &str,
+        client_id: String,
+        target_uri: String,
+        client_session_id: Option<String>,
+        person_id: String,
+        event: String,
+        now: i64,
+    ) -> OutboxRow {
+        let random = |n| crate::domain::secret::random_b64(n);
+        OutboxRow {
+            id: random(16),
+            kind: kind.to_owned(),
+            client_id,
+            target_uri,
+            client_session_id,
+            person_id,
+            jti: random(16),
+            event,
+            created_at: now,
+            next_attempt_at: now,
+            locked_until: None,
+            attempts: 0,
+            status: PENDING.to_owned(),
+            last_error: None,
+            delivered_at: None,
+        }
+    }
+}
+
 pub fn enqueue(conn: &mut DbConn, row: &OutboxRow) -> QueryResult<()> {
     diesel::insert_into(outbox::table)
         .values(row)

@@ -11,7 +11,8 @@ use super::assets::assets;
 use super::authorize::redirect;
 use super::cookies;
 use super::error::WebError;
-use super::i18n::{Lang, Texts};
+use super::i18n::Texts;
+use super::login::in_lang;
 use super::transaction::{self, Transaction};
 use super::views::{render, ConsentPage};
 use crate::domain::Scope;
@@ -20,10 +21,6 @@ use crate::oidc::{ErrorCode, OAuthError};
 use crate::provider::{identity, sessions, Provider};
 use crate::store;
 use crate::store::sessions::BrowserSessionRow;
-
-fn in_lang(path: &str, lang: Lang) -> String {
-    format!("{path}?lang={}", lang.code())
-}
 
 async fn consent_session(
     p: &Provider,

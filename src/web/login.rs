@@ -31,7 +31,7 @@ fn other_lang_url(path: &str, lang: Lang) -> Option<String> {
 
 /// `path` with `lang=`, so a language chosen with the switch link follows the resident to the
 /// next page instead of falling back to Accept-Language.
-fn in_lang(path: &str, lang: Lang) -> String {
+pub(super) fn in_lang(path: &str, lang: Lang) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{path}{sep}lang={}", lang.code())
 }

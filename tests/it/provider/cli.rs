@@ -1,7 +1,5 @@
 //! `mykey-connect client …` and `keys …` against a running provider's database.
 
-use std::process::Command;
-
 use super::browser::{log_in, query, Browser};
 use super::flow::decode_payload;
 use super::rp::Rp;
@@ -9,11 +7,8 @@ use super::support::{Db, TestProvider};
 use openidconnect::TokenResponse;
 
 fn cli(tp: &TestProvider, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
+    let out = super::support::command(tp)
         .args(args)
-        .env("MYKEY_ISSUER", &tp.issuer)
-        .env("MYKEY_DATABASE_URL", &tp.database_url)
-        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
         .output()
         .expect("run mykey-connect");
     (

@@ -1,12 +1,12 @@
 //! Two provider processes on one PostgreSQL database: a code issued by one is redeemed at the
 //! other, and a code presented at both at once is redeemed once.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use super::browser::{log_in, query, Browser};
 use super::rp::Rp;
-use super::support::{web_client, Db, TestProvider};
+use super::support::{free_port, spawn_serve, web_client, Db, TestProvider};
 
 /// The real `mykey-connect serve` binary as a second node on the same database and keys.
 struct Node {
@@ -16,26 +16,9 @@ struct Node {
 
 impl Node {
     async fn start(tp: &TestProvider) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
-            .arg("serve")
-            // Every node of a deployment has the same issuer; only the listener differs.
-            .env("MYKEY_ISSUER", &tp.issuer)
-            .env("MYKEY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("MYKEY_DATABASE_URL", &tp.database_url)
-            .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
-            .env("MYKEY_AUTH_ROOTS", tp.dir.path().join("roots/auth"))
-            .env("MYKEY_SIGN_ROOTS", tp.dir.path().join("roots/sign"))
-            .env("MYKEY_ALLOW_TEST_CARDS", "true")
-            .env("MYKEY_WORKERS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn mykey-connect serve");
+        let port = free_port();
+        // Every node of a deployment has the same issuer; only the listener differs.
+        let child = spawn_serve(tp, port, &[]);
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -241,3 +241,39 @@ pub fn web_client(name: &str, host: &str) -> ClientSpec {
         ..ClientSpec::default()
     }
 }
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The real `mykey-connect` binary with this provider's settings (same database, keys, roots
+/// and issuer: another node of the same deployment, or a command run by an operator).
+pub fn command(tp: &TestProvider) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mykey-connect"));
+    cmd.env("MYKEY_ISSUER", &tp.issuer)
+        .env("MYKEY_DATABASE_URL", &tp.database_url)
+        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
+        .env("MYKEY_AUTH_ROOTS", tp.dir.path().join("roots/auth"))
+        .env("MYKEY_SIGN_ROOTS", tp.dir.path().join("roots/sign"))
+        .env("MYKEY_ALLOW_TEST_CARDS", "true");
+    cmd
+}
+
+/// `mykey-connect serve` as a second node on `port` (one worker), output discarded.
+pub fn spawn_serve(tp: &TestProvider, port: u16, extra: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = command(tp);
+    cmd.arg("serve")
+        .env("MYKEY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MYKEY_WORKERS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn mykey-connect serve")
+}

@@ -1,7 +1,6 @@
 //! Deliveries survive endpoints that are down or slow, dead-letter after the retry period,
 //! and survive a provider killed with SIGKILL in the middle of a fan-out.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mykey_connect::card::jpki::{Purpose, RevocationReason};
@@ -10,7 +9,7 @@ use openidconnect::TokenResponse;
 use super::support::{validate_logout_token, Receiver, DOWN, SLOW, UP};
 use super::termination::{login_at, site};
 use crate::provider::browser::Browser;
-use crate::provider::support::{Db, TestProvider};
+use crate::provider::support::{free_port, spawn_serve, Db, TestProvider};
 
 async fn wait_attempts(r: &Receiver, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -139,31 +138,8 @@ async fn a_delivery_is_dead_lettered_after_the_retry_period_with_its_last_error_
     tp.stop().await;
 }
 
-/// `mykey-connect serve` as a separate process on the test provider's database.
-fn spawn_node(tp: &TestProvider, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
-        .arg("serve")
-        .env("MYKEY_ISSUER", &tp.issuer)
-        .env("MYKEY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MYKEY_DATABASE_URL", &tp.database_url)
-        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
-        .env("MYKEY_AUTH_ROOTS", tp.dir.path().join("roots/auth"))
-        .env("MYKEY_SIGN_ROOTS", tp.dir.path().join("roots/sign"))
-        .env("MYKEY_ALLOW_TEST_CARDS", "true")
-        .env("MYKEY_BACKCHANNEL_TIMEOUT", "2")
-        .env("MYKEY_WORKERS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mykey-connect serve")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port()
+fn spawn_node(tp: &TestProvider, port: u16) -> std::process::Child {
+    spawn_serve(tp, port, &[("MYKEY_BACKCHANNEL_TIMEOUT", "2")])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

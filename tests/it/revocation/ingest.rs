@@ -1,7 +1,6 @@
 //! CRLs arrive by every path; bad ones are refused with a reason, a log line and a metric, and
 //! change nothing; stale data fails new logins closed.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,15 +49,9 @@ async fn crl_import_on_the_command_line_reaches_the_running_node() {
     let crl = revoke(&mut tp, &card);
     let file = tp.dir.path().join("auth.crl");
     std::fs::write(&file, &crl).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
+    let out = crate::provider::support::command(&tp)
         .args(["crl", "import"])
         .arg(&file)
-        .env("MYKEY_ISSUER", &tp.issuer)
-        .env("MYKEY_DATABASE_URL", &tp.database_url)
-        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
-        .env("MYKEY_AUTH_ROOTS", tp.dir.path().join("roots/auth"))
-        .env("MYKEY_SIGN_ROOTS", tp.dir.path().join("roots/sign"))
-        .env("MYKEY_ALLOW_TEST_CARDS", "true")
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
