@@ -143,7 +143,6 @@ async fn main() -> anyhow::Result<()> {
                 issuer = provider.settings.issuer_str(),
                 "serving"
             );
-            mykey_connect::audit::chain::spawn(provider.clone());
             mykey_connect::provider::background::spawn(provider);
             app.run().await?;
             return Ok(());

@@ -35,6 +35,8 @@ pub struct Demo {
     /// The card's holder and secrets (test values, printed for the newcomer).
     pub card: CardFile,
     pub database: PathBuf,
+    /// The console's demo operator (`admin`) and its password, new at every start.
+    pub admin_password: String,
 }
 
 impl Demo {
@@ -57,12 +59,14 @@ impl Demo {
              3. The page continues by itself; agree on the consent page and the demo site shows the\n   \
                 verified ID token and userinfo.\n\n\
              Card holder: {name}   PIN: {pin}   signature password: {password}\n\
+             Admin console: {issuer}/admin   user: admin   password: {admin}\n\
              Database: {db}   Stop with Ctrl-C.\n",
             card = self.card_path.display(),
             pin = self.card.auth.secret,
             password = self.card.sign.secret,
             name = self.card.holder.name,
             db = self.database.display(),
+            admin = self.admin_password,
         )
     }
 }
@@ -152,6 +156,7 @@ pub async fn prepare(
     }
 
     let secret = register_demo_client(&provider).await?;
+    let admin_password = demo_operator(&provider)?;
     let issuer = provider.settings.issuer_str().to_owned();
     let rp = web::Data::new(
         rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
@@ -163,6 +168,7 @@ pub async fn prepare(
         Arc::new(rp::DemoRp::configure(rp)),
     )?;
     Ok(Demo {
+        admin_password,
         issuer,
         provider,
         app,
@@ -175,6 +181,23 @@ pub async fn prepare(
 /// The settings a person may still choose for the demo through the environment.
 fn passed_through_env() -> impl Iterator<Item = (String, String)> {
     std::env::vars().filter(|(k, _)| k == "MYKEY_LOG_FORMAT")
+}
+
+/// The console's `admin` operator with a fresh random password (printed for the newcomer).
+fn demo_operator(p: &Provider) -> anyhow::Result<String> {
+    use crate::admin::password::Password;
+    use crate::admin::{accounts, AdminError, Role};
+    let password = crate::domain::secret::random_b64(12);
+    let secret = Password::new(password.clone());
+    let (db, actor, now) = (&p.db, crate::audit::Actor::System, p.clock.unix());
+    match accounts::create(db, "admin", &secret, Role::Admin, &actor, now) {
+        Ok(_) => {}
+        Err(AdminError::UsernameTaken(_)) => {
+            accounts::reset_password(db, "admin", &secret, &actor, now)?
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(password)
 }
 
 /// Creates or refreshes the demo client; returns a new secret (kept only in memory).

@@ -1,6 +1,6 @@
 //! Periodic work of a running node. Every node: key refresh, revocation data refresh, outbox
-//! delivery, purging. One node at a time (a lease in the database): session expiry, the
-//! watched CRL folder and polled CRL URLs.
+//! delivery, the audit chainer (one at a time, through a lock), purging. One node at a time (a
+//! lease in the database): session expiry, the watched CRL folder and polled CRL URLs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ const LEASE_SECS: i64 = 30;
 /// Starts every background loop on the current tokio runtime.
 pub fn spawn(p: Arc<Provider>) {
     outbox::spawn(p.clone());
+    crate::audit::chain::spawn(p.clone());
     every(
         p.clone(),
         KEY_REFRESH,
