@@ -243,23 +243,26 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection, on the calling thread (CLI and blocking contexts).
-    /// A read that meets a dead pooled connection (the database restarted) is tried once more
-    /// on a fresh one; writes are not, since a lost commit acknowledgement could repeat them.
+    /// A read that meets a dead pooled connection (the database restarted) is tried on the
+    /// next one; a write only when it failed before anything was sent (see `write_blocking`),
+    /// since a lost commit acknowledgement could otherwise repeat it.
     pub fn read_blocking<T>(
         &self,
         f: impl FnMut(&mut DbConn) -> QueryResult<T>,
     ) -> Result<T, StoreError> {
         let mut f = f;
-        let mut conn = self.conn()?;
-        let result = f(&mut conn.conn).map_err(StoreError::from_query);
-        if !matches!(result, Err(StoreError::Unavailable(_))) {
-            return result;
+        let mut result = Err(StoreError::Unavailable(
+            "no live database connection".into(),
+        ));
+        // Every idle connection may be dead after a restart: up to one more than the pool holds.
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.conn()?;
+            result = f(&mut conn.conn).map_err(StoreError::from_query);
+            conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
+            if !conn.gone {
+                break;
+            }
         }
-        conn.gone = true;
-        drop(conn);
-        let mut conn = self.conn()?;
-        let result = f(&mut conn.conn).map_err(StoreError::from_query);
-        conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
         result
     }
 
@@ -268,14 +271,36 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,
         };
-        let result = conn.conn.transaction(f).map_err(StoreError::from_query);
-        conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
-        result
+        let mut f = Some(f);
+        // A pooled connection that died while idle (the database restarted) fails at BEGIN,
+        // before `f` ran: nothing was sent, so trying the next one is safe. Every idle
+        // connection may be dead, so up to one more than the pool holds.
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.conn()?;
+            let mut ran = false;
+            let result = conn
+                .conn
+                .transaction(|c| {
+                    ran = true;
+                    match f.take() {
+                        Some(f) => f(c),
+                        None => Err(diesel::result::Error::RollbackTransaction),
+                    }
+                })
+                .map_err(StoreError::from_query);
+            conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
+            if conn.gone && !ran {
+                continue;
+            }
+            return result;
+        }
+        Err(StoreError::Unavailable(
+            "no live database connection".to_owned(),
+        ))
     }
 
     /// Like [`Db::read_blocking`] for a request handler. SQLite queries take microseconds and
