@@ -24,7 +24,9 @@ use crate::store::{self, DbConn};
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 const BATCH: i64 = 256;
+/// Deliveries under way per batch, and batches under way at once.
 const IN_FLIGHT: usize = 64;
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// How long a claimed row stays with its node: long enough for a whole batch to time out
 /// attempt by attempt, after which a node that died mid-delivery loses it to the others.
@@ -40,7 +42,7 @@ pub fn enqueue_logouts(
     now: i64,
 ) -> diesel::QueryResult<usize> {
     let mut endpoints: HashMap<String, Option<String>> = HashMap::new();
-    let mut queued = 0;
+    let mut rows = Vec::with_capacity(ended.len());
     for cs in ended {
         if !endpoints.contains_key(&cs.client_id) {
             let uri = store::clients::get(conn, &cs.client_id)?
@@ -48,12 +50,8 @@ pub fn enqueue_logouts(
                 .and_then(|c| c.backchannel_logout_uri);
             endpoints.insert(cs.client_id.clone(), uri);
         }
-        let Some(Some(uri)) = endpoints.get(&cs.client_id) else {
-            continue;
-        };
-        store::outbox::enqueue(
-            conn,
-            &OutboxRow::due_now(
+        if let Some(Some(uri)) = endpoints.get(&cs.client_id) {
+            rows.push(OutboxRow::due_now(
                 BACKCHANNEL_LOGOUT,
                 cs.client_id.clone(),
                 uri.clone(),
@@ -61,11 +59,11 @@ pub fn enqueue_logouts(
                 cs.person_id.clone(),
                 "{}".to_owned(),
                 now,
-            ),
-        )?;
-        queued += 1;
+            ));
+        }
     }
-    Ok(queued)
+    store::outbox::enqueue_all(conn, &rows)?;
+    Ok(rows.len())
 }
 
 #[derive(Serialize)]
@@ -84,7 +82,12 @@ struct LogoutToken<'a> {
 /// Runs the delivery loop on the current runtime.
 pub fn spawn(p: Arc<Provider>) {
     tokio::spawn(async move {
+        // Batches overlap, so a fan-out never waits for the slowest delivery of a batch.
+        let mut running = tokio::task::JoinSet::new();
         loop {
+            while running.len() >= BATCHES_IN_FLIGHT {
+                let _ = running.join_next().await;
+            }
             let (now, lease) = (p.clock.unix(), lease_secs(&p));
             let claimed =
                 p.db.write_offloaded(move |c| store::outbox::claim_due(c, now, lease, BATCH))
@@ -99,7 +102,8 @@ pub fn spawn(p: Arc<Provider>) {
             };
             let full = batch.len() as i64 == BATCH;
             if !batch.is_empty() {
-                deliver_batch(&p, batch).await;
+                let p = p.clone();
+                running.spawn(async move { deliver_batch(&p, batch).await });
             }
             if !full {
                 // New rows from this node wake us at once; other nodes' rows and retries are

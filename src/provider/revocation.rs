@@ -4,11 +4,12 @@
 //! bound certificate is revoked ends, their tokens die, and every client session is owed a
 //! back-channel logout. A renewal (`superseded` with a linked successor) moves nobody out.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
 
-use super::sessions::{end_in, EndReason};
+use super::sessions::EndReason;
 use super::Provider;
 use crate::card::crl::{Crl, CrlError};
 use crate::card::jpki::{Purpose, RevocationReason};
@@ -409,13 +410,24 @@ fn has_linked_successor(c: &mut DbConn, binding: &BindingRow) -> diesel::QueryRe
 }
 
 /// Ends every live session of a person and revokes all their tokens; returns how many
-/// sessions ended. Each client session gets its back-channel logout queued.
+/// sessions ended. Each client session gets its back-channel logout queued. Set-based: a person
+/// with a thousand sessions costs a handful of statements, not a thousand.
 pub fn terminate_person(c: &mut DbConn, person_id: &str, now: i64) -> diesel::QueryResult<usize> {
-    let sessions = store::sessions::active_of_person(c, person_id)?;
-    for s in &sessions {
-        end_in(c, &s.id, EndReason::Revoked, now)?;
-    }
+    let reason = EndReason::Revoked.as_str();
+    let (sessions, live) = store::sessions::end_all_of_person(c, person_id, reason, now)?;
     store::grants::revoke_person(c, person_id, now)?;
+    super::outbox::enqueue_logouts(c, &live, now)?;
+    let mut clients_of: HashMap<&str, Vec<String>> = HashMap::new();
+    for cs in &live {
+        clients_of
+            .entry(&cs.session_id)
+            .or_default()
+            .push(cs.client_id.clone());
+    }
+    for session in &sessions {
+        let clients = clients_of.remove(session.as_str()).unwrap_or_default();
+        crate::audit::hooks::session_ended(c, session, reason, &clients, now)?;
+    }
     Ok(sessions.len())
 }
 

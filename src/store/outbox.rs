@@ -76,6 +76,23 @@ pub fn enqueue(conn: &mut DbConn, row: &OutboxRow) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Queues many rows with multi-row inserts (a fan-out can be ten thousand rows).
+pub fn enqueue_all(conn: &mut DbConn, rows: &[OutboxRow]) -> QueryResult<()> {
+    // 15 columns per row keeps a chunk under SQLite's 32,766 bound parameters.
+    for chunk in rows.chunks(1000) {
+        // Multi-row INSERT is backend-specific SQL in diesel (not in the common subset).
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(c)?,
+        };
+    }
+    Ok(())
+}
+
 /// Takes up to `limit` due deliveries for `lease` seconds. A node that dies while holding
 /// them leaves them to be taken again when the lease runs out: nothing is lost.
 pub fn claim_due(

@@ -167,3 +167,41 @@ pub fn expired(conn: &mut DbConn, now: i64, limit: i64) -> QueryResult<Vec<Strin
         .limit(limit)
         .load(conn)
 }
+
+/// Ends every live session of a person at once (their certificate was revoked); returns the
+/// ended sessions' ids and the client sessions that were live in them.
+pub fn end_all_of_person(
+    conn: &mut DbConn,
+    person_id: &str,
+    reason: &str,
+    now: i64,
+) -> QueryResult<(Vec<String>, Vec<ClientSessionRow>)> {
+    let sessions: Vec<String> = browser_sessions::table
+        .filter(browser_sessions::person_id.eq(person_id))
+        .filter(browser_sessions::ended_at.is_null())
+        .select(browser_sessions::id)
+        .load(conn)?;
+    diesel::update(
+        browser_sessions::table
+            .filter(browser_sessions::person_id.eq(person_id))
+            .filter(browser_sessions::ended_at.is_null()),
+    )
+    .set((
+        browser_sessions::ended_at.eq(now),
+        browser_sessions::end_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    let live = client_sessions::table
+        .filter(client_sessions::person_id.eq(person_id))
+        .filter(client_sessions::ended_at.is_null())
+        .select(ClientSessionRow::as_select())
+        .load(conn)?;
+    diesel::update(
+        client_sessions::table
+            .filter(client_sessions::person_id.eq(person_id))
+            .filter(client_sessions::ended_at.is_null()),
+    )
+    .set(client_sessions::ended_at.eq(now))
+    .execute(conn)?;
+    Ok((sessions, live))
+}
