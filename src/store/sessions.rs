@@ -108,29 +108,74 @@ pub fn end(
     reason: &str,
     now: i64,
 ) -> QueryResult<Vec<ClientSessionRow>> {
-    diesel::update(
-        browser_sessions::table
-            .find(session_id)
-            .filter(browser_sessions::ended_at.is_null()),
-    )
-    .set((
-        browser_sessions::ended_at.eq(now),
-        browser_sessions::end_reason.eq(reason),
-    ))
-    .execute(conn)?;
+    let (_, live) = end_live(conn, Whose::Session(session_id), reason, now)?;
+    Ok(live)
+}
+
+/// Ends every live session of a person at once (their certificate was revoked); returns the
+/// ended sessions' ids and the client sessions that were live in them.
+pub fn end_all_of_person(
+    conn: &mut DbConn,
+    person_id: &str,
+    reason: &str,
+    now: i64,
+) -> QueryResult<(Vec<String>, Vec<ClientSessionRow>)> {
+    end_live(conn, Whose::Person(person_id), reason, now)
+}
+
+/// Which live sessions to end: one browser session, or all of a person's.
+#[derive(Clone, Copy)]
+enum Whose<'a> {
+    Session(&'a str),
+    Person(&'a str),
+}
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+type Condition<'a, T> =
+    Box<dyn BoxableExpression<T, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
+
+impl<'a> Whose<'a> {
+    fn browser_sessions(self) -> Condition<'a, browser_sessions::table> {
+        let live = browser_sessions::ended_at.is_null();
+        match self {
+            Whose::Session(id) => Box::new(browser_sessions::id.eq(id).and(live)),
+            Whose::Person(id) => Box::new(browser_sessions::person_id.eq(id).and(live)),
+        }
+    }
+
+    fn client_sessions(self) -> Condition<'a, client_sessions::table> {
+        let live = client_sessions::ended_at.is_null();
+        match self {
+            Whose::Session(id) => Box::new(client_sessions::session_id.eq(id).and(live)),
+            Whose::Person(id) => Box::new(client_sessions::person_id.eq(id).and(live)),
+        }
+    }
+}
+
+fn end_live(
+    conn: &mut DbConn,
+    whose: Whose,
+    reason: &str,
+    now: i64,
+) -> QueryResult<(Vec<String>, Vec<ClientSessionRow>)> {
+    let sessions: Vec<String> = browser_sessions::table
+        .filter(whose.browser_sessions())
+        .select(browser_sessions::id)
+        .load(conn)?;
+    diesel::update(browser_sessions::table.filter(whose.browser_sessions()))
+        .set((
+            browser_sessions::ended_at.eq(now),
+            browser_sessions::end_reason.eq(reason),
+        ))
+        .execute(conn)?;
     let live = client_sessions::table
-        .filter(client_sessions::session_id.eq(session_id))
-        .filter(client_sessions::ended_at.is_null())
+        .filter(whose.client_sessions())
         .select(ClientSessionRow::as_select())
         .load(conn)?;
-    diesel::update(
-        client_sessions::table
-            .filter(client_sessions::session_id.eq(session_id))
-            .filter(client_sessions::ended_at.is_null()),
-    )
-    .set(client_sessions::ended_at.eq(now))
-    .execute(conn)?;
-    Ok(live)
+    diesel::update(client_sessions::table.filter(whose.client_sessions()))
+        .set(client_sessions::ended_at.eq(now))
+        .execute(conn)?;
+    Ok((sessions, live))
 }
 
 /// Live browser sessions of a person.
@@ -166,42 +211,4 @@ pub fn expired(conn: &mut DbConn, now: i64, limit: i64) -> QueryResult<Vec<Strin
         .select(browser_sessions::id)
         .limit(limit)
         .load(conn)
-}
-
-/// Ends every live session of a person at once (their certificate was revoked); returns the
-/// ended sessions' ids and the client sessions that were live in them.
-pub fn end_all_of_person(
-    conn: &mut DbConn,
-    person_id: &str,
-    reason: &str,
-    now: i64,
-) -> QueryResult<(Vec<String>, Vec<ClientSessionRow>)> {
-    let sessions: Vec<String> = browser_sessions::table
-        .filter(browser_sessions::person_id.eq(person_id))
-        .filter(browser_sessions::ended_at.is_null())
-        .select(browser_sessions::id)
-        .load(conn)?;
-    diesel::update(
-        browser_sessions::table
-            .filter(browser_sessions::person_id.eq(person_id))
-            .filter(browser_sessions::ended_at.is_null()),
-    )
-    .set((
-        browser_sessions::ended_at.eq(now),
-        browser_sessions::end_reason.eq(reason),
-    ))
-    .execute(conn)?;
-    let live = client_sessions::table
-        .filter(client_sessions::person_id.eq(person_id))
-        .filter(client_sessions::ended_at.is_null())
-        .select(ClientSessionRow::as_select())
-        .load(conn)?;
-    diesel::update(
-        client_sessions::table
-            .filter(client_sessions::person_id.eq(person_id))
-            .filter(client_sessions::ended_at.is_null()),
-    )
-    .set(client_sessions::ended_at.eq(now))
-    .execute(conn)?;
-    Ok((sessions, live))
 }
