@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command: builds the release binaries and the load generator,
-# makes a test CA and a software card, then for each target (node-oidc-provider 9, mykey on
-# SQLite, mykey on PostgreSQL, all with the server pinned to CPU 0 and the load generator to
+# makes a test CA, software cards and CRLs, then for each target (node-oidc-provider 9, mykey
+# on SQLite, mykey on PostgreSQL, all with the server pinned to CPU 0 and the load generator to
 # CPU 1, plus one unpinned mykey SQLite pass) starts the server, records its idle memory,
-# runs S1–S7, records its peak memory, stops it; finally rewrites the results part of
-# BENCHMARKS.md and bench/results/latest.jsonl.
+# runs S1–S7, records its peak memory, then (mykey only) S8 CRL ingest and S9 revocation
+# fan-out, and stops it; finally rewrites the results part of BENCHMARKS.md and
+# bench/results/latest.jsonl.
 #
 # Knobs (environment): BENCH_DURATION (s measured per scenario, 10), BENCH_WARMUP (2),
-# BENCH_CONNECTIONS (32), BENCH_LOGIN_CONCURRENCY (16), BENCH_SCENARIOS (S1,…,S7),
+# BENCH_CONNECTIONS (32), BENCH_LOGIN_CONCURRENCY (16; also the browsers seeded at once in
+# S9), BENCH_SCENARIOS (S1,…,S9), BENCH_CRL_ENTRIES (S8's padded CRL, 1000000),
+# BENCH_FANOUT_BROWSERS (S9's browser sessions, 1000), BENCH_FANOUT_CLIENTS (S9's clients, 10),
+# BENCH_FANOUT_TIMEOUT (s after the import that S9 waits for logout tokens, 120),
+# BENCH_FANOUT_ALG (the S9 clients' ID token alg, which logout tokens use too: RS256 or ES256),
 # BENCH_TARGETS (node mykey-sqlite mykey-postgres mykey-sqlite-unpinned),
 # BENCH_POSTGRES_URL (admin URL, postgres://postgres@127.0.0.1:5432/postgres), BENCH_SCHED
 # (the command prefix giving server and load generator priority: "chrt -r 1", or "nice -n -10"
@@ -24,7 +29,16 @@ DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 LOGINS=${BENCH_LOGIN_CONCURRENCY:-16}
-SCENARIOS=${BENCH_SCENARIOS:-S1,S2,S3,S4,S5,S6,S7}
+SCENARIOS=${BENCH_SCENARIOS:-S1,S2,S3,S4,S5,S6,S7,S8,S9}
+SCENARIOS=$(tr -d ' ' <<<"${SCENARIOS^^}")
+# S1–S7 are the load generator's `run`; S8 and S9 are separate steps (revocation_scenarios).
+LOAD_SCENARIOS=$(tr ',' '\n' <<<"$SCENARIOS" | grep -vx -e S8 -e S9 | paste -sd, - || true)
+has_scenario() { [[ ,$SCENARIOS, == *,$1,* ]]; }
+CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
+FANOUT_BROWSERS=${BENCH_FANOUT_BROWSERS:-1000}
+FANOUT_CLIENTS=${BENCH_FANOUT_CLIENTS:-10}
+FANOUT_TIMEOUT=${BENCH_FANOUT_TIMEOUT:-120}
+FANOUT_ALG=${BENCH_FANOUT_ALG:-RS256}
 TARGETS=${BENCH_TARGETS:-node mykey-sqlite mykey-postgres mykey-sqlite-unpinned}
 PG_ADMIN=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 # Other work shares these 2 cores: without priority, the server and the load generator wait
@@ -92,16 +106,38 @@ BIN=$ROOT/target/release/mykey-connect
 TESTKIT=$ROOT/target/release/mykey-testkit
 LOADGEN=$ROOT/target/release/mykey-loadgen
 
-# --- test CA, card, CRLs ---------------------------------------------------------------------
-log "test CA, card and CRLs in $WORK"
+# --- test CA, cards, CRLs --------------------------------------------------------------------
+log "test CA, cards and CRLs in $WORK"
 "$TESTKIT" init-ca "$WORK/ca" >/dev/null
 "$TESTKIT" issue-card --ca "$WORK/ca" --out "$WORK/card.json" >/dev/null 2>&1
 mkdir -p "$WORK/roots/auth" "$WORK/roots/sign" "$WORK/crl"
 cp "$WORK/ca/auth-root.pem" "$WORK/roots/auth/"
 cp "$WORK/ca/sign-root.pem" "$WORK/roots/sign/"
+# The CRLs every mykey target imports before it starts (nothing revoked yet). CRL numbers
+# grow with each `crl` call, so the later CRLs below succeed these in every database.
 for purpose in auth sign; do
   "$TESTKIT" crl --ca "$WORK/ca" --purpose "$purpose" --out "$WORK/crl/$purpose.crl" >/dev/null
 done
+if has_scenario S8; then
+  # S8: a CRL padded to CRL_ENTRIES, then its successor with one entry more (the diff path).
+  # Their nextUpdates differ (25 h, 26 h) so that the load generator sees when the server
+  # serves each one (mykey_crl_next_update_seconds).
+  "$TESTKIT" crl --ca "$WORK/ca" --purpose auth --pad "$CRL_ENTRIES" --next-update-hours 25 \
+    --out "$WORK/crl/s8-full.crl" >/dev/null
+  "$TESTKIT" crl --ca "$WORK/ca" --purpose auth --pad $((CRL_ENTRIES + 1)) --next-update-hours 26 \
+    --out "$WORK/crl/s8-diff.crl" >/dev/null
+fi
+if has_scenario S9; then
+  # S9's resident: a card of its own, so that S9 does not depend on the sessions and tokens
+  # S1–S7 left with the bench card, and the bench card stays good for every target. Its
+  # certificate is revoked in the CA now; each target learns it from a CRL made just before
+  # its S9 (revocation_scenarios).
+  "$TESTKIT" issue-card --ca "$WORK/ca" --out "$WORK/fanout-card.json" --name "失効　太郎" \
+    >/dev/null 2>&1
+  fanout_serial=$("$TESTKIT" show "$WORK/fanout-card.json" |
+    awk '/^auth:/ { a = 1 } a && /serial:/ { print $2; exit }')
+  "$TESTKIT" revoke --ca "$WORK/ca" --serial "$fanout_serial" --reason keyCompromise >/dev/null
+fi
 
 # A yardstick for S5–S7 (one RS256 signature per token response): aws-lc-rs signing with an
 # RSA-2048 key on the load generator's core.
@@ -117,13 +153,14 @@ run_loadgen() {
   [[ $server == mykey ]] && extra+=(--card "$WORK/card.json")
   [[ -n $MAX_OPS ]] && extra+=(--max-ops "$MAX_OPS")
   "$LOADGEN" rss --pid "$SERVER_PID" --target "$target" --phase idle --out "$RESULTS" >/dev/null
+  [[ -n $LOAD_SCENARIOS ]] || return 0
   local perf_pid=
   if [[ $PROFILE == perf ]]; then
     perf record -F 997 -g -p "$SERVER_PID" -o "$WORK/perf.data" 2>"$WORK/perf.log" &
     perf_pid=$!
   fi
   "${pin[@]}" "$LOADGEN" run --base-url "$base" --server "$server" --client-file "$client" \
-    --redirect-uri "$REDIRECT_URI" "${extra[@]}" --scenarios "$SCENARIOS" \
+    --redirect-uri "$REDIRECT_URI" "${extra[@]}" --scenarios "$LOAD_SCENARIOS" \
     --duration "$DURATION" --warmup "$WARMUP" --connections "$CONNECTIONS" \
     --login-concurrency "$LOGINS" --server-pid "$SERVER_PID" --target "$target" \
     --out "$RESULTS" &
@@ -135,7 +172,7 @@ run_loadgen() {
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
     mkdir -p "$ROOT/bench/results"
-    local report="$ROOT/bench/results/perf-$target-${SCENARIOS//,/-}.txt"
+    local report="$ROOT/bench/results/perf-$target-${LOAD_SCENARIOS//,/-}.txt"
     {
       perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none
       perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 0.3 \
@@ -145,13 +182,47 @@ run_loadgen() {
   fi
 }
 
-# S8 (CRL ingest) and S9 (revocation fan-out) hook.
-# TODO(revocation): once `mykey-connect crl import` exists, import "$WORK/crl/*.crl" here
-# (and drop MYKEY_ALLOW_MISSING_REVOCATION_DATA below), then time the ingest of a padded CRL
-# (`mykey-testkit crl --pad N`) for S8 and the session kill + logout outbox for S9.
+# S8 (CRL ingest) and S9 (revocation fan-out), on a running mykey server after S1–S7 (so
+# S10's peak is S1–S7's). The imports run as their own processes with the load generator's
+# pinning (CPU 1 when pinned), as an operator's `mykey-connect crl import` next to the server.
 revocation_scenarios() {
-  local target=$1
-  echo "$target: S8/S9 not run yet (they come with the revocation work)" >&2
+  local target=$1 pinned=$2 base=$3
+  if [[ -n $PROFILE ]]; then
+    has_scenario S8 || has_scenario S9 && echo "$target: S8/S9 are not profiled" >&2
+    return 0
+  fi
+  local pin=("${SCHED[@]}")
+  [[ $pinned == yes ]] && pin+=(taskset -c 1)
+  if has_scenario S8; then
+    log "$target: S8 CRL ingest"
+    local step
+    for step in full diff; do
+      "${pin[@]}" "$LOADGEN" ingest --base-url "$base" --mykey-bin "$BIN" \
+        --crl "$WORK/crl/s8-$step.crl" --step "$step" --server-pid "$SERVER_PID" \
+        --target "$target" --out "$RESULTS" || echo "$target: S8 ($step) had errors" >&2
+    done
+  fi
+  if has_scenario S9; then
+    log "$target: S9 revocation fan-out"
+    local port; port=$(free_port)
+    local clients=() n
+    for ((n = 0; n < FANOUT_CLIENTS; n++)); do
+      "$BIN" client add --name "Fan-out site $n" --redirect-uri "$REDIRECT_URI" \
+        --backchannel-logout-uri "http://127.0.0.1:$port/logout/$n" \
+        --id-token-alg "$FANOUT_ALG" --json >"$WORK/$target-fanout-$n.json"
+      clients+=(--client-file "$WORK/$target-fanout-$n.json")
+    done
+    # This target's CRL listing the S9 card (revoked at set-up), numbered after all before.
+    "$TESTKIT" crl --ca "$WORK/ca" --purpose auth --out "$WORK/crl/s9-$target.crl" >/dev/null
+    "${pin[@]}" "$LOADGEN" fanout --base-url "$base" --card "$WORK/fanout-card.json" \
+      "${clients[@]}" --redirect-uri "$REDIRECT_URI" --listen "127.0.0.1:$port" \
+      --browsers "$FANOUT_BROWSERS" --concurrency "$LOGINS" --timeout "$FANOUT_TIMEOUT" \
+      --mykey-bin "$BIN" --crl "$WORK/crl/s9-$target.crl" --server-pid "$SERVER_PID" \
+      --server-log "$WORK/$target.log" --target "$target" --out "$RESULTS" &
+    LOADGEN_PID=$!
+    wait "$LOADGEN_PID" || echo "$target: S9 had errors (marked in the table)" >&2
+    LOADGEN_PID=
+  fi
 }
 
 run_mykey() {
@@ -175,10 +246,12 @@ run_mykey() {
   export MYKEY_ISSUER=$base MYKEY_LISTEN=127.0.0.1:$port MYKEY_DATABASE_URL=$url
   export MYKEY_AUTH_ROOTS=$WORK/roots/auth MYKEY_SIGN_ROOTS=$WORK/roots/sign
   export MYKEY_ALLOW_TEST_CARDS=true MYKEY_WORKERS=$workers
-  # There is no `crl import` command yet: see revocation_scenarios and BENCHMARKS.md.
-  export MYKEY_ALLOW_MISSING_REVOCATION_DATA=true
   MYKEY_KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
   export MYKEY_KEY_ENCRYPTION_KEY
+  # Revocation data before the first login (logins fail closed without it); the server loads
+  # the stored CRLs at start-up. This also creates the database schema and signing keys.
+  "$BIN" crl import "$WORK/crl/auth.crl" "$WORK/crl/sign.crl" >"$WORK/$target-crl.log" 2>&1 ||
+    { cat "$WORK/$target-crl.log" >&2; exit 1; }
   "${pin[@]}" "$BIN" serve >"$WORK/$target.log" 2>&1 &
   SERVER_PID=$!
   wait_ready "$base/healthz"
@@ -187,12 +260,12 @@ run_mykey() {
   # Start-up (key generation, migrations) is not what a scenario costs.
   [[ $PROFILE == callgrind ]] && callgrind_control --zero "$SERVER_PID" >/dev/null
   run_loadgen "$target" mykey "$pinned" "$base" "$WORK/$target-client.json"
-  revocation_scenarios "$target"
+  revocation_scenarios "$target" "$pinned" "$base"
   stop_server
   drop_pg
   if [[ $PROFILE == callgrind ]]; then
     mkdir -p "$ROOT/bench/results"
-    local report="$ROOT/bench/results/callgrind-$target-${SCENARIOS//,/-}.txt"
+    local report="$ROOT/bench/results/callgrind-$target-${LOAD_SCENARIOS//,/-}.txt"
     {
       echo "Calls (summed over callers) of the functions BENCHMARKS.md discusses:"
       callgrind_annotate --tree=caller --inclusive=yes --threshold=100 "$WORK/callgrind.out" |
@@ -230,7 +303,14 @@ run_node() {
 
 for target in $TARGETS; do
   case $target in
-    node) run_node node ;;
+    node)
+      # node-oidc-provider has no CRLs or back-channel logouts: nothing to run for S8/S9 alone.
+      if [[ -n $LOAD_SCENARIOS ]]; then
+        run_node node
+      else
+        echo "node: no S1–S7 scenario selected" >&2
+      fi
+      ;;
     mykey-sqlite) run_mykey mykey-sqlite sqlite yes ;;
     mykey-postgres) run_mykey mykey-postgres postgres yes ;;
     mykey-sqlite-unpinned) run_mykey mykey-sqlite-unpinned sqlite no ;;
@@ -245,7 +325,7 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 machine="$model, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
 commit=$(git -C "$ROOT" rev-parse --short HEAD)
 git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock bench || commit="$commit (with local changes)"
-settings="Server pinned with \`taskset -c 0\` (\`MYKEY_WORKERS=1\`; node is single-threaded), load generator \`taskset -c 1\` (one thread), both under \`$BENCH_SCHED\` (other work shares this machine); ${WARMUP} s warm-up, ${DURATION} s measured per scenario; ${CONNECTIONS} keep-alive connections, ${LOGINS} concurrent logins for S6; SQLite in WAL with synchronous=NORMAL; $sign_speed on CPU 1; node-oidc-provider $(node -p "require('$WORK/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 9) on Node.js $(node --version), in-memory adapter"
+settings="Server pinned with \`taskset -c 0\` (\`MYKEY_WORKERS=1\`; node is single-threaded), load generator \`taskset -c 1\` (one thread), both under \`$BENCH_SCHED\` (other work shares this machine); ${WARMUP} s warm-up, ${DURATION} s measured per scenario; ${CONNECTIONS} keep-alive connections, ${LOGINS} concurrent logins for S6; SQLite in WAL with synchronous=NORMAL; $sign_speed on CPU 1; S8/S9: \`mykey-connect crl import\` runs with the load generator's pinning, S9 seeds ${FANOUT_BROWSERS} browser sessions × ${FANOUT_CLIENTS} clients (${LOGINS} browsers at once; ${FANOUT_ALG} ID and logout tokens); node-oidc-provider $(node -p "require('$WORK/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 9) on Node.js $(node --version), in-memory adapter"
 "$LOADGEN" report --results "$RESULTS" --machine "$machine" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
   --commit "$commit" --settings "$settings" --into "$ROOT/BENCHMARKS.md"
 mkdir -p "$ROOT/bench/results"

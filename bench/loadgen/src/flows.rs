@@ -223,13 +223,40 @@ async fn card_login(
     if !next.starts_with("/consent/") {
         return Ok(done);
     }
-    let page = browse(conn, jar, Method::GET, &next, Body::Empty).await?;
+    approve_consent(conn, jar, &next).await
+}
+
+/// The consent page at `path`, approved; returns the redirect back to the client.
+async fn approve_consent(conn: &mut Conn, jar: &mut Jar, path: &str) -> anyhow::Result<Response> {
+    let page = browse(conn, jar, Method::GET, path, Body::Empty).await?;
     expect(&page, 200, "consent page")?;
     let form = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("decision", "approve")
         .append_pair("csrf", &hidden(page.text(), "csrf")?)
         .finish();
-    browse(conn, jar, Method::POST, &next, Body::Form(form)).await
+    browse(conn, jar, Method::POST, path, Body::Form(form)).await
+}
+
+/// A code flow to `client` in a browser that is logged in already (mykey-connect): single
+/// sign-on, with the consent page approved when the person meets this site for the first time.
+pub async fn sso_with_consent(
+    conn: &mut Conn,
+    endpoints: &Endpoints,
+    client: &RpClient,
+    jar: &mut Jar,
+) -> anyhow::Result<Tokens> {
+    let pending = oidc::authorization_request(endpoints, client, &[]);
+    let mut r = browse(conn, jar, Method::GET, &pending.path, Body::Empty).await?;
+    if let Some(next) = r
+        .location
+        .as_deref()
+        .map(location_path)
+        .filter(|p| p.starts_with("/consent/"))
+    {
+        r = approve_consent(conn, jar, &next).await?;
+    }
+    let code = oidc::code_from_redirect(&r, client, &pending.state)?;
+    oidc::redeem(conn, endpoints, client, &code, &pending.verifier).await
 }
 
 /// node-oidc-provider's devInteractions: follow `/interaction/…` and `/auth/…` redirects,

@@ -1,11 +1,17 @@
-//! `mykey-loadgen`: drives the benchmark scenarios S1–S7 against an OpenID provider, records
-//! memory, and writes the results table (see bench/run.sh and BENCHMARKS.md).
+//! `mykey-loadgen`: drives the benchmark scenarios S1–S7 against an OpenID provider, times
+//! CRL ingest (S8) and the revocation fan-out (S9) of mykey-connect, records memory, and
+//! writes the results table (see bench/run.sh and BENCHMARKS.md).
 
 mod driver;
+mod fanout;
 mod flows;
 mod http;
+mod importer;
+mod ingest;
+mod jwt;
 mod oidc;
 mod procfs;
+mod receiver;
 mod report;
 mod run;
 mod scenarios;
@@ -99,6 +105,70 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// S8: run `mykey-connect crl import CRL` (its wall time and peak RSS), then wait until
+    /// the running server serves the new CRL and record its memory.
+    Ingest {
+        /// The server's base URL (loopback), for /metrics.
+        #[arg(long)]
+        base_url: String,
+        /// The mykey-connect binary; it reads the same MYKEY_* environment as the server.
+        #[arg(long)]
+        mykey_bin: PathBuf,
+        #[arg(long)]
+        crl: PathBuf,
+        /// `full` or `diff`: which import of the scenario this is.
+        #[arg(long)]
+        step: String,
+        #[arg(long)]
+        server_pid: u32,
+        /// Seconds to wait for the server to load the new CRL.
+        #[arg(long, default_value_t = 30.0)]
+        server_wait: f64,
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// S9: seed client sessions of one resident through the real flows, receive the clients'
+    /// back-channel logouts, revoke with `mykey-connect crl import CRL` and time the deliveries.
+    Fanout {
+        #[arg(long)]
+        base_url: String,
+        /// CARD file of the resident whose certificate CRL revokes.
+        #[arg(long)]
+        card: PathBuf,
+        /// One per client, in order: client n's back-channel logout URI must be
+        /// http://LISTEN/logout/n.
+        #[arg(long = "client-file", required = true)]
+        client_files: Vec<PathBuf>,
+        #[arg(long, default_value = "http://127.0.0.1:9/callback")]
+        redirect_uri: String,
+        /// Where the clients' logout endpoints listen (loopback).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// Browser sessions of the resident (each signs in to every client).
+        #[arg(long, default_value_t = 1000)]
+        browsers: usize,
+        /// Browsers seeded at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Seconds after the import's start to wait for every logout token.
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
+        #[arg(long)]
+        mykey_bin: PathBuf,
+        #[arg(long)]
+        crl: PathBuf,
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// The server's log file: failed outbox claims after T0 are counted.
+        #[arg(long)]
+        server_log: Option<PathBuf>,
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Time RSA-2048 PKCS#1 v1.5 SHA-256 signatures with the card's key through aws-lc-rs,
     /// the library the provider signs ID tokens with: a yardstick for S5–S7.
     SignSpeed {
@@ -143,6 +213,13 @@ fn socket_addr(base_url: &str) -> anyhow::Result<SocketAddr> {
         bail!("{addr} is not a loopback address");
     }
     Ok(addr)
+}
+
+/// One thread: bench/run.sh pins the load generator to its own core.
+fn single_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -191,12 +268,123 @@ fn main() -> anyhow::Result<()> {
                 target,
                 out,
             };
-            // One thread: bench/run.sh pins the load generator to its own core.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            if !runtime.block_on(run::run(plan))? {
+            if !single_thread()?.block_on(run::run(plan))? {
                 eprintln!("some scenarios had errors: their figures are not valid");
+                std::process::exit(2);
+            }
+        }
+        Command::Ingest {
+            base_url,
+            mykey_bin,
+            crl,
+            step,
+            server_pid,
+            server_wait,
+            target,
+            out,
+        } => {
+            let plan = ingest::IngestPlan {
+                addr: socket_addr(&base_url)?,
+                mykey_bin,
+                crl,
+                step,
+                server_pid,
+                server_wait: Duration::from_secs_f64(server_wait),
+                target,
+            };
+            let r = single_thread()?.block_on(ingest::run(plan))?;
+            let mb = |k: Option<u64>| {
+                k.map_or_else(
+                    || "n/a".to_owned(),
+                    |k| format!("{:.1}", k as f64 * 1024.0 / 1e6),
+                )
+            };
+            println!(
+                "{:<22} S8 {:<4} {} entries: import {:.2} s, importer peak {} MB ({}); server loaded it after {} s, RSS {} MB",
+                r.target,
+                r.step,
+                r.entries.map_or_else(|| "?".to_owned(), |n| n.to_string()),
+                r.import_seconds,
+                mb(r.importer_peak_kib),
+                r.peak_method,
+                r.server_load_seconds.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.2}")),
+                mb(r.server_rss_kib),
+            );
+            for e in &r.errors {
+                println!("    error: {e}");
+            }
+            let valid = r.valid();
+            if let Some(out) = &out {
+                run::append(out, &Record::Ingest(r))?;
+            }
+            if !valid {
+                std::process::exit(2);
+            }
+        }
+        Command::Fanout {
+            base_url,
+            card,
+            client_files,
+            redirect_uri,
+            listen,
+            browsers,
+            concurrency,
+            timeout,
+            mykey_bin,
+            crl,
+            server_pid,
+            server_log,
+            target,
+            out,
+        } => {
+            if !listen.ip().is_loopback() {
+                bail!("{listen} is not a loopback address");
+            }
+            let clients = client_files
+                .iter()
+                .map(|f| run::read_client(f, &redirect_uri))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let plan = fanout::FanoutPlan {
+                addr: socket_addr(&base_url)?,
+                card,
+                clients,
+                listen,
+                browsers: browsers.max(1),
+                concurrency: concurrency.max(1),
+                timeout: Duration::from_secs_f64(timeout),
+                mykey_bin,
+                crl,
+                server_pid,
+                server_log,
+                target,
+            };
+            let r = single_thread()?.block_on(fanout::run(plan))?;
+            println!(
+                "{:<22} S9 {} of {} logout tokens (+{} repeats): import {:.2} s; after T0 first {:.0} ms, p50 {:.0} ms, p99 {:.0} ms, last {:.0} ms; {:.0}/s; server CPU {} errors {}",
+                r.target,
+                r.delivered,
+                r.sessions,
+                r.duplicates,
+                r.import_seconds,
+                r.first_ms,
+                r.p50_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.rate,
+                r.server_cpu_pct.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.0}%")),
+                r.errors,
+            );
+            if let Some(n @ 1..) = r.claim_failures {
+                println!("    the server failed to claim outbox rows {n} time(s) after T0 (2 s retry each)");
+            }
+            for sample in &r.error_samples {
+                println!("    error: {sample}");
+            }
+            let valid = r.valid();
+            if let Some(out) = &out {
+                run::append(out, &Record::Fanout(r))?;
+            }
+            if !valid {
                 std::process::exit(2);
             }
         }

@@ -15,6 +15,8 @@ use crate::http::{location_path, Body, Conn, Response};
 /// The endpoints a run uses, as paths on the server.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
+    /// The `issuer` of the discovery document (the `iss` of every token).
+    pub issuer: String,
     pub authorization: String,
     pub token: String,
     pub userinfo: String,
@@ -63,6 +65,10 @@ pub async fn discover(addr: SocketAddr) -> anyhow::Result<Endpoints> {
         Ok(location_path(url))
     };
     Ok(Endpoints {
+        issuer: doc["issuer"]
+            .as_str()
+            .ok_or_else(|| anyhow!("discovery has no issuer"))?
+            .to_owned(),
         authorization: path("authorization_endpoint")?,
         token: path("token_endpoint")?,
         userinfo: path("userinfo_endpoint")?,

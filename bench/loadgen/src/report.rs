@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::scenarios::Scenario;
-use crate::stats::{Record, RssResult, ScenarioResult};
+use crate::stats::{FanoutResult, IngestResult, Record, RssResult, ScenarioResult};
 
 pub const START_MARK: &str = "<!-- bench:results:start (bench/run.sh rewrites this part) -->";
 pub const END_MARK: &str = "<!-- bench:results:end -->";
@@ -23,6 +23,11 @@ fn goal(scenario: &str) -> Option<f64> {
 }
 const GOAL_IDLE_MB: f64 = 30.0;
 const GOAL_PEAK_MB: f64 = 60.0;
+/// S8: a 1,000,000-entry CRL imported within 10 s, the importer within 256 MB.
+const GOAL_INGEST_SECONDS: f64 = 10.0;
+const GOAL_INGEST_MB: f64 = 256.0;
+/// S9: 99% of the logout tokens delivered within 2 s of the import's start.
+const GOAL_FANOUT_P99_MS: f64 = 2000.0;
 /// The target that gets the goal column, and the one every ratio divides by.
 const GOAL_TARGET: &str = "mykey-sqlite";
 const REFERENCE: &str = "node";
@@ -105,14 +110,28 @@ pub fn markdown(records: &[Record], h: &Header) -> String {
         .iter()
         .filter_map(|r| match r {
             Record::Scenario(s) => Some(s),
-            Record::Rss(_) => None,
+            _ => None,
         })
         .collect();
     let rss: Vec<&RssResult> = records
         .iter()
         .filter_map(|r| match r {
             Record::Rss(m) => Some(m),
-            Record::Scenario(_) => None,
+            _ => None,
+        })
+        .collect();
+    let ingests: Vec<&IngestResult> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Ingest(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    let fanouts: Vec<&FanoutResult> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Fanout(f) => Some(f),
+            _ => None,
         })
         .collect();
     let mut targets: Vec<&str> = Vec::new();
@@ -120,6 +139,8 @@ pub fn markdown(records: &[Record], h: &Header) -> String {
         .iter()
         .map(|s| s.target.as_str())
         .chain(rss.iter().map(|m| m.target.as_str()))
+        .chain(ingests.iter().map(|i| i.target.as_str()))
+        .chain(fanouts.iter().map(|f| f.target.as_str()))
     {
         if !targets.contains(&t) {
             targets.push(t);
@@ -177,16 +198,7 @@ pub fn markdown(records: &[Record], h: &Header) -> String {
         };
         let _ = writeln!(md, " {met} |");
     }
-    for (id, what) in [("S8", "CRL ingest"), ("S9", "revocation fan-out")] {
-        let _ = write!(md, "| {id} {what} | TODO: comes with the revocation work |");
-        for t in &targets {
-            md.push_str(" TODO |");
-            if *t != REFERENCE && targets.contains(&REFERENCE) {
-                md.push_str(" — |");
-            }
-        }
-        md.push_str(" — |\n");
-    }
+    revocation_rows(&mut md, &targets, &ingests, &fanouts);
     let _ = write!(
         md,
         "| S10 RSS idle / peak (MB) | ≤ {GOAL_IDLE_MB:.0} / ≤ {GOAL_PEAK_MB:.0} |"
@@ -211,38 +223,41 @@ pub fn markdown(records: &[Record], h: &Header) -> String {
         .unwrap_or_else(|| "—".into());
     let _ = writeln!(md, " {met} |\n");
 
-    let _ = writeln!(
-        md,
-        "Per run: latency, the CPU each side used over the measured window (% of one core), \
-         what one fully used server core would serve at that cost (rate ÷ server CPU), and the \
-         machine's 1-minute load average (other processes share these 2 cores):\n"
-    );
-    let _ = writeln!(
-        md,
-        "| scenario | target | p50 / p99 ms | server CPU | per server core | load generator CPU | load avg |\n|---|---|---|---|---|---|---|"
-    );
-    let pct = |c: Option<f64>| c.map_or_else(|| "—".to_owned(), |c| format!("{c:.0}%"));
-    for s in Scenario::ALL {
-        for t in &targets {
-            let Some(r) = find(t, s.id()) else { continue };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {:.2} / {:.2} | {} | {} | {} | {} |",
-                s.id(),
-                title(t),
-                r.p50_ms,
-                r.p99_ms,
-                pct(r.server_cpu_pct),
-                r.per_server_core().map_or_else(
-                    || "—".to_owned(),
-                    |c| format!("{} {}", thousands(c), s.unit())
-                ),
-                pct(r.loadgen_cpu_pct),
-                r.load_avg
-                    .map_or_else(|| "—".to_owned(), |l| format!("{l:.1}")),
-            );
+    if !scenarios.is_empty() {
+        let _ = writeln!(
+            md,
+            "Per run: latency, the CPU each side used over the measured window (% of one core), \
+             what one fully used server core would serve at that cost (rate ÷ server CPU), and the \
+             machine's 1-minute load average (other processes share these 2 cores):\n"
+        );
+        let _ = writeln!(
+            md,
+            "| scenario | target | p50 / p99 ms | server CPU | per server core | load generator CPU | load avg |\n|---|---|---|---|---|---|---|"
+        );
+        let pct = |c: Option<f64>| c.map_or_else(|| "—".to_owned(), |c| format!("{c:.0}%"));
+        for s in Scenario::ALL {
+            for t in &targets {
+                let Some(r) = find(t, s.id()) else { continue };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {:.2} / {:.2} | {} | {} | {} | {} |",
+                    s.id(),
+                    title(t),
+                    r.p50_ms,
+                    r.p99_ms,
+                    pct(r.server_cpu_pct),
+                    r.per_server_core().map_or_else(
+                        || "—".to_owned(),
+                        |c| format!("{} {}", thousands(c), s.unit())
+                    ),
+                    pct(r.loadgen_cpu_pct),
+                    r.load_avg
+                        .map_or_else(|| "—".to_owned(), |l| format!("{l:.1}")),
+                );
+            }
         }
     }
+    revocation_details(&mut md, &targets, &ingests, &fanouts);
     let errors: Vec<String> = scenarios
         .iter()
         .filter(|r| !r.valid())
@@ -255,14 +270,264 @@ pub fn markdown(records: &[Record], h: &Header) -> String {
                 r.error_samples.join("; ")
             )
         })
+        .chain(
+            ingests
+                .iter()
+                .filter(|r| !r.valid())
+                .map(|r| format!("- {} S8 ({}): {}", r.target, r.step, r.errors.join("; "))),
+        )
+        .chain(fanouts.iter().filter(|r| !r.valid()).map(|r| {
+            format!(
+                "- {} S9: {} errors, {} of {} logout tokens ({})",
+                r.target,
+                r.errors,
+                r.delivered,
+                r.sessions,
+                r.error_samples.join("; ")
+            )
+        }))
         .collect();
     if !errors.is_empty() {
-        let _ = writeln!(md, "\nRuns with errors (not valid figures):\n");
+        blank_line(&mut md);
+        let _ = writeln!(md, "Runs with errors (not valid figures):\n");
         for e in errors {
             let _ = writeln!(md, "{e}");
         }
     }
     md
+}
+
+/// Ends `md` with one empty line, as markdown needs between a table and what follows.
+fn blank_line(md: &mut String) {
+    if !md.ends_with("\n\n") {
+        md.push('\n');
+    }
+}
+
+fn mb_f(kib: Option<u64>) -> Option<f64> {
+    kib.map(|k| k as f64 * 1024.0 / 1e6)
+}
+
+fn seconds(s: Option<f64>) -> String {
+    s.map_or_else(|| "—".to_owned(), |s| format!("{s:.2} s"))
+}
+
+/// The S8 cell: import wall time / importer peak of the full CRL, then of the diff.
+fn ingest_cell(runs: &[&IngestResult]) -> String {
+    let mut parts = Vec::new();
+    for r in runs {
+        let peak = mb_f(r.importer_peak_kib).map_or_else(|| "?".to_owned(), |m| format!("{m:.0}"));
+        let what = if r.step == "full" {
+            String::new()
+        } else {
+            format!("{}: ", r.step)
+        };
+        let mut cell = format!("{what}{:.2} s / {peak} MB", r.import_seconds);
+        if !r.valid() {
+            cell.push_str(" ⚠ errors, not valid");
+        }
+        parts.push(cell);
+    }
+    parts.join("; ")
+}
+
+fn fanout_cell(r: &FanoutResult) -> String {
+    let mut cell = format!("{:.2} s", r.p99_ms / 1000.0);
+    if !r.valid() {
+        let _ = write!(
+            cell,
+            " ⚠ {} errors ({} of {} delivered), not valid",
+            r.errors, r.delivered, r.sessions
+        );
+    }
+    cell
+}
+
+/// The S8 and S9 rows of the main table: mykey-connect only (node has no CRLs or logouts).
+fn revocation_rows(
+    md: &mut String,
+    targets: &[&str],
+    ingests: &[&IngestResult],
+    fanouts: &[&FanoutResult],
+) {
+    let ingest_of = |t: &str| -> Vec<&IngestResult> {
+        let mut runs: Vec<&IngestResult> = Vec::new();
+        for step in ["full", "diff"] {
+            if let Some(r) = ingests
+                .iter()
+                .rev()
+                .find(|r| r.target == t && r.step == step)
+            {
+                runs.push(r);
+            }
+        }
+        runs
+    };
+    let fanout_of = |t: &str| fanouts.iter().rev().find(|r| r.target == t).copied();
+    let with_node = targets.contains(&REFERENCE);
+    let missing = |t: &str| if t == REFERENCE { "n/a" } else { "—" }.to_owned();
+
+    let entries = ingests
+        .iter()
+        .find(|r| r.step == "full")
+        .and_then(|r| r.entries)
+        .map_or_else(String::new, |n| {
+            format!(", {} entries", thousands(n as f64))
+        });
+    let _ = write!(
+        md,
+        "| S8 CRL ingest{entries} (`crl import` wall time / importer peak RSS; then the diff to the next) | ≤ {GOAL_INGEST_SECONDS:.0} s / ≤ {GOAL_INGEST_MB:.0} MB |"
+    );
+    for t in targets {
+        let runs = ingest_of(t);
+        let cell = if runs.is_empty() {
+            missing(t)
+        } else {
+            ingest_cell(&runs)
+        };
+        let _ = write!(md, " {cell} |");
+        if *t != REFERENCE && with_node {
+            md.push_str(" — |");
+        }
+    }
+    let runs = ingest_of(GOAL_TARGET);
+    let met = if runs.is_empty() {
+        "—"
+    } else if runs.iter().any(|r| !r.valid()) {
+        "**no** (errors)"
+    } else if runs.iter().all(|r| {
+        r.import_seconds <= GOAL_INGEST_SECONDS
+            && mb_f(r.importer_peak_kib).is_some_and(|m| m <= GOAL_INGEST_MB)
+    }) {
+        "yes"
+    } else {
+        "**no**"
+    };
+    let _ = writeln!(md, " {met} |");
+
+    let sessions = fanouts.first().map_or_else(String::new, |r| {
+        format!(", {} client sessions", thousands(r.sessions as f64))
+    });
+    let _ = write!(
+        md,
+        "| S9 revocation fan-out{sessions} (p99 from the import's start to the logout token's arrival) | ≤ {:.0} s p99 |",
+        GOAL_FANOUT_P99_MS / 1000.0
+    );
+    for t in targets {
+        let cell = fanout_of(t).map_or_else(|| missing(t), fanout_cell);
+        let _ = write!(md, " {cell} |");
+        if *t != REFERENCE && with_node {
+            md.push_str(" — |");
+        }
+    }
+    let met = match fanout_of(GOAL_TARGET) {
+        None => "—",
+        Some(r) if !r.valid() => "**no** (errors)",
+        Some(r) if r.p99_ms <= GOAL_FANOUT_P99_MS => "yes",
+        Some(_) => "**no**",
+    };
+    let _ = writeln!(md, " {met} |");
+}
+
+/// The detail tables of S8 and S9.
+fn revocation_details(
+    md: &mut String,
+    targets: &[&str],
+    ingests: &[&IngestResult],
+    fanouts: &[&FanoutResult],
+) {
+    let pct = |c: Option<f64>| c.map_or_else(|| "—".to_owned(), |c| format!("{c:.0}%"));
+    if !ingests.is_empty() {
+        blank_line(md);
+        let _ = writeln!(
+            md,
+            "S8 CRL ingest: `mykey-connect crl import` as its own process next to the running server \
+             (peak RSS by {}); the server serves a CRL another process imported after its next \
+             10-second refresh of the stored CRLs:\n",
+            if ingests.iter().all(|r| r.peak_method == "wait4") {
+                "`wait4` through GNU time"
+            } else {
+                "`wait4` through GNU time, or sampling `/proc` where marked"
+            }
+        );
+        let _ = writeln!(
+            md,
+            "| target | CRL | entries (newly revoked / no longer listed) | size | `crl import` wall time | importer peak RSS | server serves it after | server CPU until then | server RSS / peak after |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for t in targets {
+            for r in ingests.iter().filter(|r| r.target == *t) {
+                let count =
+                    |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| thousands(n as f64));
+                let peak = format!(
+                    "{} MB{}",
+                    mb(r.importer_peak_kib),
+                    if r.peak_method == "wait4" {
+                        ""
+                    } else {
+                        " (sampled)"
+                    }
+                );
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} ({} / {}) | {:.1} MB | {:.2} s | {peak} | {} | {} | {} / {} MB |",
+                    title(t),
+                    r.step,
+                    count(r.entries),
+                    count(r.newly_revoked),
+                    count(r.no_longer_listed),
+                    r.file_bytes as f64 / 1e6,
+                    r.import_seconds,
+                    seconds(r.server_load_seconds),
+                    seconds(r.server_cpu_seconds),
+                    mb(r.server_rss_kib),
+                    mb(r.server_hwm_kib),
+                );
+            }
+        }
+    }
+    if !fanouts.is_empty() {
+        blank_line(md);
+        let _ = writeln!(
+            md,
+            "S9 revocation fan-out: T0 is the start of `mykey-connect crl import` of the CRL that \
+             revokes the resident's certificate; each time is a logout token's arrival at its \
+             client after T0 (the server finds outbox rows another process wrote by polling once \
+             a second); server CPU from T0 to the last arrival; failed outbox claims: how often \
+             the server's delivery loop logged `outbox: cannot claim deliveries` after T0 (it \
+             waits 2 s after each):\n"
+        );
+        let _ = writeln!(
+            md,
+            "| target | client sessions (browsers × clients) | seeding | `crl import` | first / p50 / p99 / last ms | deliveries/s | server CPU | load generator CPU | repeats | failed outbox claims | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for t in targets {
+            for r in fanouts.iter().filter(|r| r.target == *t) {
+                let cpu = match (r.server_cpu_seconds, r.server_cpu_pct) {
+                    (Some(s), Some(p)) => format!("{s:.2} s ({p:.0}%)"),
+                    _ => "—".to_owned(),
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} ({} × {}) | {:.1} s | {:.2} s | {:.0} / {:.0} / {:.0} / {:.0} | {} | {cpu} | {} | {} | {} | {} |",
+                    title(t),
+                    thousands(r.sessions as f64),
+                    r.browsers,
+                    r.clients,
+                    r.seeding_seconds,
+                    r.import_seconds,
+                    r.first_ms,
+                    r.p50_ms,
+                    r.p99_ms,
+                    r.max_ms,
+                    thousands(r.rate),
+                    pct(r.loadgen_cpu_pct),
+                    r.duplicates,
+                    r.claim_failures.map_or_else(|| "—".to_owned(), |n| n.to_string()),
+                    r.load_avg.map_or_else(|| "—".to_owned(), |l| format!("{l:.1}")),
+                );
+            }
+        }
+    }
 }
 
 /// Replaces the part between the marks in `doc`, or appends a results section.

@@ -61,7 +61,101 @@ fn each_figure_has_its_ratio_to_node_and_a_missed_goal_says_no() {
         s10.ends_with("**no** |"),
         "a 71.7 MB peak misses 60 MB: {s10}"
     );
-    assert!(md.contains("| S8 CRL ingest | TODO: comes with the revocation work | TODO |"));
+    let s8 = md.lines().find(|l| l.starts_with("| S8 ")).expect("S8 row");
+    assert!(s8.ends_with("| — |"), "no S8 runs, no goal verdict: {s8}");
+}
+
+fn ingest(target: &str, step: &str, seconds: f64, peak_kib: u64) -> Record {
+    Record::Ingest(IngestResult {
+        target: target.to_owned(),
+        step: step.to_owned(),
+        file_bytes: 38_200_000,
+        entries: Some(1_000_000),
+        newly_revoked: Some(1_000_000),
+        no_longer_listed: Some(0),
+        import_seconds: seconds,
+        importer_peak_kib: Some(peak_kib),
+        peak_method: "wait4".to_owned(),
+        server_load_seconds: Some(4.2),
+        server_cpu_seconds: Some(0.3),
+        server_rss_kib: Some(60_000),
+        server_hwm_kib: Some(90_000),
+        errors: vec![],
+    })
+}
+
+fn fanout(target: &str, p99_ms: f64, delivered: u64) -> Record {
+    Record::Fanout(FanoutResult {
+        target: target.to_owned(),
+        clients: 10,
+        browsers: 1000,
+        sessions: 10_000,
+        seeding_seconds: 12.0,
+        import_seconds: 0.4,
+        delivered,
+        duplicates: 0,
+        first_ms: 900.0,
+        p50_ms: 1500.0,
+        p99_ms,
+        max_ms: p99_ms + 10.0,
+        rate: 9000.0,
+        server_cpu_seconds: Some(1.5),
+        server_cpu_pct: Some(75.0),
+        loadgen_cpu_pct: Some(20.0),
+        load_avg: Some(2.0),
+        claim_failures: Some(0),
+        errors: 10_000 - delivered,
+        error_samples: vec![],
+    })
+}
+
+#[test]
+fn s8_and_s9_fill_their_rows_for_mykey_and_say_n_a_for_node() {
+    let records = vec![
+        scenario("node", "S1", 12_000.0, 0),
+        scenario("mykey-sqlite", "S1", 66_000.0, 0),
+        ingest("mykey-sqlite", "full", 1.25, 120_000),
+        ingest("mykey-sqlite", "diff", 1.5, 150_000),
+        fanout("mykey-sqlite", 1_850.0, 10_000),
+        ingest("mykey-postgres", "full", 2.0, 130_000),
+        fanout("mykey-postgres", 2_500.0, 9_990),
+    ];
+    let md = markdown(&records, &header());
+    let s8 = md.lines().find(|l| l.starts_with("| S8 ")).expect("S8 row");
+    assert!(s8.contains("1,000,000 entries"), "{s8}");
+    assert!(
+        s8.contains(
+            "| n/a | 1.25 s / 123 MB; diff: 1.50 s / 154 MB | — | 2.00 s / 133 MB | — | yes |"
+        ),
+        "{s8}"
+    );
+    let s9 = md.lines().find(|l| l.starts_with("| S9 ")).expect("S9 row");
+    assert!(s9.contains("10,000 client sessions"), "{s9}");
+    assert!(s9.contains("| n/a | 1.85 s | — |"), "{s9}");
+    assert!(
+        s9.contains("2.50 s ⚠ 10 errors (9990 of 10000 delivered), not valid"),
+        "{s9}"
+    );
+    assert!(s9.ends_with("| yes |"), "{s9}");
+    assert!(md.contains("| mykey SQLite (pinned) | full | 1,000,000 (1,000,000 / 0) | 38.2 MB | 1.25 s | 122.9 MB |"));
+    assert!(md.contains("| mykey SQLite (pinned) | 10,000 (1000 × 10) | 12.0 s | 0.40 s | 900 / 1500 / 1850 / 1860 | 9,000 | 1.50 s (75%) |"));
+    assert!(md.contains("- mykey-postgres S9: 10 errors, 9990 of 10000 logout tokens"));
+}
+
+#[test]
+fn s8_misses_its_goal_over_ten_seconds_or_256_mb_and_s9_over_two_seconds() {
+    let slow = markdown(
+        &[
+            ingest("mykey-sqlite", "full", 11.0, 100_000),
+            fanout("mykey-sqlite", 2_100.0, 10_000),
+        ],
+        &header(),
+    );
+    let big = markdown(&[ingest("mykey-sqlite", "full", 2.0, 300_000)], &header());
+    for (md, row) in [(&slow, "| S8 "), (&slow, "| S9 "), (&big, "| S8 ")] {
+        let line = md.lines().find(|l| l.starts_with(row)).expect("row");
+        assert!(line.ends_with("| **no** |"), "{line}");
+    }
 }
 
 #[test]

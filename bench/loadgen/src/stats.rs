@@ -49,6 +49,10 @@ pub fn quantile(sorted: &[u32], q: f64) -> u32 {
 pub enum Record {
     Scenario(ScenarioResult),
     Rss(RssResult),
+    /// S8: one `crl import` of a padded CRL.
+    Ingest(IngestResult),
+    /// S9: one revocation fan-out.
+    Fanout(FanoutResult),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +95,93 @@ pub struct RssResult {
     pub idle_kib: Option<u64>,
     /// `VmHWM` after all scenarios.
     pub peak_kib: Option<u64>,
+}
+
+/// S8: one `mykey-connect crl import` in its own process while the server runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IngestResult {
+    pub target: String,
+    /// `full` (the first padded CRL, after the small one) or `diff` (the next, one entry more).
+    pub step: String,
+    pub file_bytes: u64,
+    /// From the import's own report.
+    pub entries: Option<u64>,
+    pub newly_revoked: Option<u64>,
+    pub no_longer_listed: Option<u64>,
+    /// Wall time of the importing process, start to exit.
+    pub import_seconds: f64,
+    /// Peak RSS (VmHWM / ru_maxrss) of the importing process.
+    pub importer_peak_kib: Option<u64>,
+    /// `wait4` (exact, through /usr/bin/time) or `sampled` (/proc every 2 ms: a lower bound).
+    pub peak_method: String,
+    /// From the import's end until the running server served the new CRL (its refresh loop).
+    pub server_load_seconds: Option<f64>,
+    /// CPU the server used from the import's start until then.
+    pub server_cpu_seconds: Option<f64>,
+    /// The server's VmRSS and VmHWM once it holds the new set.
+    pub server_rss_kib: Option<u64>,
+    pub server_hwm_kib: Option<u64>,
+    pub errors: Vec<String>,
+}
+
+impl IngestResult {
+    pub fn valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// S9: a revoked certificate's sessions ended by a CRL import, and the logout tokens that
+/// reached the clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FanoutResult {
+    pub target: String,
+    pub clients: usize,
+    pub browsers: usize,
+    /// Client sessions seeded (each is owed one logout token).
+    pub sessions: u64,
+    pub seeding_seconds: f64,
+    /// Wall time of `crl import` (T0 is its start).
+    pub import_seconds: f64,
+    /// Distinct expected `sid`s that arrived.
+    pub delivered: u64,
+    pub duplicates: u64,
+    /// Arrival − T0 of the first, median, 99th percentile and last delivery, ms.
+    pub first_ms: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Deliveries per second between the first and the last arrival.
+    pub rate: f64,
+    /// Server CPU from T0 to the last delivery: seconds, and % of one core.
+    pub server_cpu_seconds: Option<f64>,
+    pub server_cpu_pct: Option<f64>,
+    pub loadgen_cpu_pct: Option<f64>,
+    pub load_avg: Option<f64>,
+    /// Times the server's delivery loop failed to claim outbox rows after T0 and waited 2 s
+    /// ("outbox: cannot claim deliveries" in its log), when the log was given.
+    #[serde(default)]
+    pub claim_failures: Option<u64>,
+    pub errors: u64,
+    pub error_samples: Vec<String>,
+}
+
+impl FanoutResult {
+    pub fn valid(&self) -> bool {
+        self.errors == 0 && self.delivered > 0 && self.delivered == self.sessions
+    }
+}
+
+impl Tally {
+    /// The most frequent error kinds, as `n× text`.
+    pub fn samples(&self, n: usize) -> Vec<String> {
+        let mut kinds: Vec<(&String, &u64)> = self.error_kinds.iter().collect();
+        kinds.sort_by_key(|k| std::cmp::Reverse(*k.1));
+        kinds
+            .into_iter()
+            .take(n)
+            .map(|(k, c)| format!("{c}× {k}"))
+            .collect()
+    }
 }
 
 impl ScenarioResult {
