@@ -83,6 +83,18 @@ pub fn session_ended(
     now: i64,
 ) -> Q {
     let person = store::sessions::get(c, session_id)?.map(|s| s.person_id);
+    person_session_ended(c, person.as_deref(), session_id, reason, clients, now)
+}
+
+/// As [`session_ended`], for a caller that knows whose session it was.
+pub fn person_session_ended(
+    c: &mut DbConn,
+    person: Option<&str>,
+    session_id: &str,
+    reason: &str,
+    clients: &[String],
+    now: i64,
+) -> Q {
     let actor = if reason == "logout" {
         Actor::Resident
     } else {
@@ -90,7 +102,7 @@ pub fn session_ended(
     };
     let mut event = Event::new(Kind::SessionEnded, actor)
         .data(json!({ "session_id": session_id, "reason": reason, "clients": clients }));
-    event.person_id = person;
+    event.person_id = person.map(str::to_owned);
     record(c, &event, now)
 }
 
@@ -128,17 +140,19 @@ pub fn terminated(
     record(c, &event, now)
 }
 
-/// One back-channel logout delivery attempt's outcome (`delivered`, `retry`, `dead`).
+/// `count` back-channel deliveries to one client that ended alike at the same attempt
+/// (`delivered`, `retry`, `dead`).
 pub fn delivery(
     c: &mut DbConn,
     client: &str,
     kind: &str,
     outcome: &str,
     attempts: i32,
+    count: usize,
     now: i64,
 ) -> Q {
     let event = Event::new(Kind::LogoutDelivery, Actor::System)
         .client(client)
-        .data(json!({ "kind": kind, "outcome": outcome, "attempts": attempts }));
+        .data(json!({ "kind": kind, "outcome": outcome, "attempts": attempts, "count": count }));
     record(c, &event, now)
 }

@@ -13,7 +13,7 @@ pub async fn crl_import(p: &Provider, files: &[std::path::PathBuf]) -> Result<St
     for file in files {
         let bytes =
             std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        match import_crl(p, &bytes, &format!("cli:{}", file.display())).await {
+        match import_crl(p, bytes, &format!("cli:{}", file.display())).await {
             Ok(r) => out.push_str(&format!(
                 "{}: imported CRL {} of root {} ({}): {} entries, {} newly revoked, {} no longer listed, {} person(s) logged out, {} renewal(s) carried over\n",
                 file.display(), r.crl_number, r.root_key_id, r.purpose, r.entries, r.newly_revoked,

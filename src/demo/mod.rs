@@ -150,7 +150,7 @@ pub async fn prepare(
     // Fresh CRLs for the demo CA, so logins pass the revocation check.
     for purpose in [Purpose::Auth, Purpose::Sign] {
         let crl = ca.crl(purpose, now, now + time::Duration::days(1))?;
-        crate::provider::revocation::import_crl(&provider, &crl, "demo")
+        crate::provider::revocation::import_crl(&provider, crl, "demo")
             .await
             .with_context(|| format!("importing the demo {purpose} CRL"))?;
     }

@@ -151,7 +151,7 @@ pub async fn watch_folder(p: &Provider, dir: &std::path::Path) {
             continue;
         };
         let source = format!("folder:{}", path.display());
-        let _ = revocation::import_crl(p, &bytes, &source).await;
+        let _ = revocation::import_crl(p, bytes, &source).await;
     }
 }
 
@@ -190,7 +190,8 @@ pub async fn poll_url(p: &Provider, url: &str) {
             match resp.bytes().await {
                 Ok(body) => {
                     let outcome =
-                        match revocation::import_crl(p, &body, &format!("url:{url}")).await {
+                        match revocation::import_crl(p, body.as_ref(), &format!("url:{url}")).await
+                        {
                             Ok(_) => "imported".to_owned(),
                             Err(e) => e.outcome().to_owned(),
                         };

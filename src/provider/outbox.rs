@@ -4,7 +4,7 @@
 //! never lost: rows are written in the transaction that ends the session, and a node that dies
 //! mid-delivery leaves its claimed rows to be taken again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,8 +128,11 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
         .await;
     let now = p.clock.unix();
     let retry_period = p.settings.backchannel_retry_period.as_secs() as i64;
-    let mut updates = Vec::with_capacity(outcomes.len());
-    let mut audited = Vec::with_capacity(outcomes.len());
+    // Outcomes are written together: one statement per attempt count for the deliveries, one
+    // per failure, and one audit entry per client, kind, outcome and attempt count.
+    let mut delivered: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    let mut failed = Vec::new();
+    let mut audited: BTreeMap<(String, String, &'static str, i32), usize> = BTreeMap::new();
     for (row, result) in outcomes {
         let attempts = row.attempts + 1;
         let outcome = match &result {
@@ -147,29 +150,31 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
             .deliveries
             .with_label_values(&[row.kind.as_str(), row.client_id.as_str(), outcome])
             .inc();
-        if let Err(e) = &result {
-            tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
+        *audited
+            .entry((row.client_id.clone(), row.kind.clone(), outcome, attempts))
+            .or_default() += 1;
+        match result {
+            Ok(()) => delivered.entry(attempts).or_default().push(row.id),
+            Err(e) => {
+                tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
+                let retry_at = (outcome == "retry").then(|| now + backoff(attempts));
+                failed.push((row.id, attempts, e, retry_at));
+            }
         }
-        audited.push((row.client_id.clone(), row.kind.clone(), outcome, attempts));
-        updates.push((row.id, attempts, result.err(), outcome));
     }
     let write =
         p.db.write_offloaded(move |c| {
-            for (id, attempts, error, outcome) in &updates {
-                match (error, *outcome) {
-                    (None, _) => store::outbox::mark_delivered(c, id, *attempts, now)?,
-                    (Some(e), "dead") => store::outbox::mark_failed(c, id, *attempts, e, None)?,
-                    (Some(e), _) => store::outbox::mark_failed(
-                        c,
-                        id,
-                        *attempts,
-                        e,
-                        Some(now + backoff(*attempts)),
-                    )?,
-                };
+            for (attempts, ids) in &delivered {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                for chunk in ids.chunks(500) {
+                    store::outbox::mark_delivered(c, chunk, *attempts, now)?;
+                }
             }
-            for (client, kind, outcome, attempts) in &audited {
-                crate::audit::hooks::delivery(c, client, kind, outcome, *attempts, now)?;
+            for (id, attempts, error, retry_at) in &failed {
+                store::outbox::mark_failed(c, id, *attempts, error, *retry_at)?;
+            }
+            for ((client, kind, outcome, attempts), count) in &audited {
+                crate::audit::hooks::delivery(c, client, kind, outcome, *attempts, *count, now)?;
             }
             Ok(())
         })

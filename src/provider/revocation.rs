@@ -72,13 +72,14 @@ pub struct ImportReport {
     pub security_events: usize,
 }
 
-/// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …).
+/// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …). Given
+/// owned DER bytes, it keeps them: a national CRL is tens of megabytes.
 pub async fn import_crl(
     p: &Provider,
-    bytes: &[u8],
+    bytes: impl Into<Vec<u8>>,
     source: &str,
 ) -> Result<ImportReport, ImportError> {
-    let der = pem_to_der(bytes);
+    let der = pem_to_der(bytes.into());
     let sha256 = hex::encode(digest::digest(&digest::SHA256, &der));
     let result = import(p, der, &sha256, source).await;
     match &result {
@@ -134,8 +135,8 @@ pub async fn import_crl(
 }
 
 /// A PEM CRL's DER; anything else is taken as DER.
-fn pem_to_der(bytes: &[u8]) -> Vec<u8> {
-    let text = std::str::from_utf8(bytes).unwrap_or("");
+fn pem_to_der(bytes: Vec<u8>) -> Vec<u8> {
+    let text = std::str::from_utf8(&bytes).unwrap_or("");
     if let Some(start) = text.find("-----BEGIN X509 CRL-----") {
         let body = &text[start + 24..];
         if let Some(end) = body.find("-----END X509 CRL-----") {
@@ -146,7 +147,7 @@ fn pem_to_der(bytes: &[u8]) -> Vec<u8> {
             }
         }
     }
-    bytes.to_vec()
+    bytes
 }
 
 async fn import(
@@ -426,7 +427,14 @@ pub fn terminate_person(c: &mut DbConn, person_id: &str, now: i64) -> diesel::Qu
     }
     for session in &sessions {
         let clients = clients_of.remove(session.as_str()).unwrap_or_default();
-        crate::audit::hooks::session_ended(c, session, reason, &clients, now)?;
+        crate::audit::hooks::person_session_ended(
+            c,
+            Some(person_id),
+            session,
+            reason,
+            &clients,
+            now,
+        )?;
     }
     Ok(sessions.len())
 }

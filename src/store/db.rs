@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
@@ -282,16 +282,14 @@ impl Db {
         for _ in 0..=self.pool.max_size() {
             let mut conn = self.conn()?;
             let mut ran = false;
-            let result = conn
-                .conn
-                .transaction(|c| {
-                    ran = true;
-                    match f.take() {
-                        Some(f) => f(c),
-                        None => Err(diesel::result::Error::RollbackTransaction),
-                    }
-                })
-                .map_err(StoreError::from_query);
+            let result = write_transaction(&mut conn.conn, |c| {
+                ran = true;
+                match f.take() {
+                    Some(f) => f(c),
+                    None => Err(diesel::result::Error::RollbackTransaction),
+                }
+            })
+            .map_err(StoreError::from_query);
             conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
             if conn.gone && !ran {
                 continue;
@@ -353,5 +351,32 @@ impl Db {
     /// A cheap liveness query for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| c.batch_execute("SELECT 1")).await
+    }
+}
+
+/// One write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, taking the write lock
+/// up front: a deferred transaction that has read cannot become a writer once another process
+/// (`mykey-connect crl import`, a second node's CLI) has committed in between, and SQLite
+/// answers "database is locked" at once instead of waiting out `busy_timeout`.
+fn write_transaction<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    type Manager = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        DbConn::Postgres(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback),
+        },
     }
 }

@@ -118,6 +118,9 @@ pub fn claim_due(
         // One writer at a time in SQLite: the plain read is already exclusive.
         DbConn::Sqlite(sqlite) => due.load(sqlite)?,
     };
+    if rows.is_empty() {
+        return Ok(rows);
+    }
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
         .set(outbox::locked_until.eq(now + lease))
@@ -125,8 +128,14 @@ pub fn claim_due(
     Ok(rows)
 }
 
-pub fn mark_delivered(conn: &mut DbConn, id: &str, attempts: i32, now: i64) -> QueryResult<usize> {
-    diesel::update(outbox::table.find(id))
+/// Records deliveries that succeeded at attempt `attempts`, in one statement.
+pub fn mark_delivered(
+    conn: &mut DbConn,
+    ids: &[&str],
+    attempts: i32,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::status.eq(DELIVERED),
             outbox::attempts.eq(attempts),

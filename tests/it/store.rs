@@ -80,3 +80,54 @@ fn a_database_url_names_its_backend_by_scheme_only() {
     );
     assert!(DatabaseUrl::parse("mysql://h/db").is_err());
 }
+
+/// Two `Db` handles on one file behave like two processes (the server and `crl import`):
+/// each has its own connections and its own in-process write lock.
+#[test]
+fn a_sqlite_write_that_read_first_waits_for_another_process_instead_of_failing_locked() {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("two.sqlite3").display());
+    let server = Db::connect(&url, 2).expect("connect");
+    server.migrate().expect("migrate");
+    let cli = Db::connect(&url, 1).expect("connect again");
+    let count = |c: &mut mykey_connect::store::DbConn| {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM leases")
+            .get_result::<Count>(c)
+            .map(|r| r.n)
+    };
+
+    let (read_done, wait_read) = std::sync::mpsc::channel();
+    let (other_committed, wait_commit) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        server.write_blocking(|c| {
+            let before = count(c)?;
+            read_done.send(()).expect("signal");
+            // Another process commits while this transaction holds its read.
+            let _ = wait_commit.recv_timeout(std::time::Duration::from_millis(500));
+            diesel::sql_query(
+                "INSERT INTO leases (name, holder, expires_at) VALUES ('server', 'a', 1)",
+            )
+            .execute(c)?;
+            Ok(before)
+        })
+    });
+    wait_read.recv().expect("the server's transaction started");
+    let other = cli.write_blocking(|c| {
+        diesel::sql_query("INSERT INTO leases (name, holder, expires_at) VALUES ('cli', 'b', 1)")
+            .execute(c)
+    });
+    other_committed.send(()).ok();
+    let server_result = writer.join().expect("writer thread");
+    assert!(server_result.is_ok(), "server write: {server_result:?}");
+    assert!(other.is_ok(), "other process's write: {other:?}");
+    assert_eq!(cli.read_blocking(count).expect("count"), 2);
+}

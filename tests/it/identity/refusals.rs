@@ -230,9 +230,10 @@ async fn a_revoked_signature_certificate_sends_a_set_to_the_sites_that_received_
         .ca
         .crl(Purpose::Sign, now, now + time::Duration::days(1))
         .expect("crl");
-    let report = mykey_connect::provider::revocation::import_crl(&tp.provider, &crl, "test")
-        .await
-        .expect("import");
+    let report =
+        mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
+            .await
+            .expect("import");
     assert_eq!(
         (
             report.terminated,

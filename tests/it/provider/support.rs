@@ -152,7 +152,7 @@ impl TestProvider {
             let crl = ca
                 .crl(purpose, now, now + time::Duration::days(1))
                 .expect("CRL");
-            mykey_connect::provider::revocation::import_crl(&provider, &crl, "test")
+            mykey_connect::provider::revocation::import_crl(&provider, crl.as_slice(), "test")
                 .await
                 .expect("import CRL");
         }

@@ -169,9 +169,10 @@ async fn a_provider_killed_in_the_middle_of_a_fan_out_delivers_every_token_after
         .ca
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
-    let report = mykey_connect::provider::revocation::import_crl(&tp.provider, &crl, "test")
-        .await
-        .expect("import");
+    let report =
+        mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
+            .await
+            .expect("import");
     assert_eq!(report.sessions_ended, 12);
 
     wait_attempts(&a.receiver, 1).await;

@@ -171,7 +171,7 @@ async fn rolled_back_foreign_garbage_and_stale_crls_are_refused_and_change_nothi
         .ca
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
-    import_crl(&tp.provider, &newer, "test")
+    import_crl(&tp.provider, newer.as_slice(), "test")
         .await
         .expect("newer imported");
     let before = reqwest::get(tp.url("/readyz"))
@@ -204,7 +204,7 @@ async fn rolled_back_foreign_garbage_and_stale_crls_are_refused_and_change_nothi
         ("stale", stale, "stale"),
     ];
     for (what, der, outcome) in cases {
-        let err = import_crl(&tp.provider, &der, "test")
+        let err = import_crl(&tp.provider, der.as_slice(), "test")
             .await
             .expect_err(what);
         assert_eq!(err.outcome(), outcome, "{what}: {err}");
@@ -251,7 +251,7 @@ async fn past_next_update_new_logins_fail_closed_unless_a_grace_period_is_config
             .ca
             .crl(Purpose::Auth, now, now + time::Duration::hours(1))
             .expect("crl");
-        import_crl(&tp.provider, &crl, "test")
+        import_crl(&tp.provider, crl.as_slice(), "test")
             .await
             .expect("import");
         tp.clock.advance(Duration::from_secs(3600 + 600));

@@ -45,9 +45,10 @@ async fn renewal(db: Db) {
             now + time::Duration::days(1),
         )
         .expect("crl");
-    let report = mykey_connect::provider::revocation::import_crl(&tp.provider, &crl, "test")
-        .await
-        .expect("import");
+    let report =
+        mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
+            .await
+            .expect("import");
     assert_eq!((report.terminated, report.superseded), (0, 1));
     assert_eq!(
         tp.ca
@@ -105,9 +106,10 @@ async fn a_renewed_card_without_linkage_enrols_a_new_person_and_the_superseded_o
             now + time::Duration::days(1),
         )
         .expect("crl");
-    let report = mykey_connect::provider::revocation::import_crl(&tp.provider, &crl, "test")
-        .await
-        .expect("import");
+    let report =
+        mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
+            .await
+            .expect("import");
     assert_eq!(
         report.terminated, 1,
         "without linkage, superseded means this binding is over"

@@ -70,7 +70,7 @@ pub async fn revoke_and_import(
         .ca
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
-    mykey_connect::provider::revocation::import_crl(&tp.provider, &crl, "test")
+    mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
         .await
         .expect("CRL imported")
 }

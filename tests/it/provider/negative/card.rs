@@ -214,7 +214,7 @@ async fn a_card_from_another_ca_and_a_revoked_card_are_refused_with_their_codes(
         .ca
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
-    mykey_connect::provider::revocation::import_crl(&tp.provider, &crl, "test")
+    mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
         .await
         .expect("import");
     let page = login_page(&tp, &browser).await;
