@@ -151,10 +151,13 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the single writer; NORMAL keeps commits durable
-                // across process crashes (the WAL is synced at checkpoints).
+                // across process crashes (the WAL is synced at checkpoints). Checkpoints are
+                // not made by these connections but by the `Db`'s checkpointer thread, so no
+                // commit on a request's path waits for the files to be synced.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 16777216;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -170,6 +173,8 @@ pub struct Db {
     backend: Backend,
     /// SQLite admits one writer; taking this lock in-process avoids busy-waiting in SQLite.
     write_lock: Arc<Mutex<()>>,
+    /// The SQLite checkpointer runs while any clone of this handle lives.
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for Db {
@@ -201,12 +206,17 @@ impl Db {
             // broken connections are noticed by `has_broken` and by the failing query.
             .test_on_check_out(false)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(Manager { url })
+            .build(Manager { url: url.clone() })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let alive = Arc::new(());
+        if backend == Backend::Sqlite {
+            spawn_checkpointer(url.target, Arc::downgrade(&alive));
+        }
         Ok(Db {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            _alive: alive,
         })
     }
 
@@ -378,5 +388,41 @@ fn write_transaction<T>(
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
             Err(rollback) => Err(rollback),
         },
+    }
+}
+
+/// How often the SQLite checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies committed pages from the WAL into the database file every [`CHECKPOINT_EVERY`] on
+/// a connection of its own, with PASSIVE checkpoints (they wait for no reader or writer), until
+/// `alive` is gone. The WAL and the file are synced here, off every request's path.
+fn spawn_checkpointer(target: String, alive: std::sync::Weak<()>) {
+    let run = move || {
+        let mut conn: Option<SqliteConnection> = None;
+        while alive.strong_count() > 0 {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            if conn.is_none() {
+                conn = SqliteConnection::establish(&target)
+                    .ok()
+                    .filter(|_| alive.strong_count() > 0)
+                    .and_then(|mut c| {
+                        c.batch_execute("PRAGMA busy_timeout = 1000;")
+                            .ok()
+                            .map(|_| c)
+                    });
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                conn = None;
+            }
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("sqlite-checkpoint".to_owned())
+        .spawn(run)
+    {
+        tracing::error!(error = %e, "cannot start the SQLite checkpointer");
     }
 }

@@ -131,3 +131,50 @@ fn a_sqlite_write_that_read_first_waits_for_another_process_instead_of_failing_l
     assert!(other.is_ok(), "other process's write: {other:?}");
     assert_eq!(cli.read_blocking(count).expect("count"), 2);
 }
+
+/// Commits never wait for a checkpoint (pooled connections do not make them); the handle's
+/// checkpointer copies committed pages into the database file by itself soon after.
+#[test]
+fn sqlite_commits_reach_the_database_file_without_any_connection_checkpointing() {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("main.sqlite3");
+    let db = Db::connect(&format!("sqlite://{}", file.display()), 2).expect("connect");
+    db.migrate().expect("migrate");
+    for i in 0..50 {
+        db.write_blocking(|c| {
+            diesel::sql_query(format!(
+                "INSERT INTO leases (name, holder, expires_at) VALUES ('lease-{i}', 'x', 1)"
+            ))
+            .execute(c)
+        })
+        .expect("insert");
+    }
+    // The database file alone (without its -wal file) holds what a checkpoint copied back.
+    let copy = dir.path().join("copy.sqlite3");
+    let mut counted = 0;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::copy(&file, &copy).expect("copy the database file");
+        let mut c = diesel::SqliteConnection::establish(copy.to_str().expect("utf-8 path"))
+            .expect("open the copy");
+        counted = diesel::sql_query("SELECT COUNT(*) AS n FROM leases")
+            .get_result::<Count>(&mut c)
+            .map(|r| r.n)
+            .unwrap_or(0);
+        drop(c);
+        let _ = std::fs::remove_file(&copy);
+        if counted == 50 {
+            break;
+        }
+    }
+    assert_eq!(counted, 50, "rows in the database file itself");
+}
