@@ -135,16 +135,15 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
     let mut audited: BTreeMap<(String, String, &'static str, i32), usize> = BTreeMap::new();
     for (row, result) in outcomes {
         let attempts = row.attempts + 1;
-        let outcome = match &result {
-            Ok(()) => "delivered",
-            Err(_) => {
-                let next = now + backoff(attempts);
-                if next - row.created_at > retry_period {
-                    "dead"
-                } else {
-                    "retry"
-                }
-            }
+        // When a failed delivery would be tried again; past the retry period it is dead.
+        let retry_at = result
+            .is_err()
+            .then(|| now + backoff(attempts))
+            .filter(|next| next - row.created_at <= retry_period);
+        let outcome = match (&result, retry_at) {
+            (Ok(()), _) => "delivered",
+            (Err(_), Some(_)) => "retry",
+            (Err(_), None) => "dead",
         };
         p.metrics
             .deliveries
@@ -157,7 +156,6 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
             Ok(()) => delivered.entry(attempts).or_default().push(row.id),
             Err(e) => {
                 tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
-                let retry_at = (outcome == "retry").then(|| now + backoff(attempts));
                 failed.push((row.id, attempts, e, retry_at));
             }
         }
@@ -165,10 +163,7 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
     let write =
         p.db.write_offloaded(move |c| {
             for (attempts, ids) in &delivered {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                for chunk in ids.chunks(500) {
-                    store::outbox::mark_delivered(c, chunk, *attempts, now)?;
-                }
+                store::outbox::mark_delivered(c, ids, *attempts, now)?;
             }
             for (id, attempts, error, retry_at) in &failed {
                 store::outbox::mark_failed(c, id, *attempts, error, *retry_at)?;

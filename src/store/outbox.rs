@@ -128,22 +128,26 @@ pub fn claim_due(
     Ok(rows)
 }
 
-/// Records deliveries that succeeded at attempt `attempts`, in one statement.
+/// Records deliveries that succeeded at attempt `attempts`, a few hundred per statement.
 pub fn mark_delivered(
     conn: &mut DbConn,
-    ids: &[&str],
+    ids: &[String],
     attempts: i32,
     now: i64,
 ) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-        .set((
-            outbox::status.eq(DELIVERED),
-            outbox::attempts.eq(attempts),
-            outbox::delivered_at.eq(now),
-            outbox::locked_until.eq(None::<i64>),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
+    let mut marked = 0;
+    for chunk in ids.chunks(500) {
+        marked += diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+            .set((
+                outbox::status.eq(DELIVERED),
+                outbox::attempts.eq(attempts),
+                outbox::delivered_at.eq(now),
+                outbox::locked_until.eq(None::<i64>),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(marked)
 }
 
 /// Records a failed attempt: retried at `next_attempt_at`, or dead-lettered when `None`.
