@@ -178,3 +178,45 @@ fn sqlite_commits_reach_the_database_file_without_any_connection_checkpointing()
     }
     assert_eq!(counted, 50, "rows in the database file itself");
 }
+
+/// Under a steady stream of commits the checkpointer still gets the WAL started over, so the
+/// WAL file stays far smaller than what was written through it (SQLite's "checkpoint
+/// starvation" would otherwise let it grow for as long as the writes go on).
+#[test]
+fn the_sqlite_wal_stays_bounded_while_commits_never_pause() {
+    use diesel::prelude::*;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("main.sqlite3");
+    let wal = dir.path().join("main.sqlite3-wal");
+    let db = Db::connect(&format!("sqlite://{}", file.display()), 2).expect("connect");
+    db.migrate().expect("migrate");
+    db.write_blocking(|c| {
+        diesel::sql_query("CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            .execute(c)
+    })
+    .expect("create a table");
+    // Several checkpointer ticks' worth of commits, written as fast as they go.
+    const ROW: usize = 16 * 1024;
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    let (mut peak, mut commits) = (0, 0usize);
+    while std::time::Instant::now() < until {
+        // Each commit replaces one of a few rows: the database stays small, the WAL takes it all.
+        db.write_blocking(|c| {
+            diesel::sql_query("INSERT OR REPLACE INTO filler (id, body) VALUES (?, zeroblob(?))")
+                .bind::<diesel::sql_types::Integer, _>((commits % 8) as i32)
+                .bind::<diesel::sql_types::Integer, _>(ROW as i32)
+                .execute(c)
+        })
+        .expect("write");
+        commits += 1;
+        peak = peak.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    let written = (ROW * commits) as u64;
+    assert!(
+        peak < written / 2,
+        "WAL peaked at {} MB after {} MB of commits",
+        peak >> 20,
+        written >> 20
+    );
+}
