@@ -2,7 +2,9 @@
 
 use diesel::prelude::*;
 
-use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens};
+use super::schema::{
+    access_tokens, authorization_codes, client_sessions, consents, refresh_tokens,
+};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -186,9 +188,16 @@ pub fn use_refresh_token(conn: &mut DbConn, token_hash: &str, now: i64) -> Query
 }
 
 /// Revokes every token issued under a grant (code replay, refresh reuse, RFC 7009 revocation).
-pub fn revoke_grant(conn: &mut DbConn, grant_id: &str, now: i64) -> QueryResult<usize> {
+/// A grant lives in one client session, whose index finds its tokens.
+pub fn revoke_grant(
+    conn: &mut DbConn,
+    client_session_id: &str,
+    grant_id: &str,
+    now: i64,
+) -> QueryResult<usize> {
     let a = diesel::update(
         access_tokens::table
+            .filter(access_tokens::client_session_id.eq(client_session_id))
             .filter(access_tokens::grant_id.eq(grant_id))
             .filter(access_tokens::revoked_at.is_null()),
     )
@@ -196,6 +205,7 @@ pub fn revoke_grant(conn: &mut DbConn, grant_id: &str, now: i64) -> QueryResult<
     .execute(conn)?;
     let r = diesel::update(
         refresh_tokens::table
+            .filter(refresh_tokens::client_session_id.eq(client_session_id))
             .filter(refresh_tokens::grant_id.eq(grant_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
@@ -237,18 +247,24 @@ pub fn revoke_client_sessions(
     Ok(a + r)
 }
 
-/// Revokes every token of a person (their certificate was revoked).
+/// Revokes every token of a person (their certificate was revoked), found through the person's
+/// client sessions.
 pub fn revoke_person(conn: &mut DbConn, person_id: &str, now: i64) -> QueryResult<usize> {
+    let theirs = || {
+        client_sessions::table
+            .filter(client_sessions::person_id.eq(person_id))
+            .select(client_sessions::id)
+    };
     let a = diesel::update(
         access_tokens::table
-            .filter(access_tokens::person_id.eq(person_id))
+            .filter(access_tokens::client_session_id.eq_any(theirs()))
             .filter(access_tokens::revoked_at.is_null()),
     )
     .set(access_tokens::revoked_at.eq(now))
     .execute(conn)?;
     let r = diesel::update(
         refresh_tokens::table
-            .filter(refresh_tokens::person_id.eq(person_id))
+            .filter(refresh_tokens::client_session_id.eq_any(theirs()))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))

@@ -186,7 +186,7 @@ pub async fn revoke(p: &Provider, client: &Client, form: &TokenForm) -> Result<(
                 if r.client_id != client_id {
                     return Ok(false);
                 }
-                store::grants::revoke_grant(c, &r.grant_id, now)?;
+                store::grants::revoke_grant(c, &r.client_session_id, &r.grant_id, now)?;
                 crate::audit::hooks::revoked(c, &client_id, "refresh_token", now)?;
                 return Ok(true);
             }

@@ -114,7 +114,7 @@ pub async fn exchange_code(
                 Redemption::Redeemed(row) => row,
                 Redemption::Replayed(row) => {
                     // RFC 6749 §4.1.2: a second use revokes what the first one issued.
-                    store::grants::revoke_grant(c, &row.grant_id, now)?;
+                    store::grants::revoke_grant(c, &row.client_session_id, &row.grant_id, now)?;
                     let kind = crate::audit::Kind::CodeReplayed;
                     crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
                     tracing::warn!(client_id = %row.client_id, "authorization code replayed; grant revoked");

@@ -238,7 +238,7 @@ pub async fn refresh(
             if !store::grants::use_refresh_token(c, &hash, now)? {
                 if row.used_at.is_some() && row.revoked_at.is_none() {
                     // Reuse of a rotated token: someone else holds the family. Kill it.
-                    store::grants::revoke_grant(c, &row.grant_id, now)?;
+                    store::grants::revoke_grant(c, &row.client_session_id, &row.grant_id, now)?;
                     let kind = crate::audit::Kind::RefreshReused;
                     crate::audit::hooks::replay(c, kind, &row.client_id, &row.person_id, now)?;
                     return Ok(Err(OAuthError::invalid_grant(

@@ -117,6 +117,23 @@ pub fn move_person(conn: &mut DbConn, source: &str, target: &str) -> QueryResult
     n += diesel::update(browser_sessions::table.filter(browser_sessions::person_id.eq(source)))
         .set(browser_sessions::person_id.eq(target))
         .execute(conn)?;
+    // Tokens are found through their client sessions, so they move before those do.
+    let sessions_of_source = || {
+        client_sessions::table
+            .filter(client_sessions::person_id.eq(source))
+            .select(client_sessions::id)
+    };
+    n += diesel::update(
+        access_tokens::table.filter(access_tokens::client_session_id.eq_any(sessions_of_source())),
+    )
+    .set(access_tokens::person_id.eq(target))
+    .execute(conn)?;
+    n += diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::client_session_id.eq_any(sessions_of_source())),
+    )
+    .set(refresh_tokens::person_id.eq(target))
+    .execute(conn)?;
     n += diesel::update(client_sessions::table.filter(client_sessions::person_id.eq(source)))
         .set(client_sessions::person_id.eq(target))
         .execute(conn)?;
@@ -125,11 +142,5 @@ pub fn move_person(conn: &mut DbConn, source: &str, target: &str) -> QueryResult
     )
     .set(authorization_codes::person_id.eq(target))
     .execute(conn)?;
-    n += diesel::update(access_tokens::table.filter(access_tokens::person_id.eq(source)))
-        .set(access_tokens::person_id.eq(target))
-        .execute(conn)?;
-    n += diesel::update(refresh_tokens::table.filter(refresh_tokens::person_id.eq(source)))
-        .set(refresh_tokens::person_id.eq(target))
-        .execute(conn)?;
     Ok(n)
 }
