@@ -84,11 +84,27 @@ pub fn spawn(p: Arc<Provider>) {
     tokio::spawn(async move {
         // Batches overlap, so a fan-out never waits for the slowest delivery of a batch.
         let mut running = tokio::task::JoinSet::new();
+        // Woken by this node, or a full batch was just claimed: claim without looking first.
+        let mut claim = true;
         loop {
             while running.len() >= BATCHES_IN_FLIGHT {
                 let _ = running.join_next().await;
             }
             let (now, lease) = (p.clock.unix(), lease_secs(&p));
+            if !claim {
+                match p.db.read(move |c| store::outbox::any_due(c, now)).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        claim = wait_for_work(&p).await;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox: cannot look for deliveries; retrying");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
+                    }
+                }
+            }
             let claimed =
                 p.db.write_offloaded(move |c| store::outbox::claim_due(c, now, lease, BATCH))
                     .await;
@@ -105,13 +121,20 @@ pub fn spawn(p: Arc<Provider>) {
                 let p = p.clone();
                 running.spawn(async move { deliver_batch(&p, batch).await });
             }
-            if !full {
-                // New rows from this node wake us at once; other nodes' rows and retries are
-                // found by the poll.
-                let _ = tokio::time::timeout(Duration::from_secs(1), p.deliveries.notified()).await;
-            }
+            claim = full || wait_for_work(&p).await;
         }
     });
+}
+
+/// How often an idle delivery loop looks for rows it was not told about: written by another
+/// node or by a `mykey-connect` command, or retries coming due. The look is a read.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Waits until this node queues deliveries (true) or the next poll (false).
+async fn wait_for_work(p: &Provider) -> bool {
+    tokio::time::timeout(POLL, p.deliveries.notified())
+        .await
+        .is_ok()
 }
 
 async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {

@@ -93,6 +93,22 @@ pub fn enqueue_all(conn: &mut DbConn, rows: &[OutboxRow]) -> QueryResult<()> {
     Ok(())
 }
 
+/// Whether any delivery is due and unclaimed: the delivery loop's cheap idle check (a read of
+/// the `outbox_due` index), so that only a due row costs a write transaction.
+pub fn any_due(conn: &mut DbConn, now: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        outbox::table
+            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt(now)),
+            ),
+    ))
+    .get_result(conn)
+}
+
 /// Takes up to `limit` due deliveries for `lease` seconds. A node that dies while holding
 /// them leaves them to be taken again when the lease runs out: nothing is lost.
 pub fn claim_due(

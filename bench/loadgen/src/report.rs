@@ -491,8 +491,8 @@ fn revocation_details(
             md,
             "S9 revocation fan-out: T0 is the start of `mykey-connect crl import` of the CRL that \
              revokes the resident's certificate; each time is a logout token's arrival at its \
-             client after T0 (the server finds outbox rows another process wrote by polling once \
-             a second); server CPU from T0 to the last arrival; failed outbox claims: how often \
+             client after T0 (the server finds outbox rows another process wrote by looking \
+             every 200 ms); server CPU from T0 to the last arrival; failed outbox claims: how often \
              the server's delivery loop logged `outbox: cannot claim deliveries` after T0 (it \
              waits 2 s after each):\n"
         );
