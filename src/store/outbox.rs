@@ -96,17 +96,21 @@ pub fn enqueue_all(conn: &mut DbConn, rows: &[OutboxRow]) -> QueryResult<()> {
 /// Whether any delivery is due and unclaimed: the delivery loop's cheap idle check (a read of
 /// the `outbox_due` index), so that only a due row costs a write transaction.
 pub fn any_due(conn: &mut DbConn, now: i64) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        outbox::table
-            .filter(outbox::status.eq(PENDING))
-            .filter(outbox::next_attempt_at.le(now))
-            .filter(
-                outbox::locked_until
-                    .is_null()
-                    .or(outbox::locked_until.lt(now)),
-            ),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(outbox::table.filter(due(now)))).get_result(conn)
+}
+
+/// Pending, due by `now`, and not held under another claim's lease.
+#[diesel::dsl::auto_type]
+fn due(now: i64) -> _ {
+    let status: &'static str = PENDING;
+    outbox::status
+        .eq(status)
+        .and(outbox::next_attempt_at.le(now))
+        .and(
+            outbox::locked_until
+                .is_null()
+                .or(outbox::locked_until.lt(now)),
+        )
 }
 
 /// Takes up to `limit` due deliveries for `lease` seconds. A node that dies while holding
@@ -117,22 +121,16 @@ pub fn claim_due(
     lease: i64,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
-    let due = outbox::table
-        .filter(outbox::status.eq(PENDING))
-        .filter(outbox::next_attempt_at.le(now))
-        .filter(
-            outbox::locked_until
-                .is_null()
-                .or(outbox::locked_until.lt(now)),
-        )
+    let oldest_due = outbox::table
+        .filter(due(now))
         .order(outbox::next_attempt_at.asc())
         .limit(limit)
         .select(outbox::all_columns);
     let rows: Vec<OutboxRow> = match conn {
         // Rows another node is claiming right now are skipped, not waited for.
-        DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConn::Postgres(pg) => oldest_due.for_update().skip_locked().load(pg)?,
         // One writer at a time in SQLite: the plain read is already exclusive.
-        DbConn::Sqlite(sqlite) => due.load(sqlite)?,
+        DbConn::Sqlite(sqlite) => oldest_due.load(sqlite)?,
     };
     if rows.is_empty() {
         return Ok(rows);
