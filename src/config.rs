@@ -93,6 +93,8 @@ pub struct Settings {
     /// How long verified facts may be reused for new requests without a fresh signature
     /// (0: never; they live only as long as the grant that received them).
     pub verified_facts_retention: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the TCP peer is the client).
+    pub trusted_proxies: Vec<Network>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -155,6 +157,7 @@ struct FileSettings {
     backchannel_retry_period: Option<u64>,
     backchannel_timeout: Option<u64>,
     verified_facts_retention: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -244,6 +247,17 @@ impl Settings {
             backchannel_retry_period: secs(f.backchannel_retry_period.unwrap_or(86_400)),
             backchannel_timeout: secs(f.backchannel_timeout.unwrap_or(5).max(1)),
             verified_facts_retention: secs(f.verified_facts_retention.unwrap_or(0)),
+            trusted_proxies: f
+                .trusted_proxies
+                .unwrap_or_default()
+                .iter()
+                .map(|n| {
+                    n.parse().map_err(|message| ConfigError::Invalid {
+                        name: "trusted_proxies",
+                        message,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -351,10 +365,79 @@ fn apply_env(f: &mut FileSettings, key: &str, value: &str) -> Result<(), ConfigE
         "VERIFIED_FACTS_RETENTION" => {
             f.verified_facts_retention = Some(num("verified_facts_retention")?)
         }
+        "TRUSTED_PROXIES" => {
+            f.trusted_proxies = Some(
+                value
+                    .split([',', ' '])
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        }
         // Other MYKEY_* names belong to tools (tests, the helper); not an error here.
         _ => {}
     }
     Ok(())
+}
+
+/// An address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.10`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn contains(&self, addr: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        // An IPv4 client may arrive as an IPv4-mapped IPv6 address on a dual-stack socket.
+        let addr = match addr {
+            V6(v6) => v6.to_ipv4_mapped().map(V4).unwrap_or(addr),
+            v4 => v4,
+        };
+        match (self.addr, addr) {
+            (V4(net), V4(a)) => prefix_eq(&net.octets(), &a.octets(), self.prefix),
+            (V6(net), V6(a)) => prefix_eq(&net.octets(), &a.octets(), self.prefix),
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(net: &[u8], addr: &[u8], prefix: u8) -> bool {
+    let (whole, rest) = (usize::from(prefix / 8), prefix % 8);
+    if net[..whole] != addr[..whole] {
+        return false;
+    }
+    rest == 0 || {
+        let mask = 0xffu8 << (8 - rest);
+        net[whole] & mask == addr[whole] & mask
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Network, String> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr: std::net::IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?} has no valid prefix length (0–{max})"))?,
+        };
+        Ok(Network { addr, prefix })
+    }
 }
 
 #[cfg(test)]
@@ -417,5 +500,40 @@ mod tests {
         )
         .expect("valid");
         assert!(!format!("{s:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_blocks_and_anything_else_is_refused() {
+        let s = Settings::from_sources(
+            None,
+            &env(&[(
+                "MYKEY_TRUSTED_PROXIES",
+                "10.0.0.0/8, 192.0.2.10,2001:db8::/32",
+            )]),
+        )
+        .expect("settings");
+        let has = |a: &str| {
+            let a = a.parse().expect("ip");
+            s.trusted_proxies.iter().any(|n| n.contains(a))
+        };
+        assert!(has("10.200.3.4") && has("192.0.2.10") && has("2001:db8:1::5"));
+        assert!(
+            has("::ffff:10.0.0.1"),
+            "IPv4-mapped IPv6 is the IPv4 address"
+        );
+        assert!(!has("11.0.0.1") && !has("192.0.2.11") && !has("2001:db9::1"));
+        for bad in ["10.0.0.0/33", "proxy.example", "10.0.0.0/x", "::/129"] {
+            let e = Settings::from_sources(None, &env(&[("MYKEY_TRUSTED_PROXIES", bad)]));
+            assert!(
+                matches!(
+                    e,
+                    Err(ConfigError::Invalid {
+                        name: "trusted_proxies",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -22,9 +22,10 @@ fn map(e: AnswerError) -> WebError {
     }
 }
 
-/// Card endpoints answer 429 past the per-address limit.
+/// Card endpoints answer 429 past the per-address limit (the resident's address, also behind
+/// the configured proxies).
 pub fn limited(p: &Provider, req: &HttpRequest) -> Option<HttpResponse> {
-    let addr = req.peer_addr()?.ip();
+    let addr = super::client_address::of(req, &p.settings.trusted_proxies)?;
     if p.card_limiter.allow(addr, std::time::Instant::now()) {
         return None;
     }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod authorize;
 pub mod body;
 pub mod card;
+pub mod client_address;
 pub mod consent;
 pub mod cookies;
 pub mod error;

@@ -75,9 +75,8 @@ pub async fn login(
         return Err(ConsoleError::Csrf(lang));
     }
     let form = form.into_inner();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let address = crate::web::client_address::of(&req, &p.settings.trusted_proxies)
+        .map(|a| a.to_string())
         .unwrap_or_default();
     let (provider, now) = (p.clone().into_inner(), p.clock.unix());
     let username = form.username.trim().to_owned();

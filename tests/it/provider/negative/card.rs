@@ -255,3 +255,49 @@ async fn a_wrong_pin_sends_nothing_and_the_challenge_stays_open_for_the_right_on
     );
     tp.stop().await;
 }
+
+/// Posts a (non-JSON) answer to the card endpoint as a browser behind `forwarded` would arrive
+/// through a proxy; the status tells whether the rate limit let it through (415) or not (429).
+async fn post_answer(tp: &TestProvider, forwarded: &str) -> u16 {
+    reqwest::Client::new()
+        .post(tp.url("/card/challenges/unknown/response"))
+        .header("content-type", "text/plain")
+        .header("x-forwarded-for", forwarded)
+        .body("not json")
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_resident_address_has_its_own_card_rate_limit() {
+    let tp =
+        TestProvider::start_with(Db::Sqlite, &[("MYKEY_TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    // Spec §7: 60 at once per address; the proxy appends the address it saw.
+    for _ in 0..60 {
+        assert_eq!(post_answer(&tp, "198.51.100.1, 203.0.113.7").await, 415);
+    }
+    assert_eq!(
+        post_answer(&tp, "198.51.100.2, 203.0.113.7").await,
+        429,
+        "the same resident, whatever it claims to the left"
+    );
+    assert_eq!(
+        post_answer(&tp, "203.0.113.8").await,
+        415,
+        "another resident behind the same proxy"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_trusted_proxies_a_forwarded_for_header_does_not_escape_the_card_rate_limit() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    for i in 0..60 {
+        assert_eq!(post_answer(&tp, &format!("203.0.113.{i}")).await, 415);
+    }
+    assert_eq!(post_answer(&tp, "203.0.113.200").await, 429);
+    tp.stop().await;
+}

@@ -1,0 +1,100 @@
+//! The address a request came from, also behind the operator's reverse proxies: the card
+//! endpoints' rate limit and the console's failed-login record count per resident, not per
+//! proxy.
+
+use std::net::IpAddr;
+
+use actix_web::HttpRequest;
+
+use crate::config::Network;
+
+/// The client's address: the TCP peer, unless the peer is one of the `trusted` proxies; then
+/// the right-most address in `X-Forwarded-For` that is not a trusted proxy itself. Entries
+/// left of that are whatever the client sent and are never believed. A header that cannot
+/// be read stops the walk at the last trusted hop.
+pub fn of(req: &HttpRequest, trusted: &[Network]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !is_trusted(peer, trusted) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(addr) = parse_hop(hop) else {
+            break;
+        };
+        client = addr;
+        if !is_trusted(addr, trusted) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+fn is_trusted(addr: IpAddr, trusted: &[Network]) -> bool {
+    trusted.iter().any(|n| n.contains(addr))
+}
+
+/// One `X-Forwarded-For` entry: an address, an IPv6 address in brackets, either with a port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(addr) = hop.parse::<IpAddr>() {
+        return Some(addr);
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn networks(list: &[&str]) -> Vec<Network> {
+        list.iter().map(|n| n.parse().expect("network")).collect()
+    }
+
+    fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest {
+        let mut r = TestRequest::default().peer_addr(peer.parse().expect("socket address"));
+        if let Some(f) = forwarded {
+            r = r.insert_header(("X-Forwarded-For", f));
+        }
+        r.to_http_request()
+    }
+
+    #[test]
+    fn a_peer_that_is_not_a_trusted_proxy_is_the_client_whatever_it_forwards() {
+        let req = request("198.51.100.4:5000", Some("203.0.113.7"));
+        assert_eq!(of(&req, &[]), "198.51.100.4".parse().ok());
+        let trusted = networks(&["10.0.0.0/8"]);
+        assert_eq!(of(&req, &trusted), "198.51.100.4".parse().ok());
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_rightmost_untrusted_hop_is_the_client() {
+        let trusted = networks(&["10.0.0.0/8", "192.0.2.10"]);
+        // The client claims an address (spoofed), its own proxy adds the real one, then ours.
+        let req = request("10.1.2.3:443", Some("1.1.1.1, 203.0.113.7, 192.0.2.10"));
+        assert_eq!(of(&req, &trusted), "203.0.113.7".parse().ok());
+        let v6 = request("10.1.2.3:443", Some("[2001:db8::7]:51234"));
+        assert_eq!(of(&v6, &trusted), "2001:db8::7".parse().ok());
+    }
+
+    #[test]
+    fn a_trusted_proxy_without_a_readable_header_is_counted_as_itself() {
+        let trusted = networks(&["10.0.0.0/8"]);
+        let none = request("10.1.2.3:443", None);
+        assert_eq!(of(&none, &trusted), "10.1.2.3".parse().ok());
+        let garbage = request("10.1.2.3:443", Some("203.0.113.7, unknown"));
+        assert_eq!(of(&garbage, &trusted), "10.1.2.3".parse().ok());
+    }
+}
