@@ -348,15 +348,7 @@ fn apply_env(f: &mut FileSettings, key: &str, value: &str) -> Result<(), ConfigE
         }
         "WORKERS" => f.workers = Some(num("workers")? as usize),
         "CRL_DIR" => f.crl_dir = Some(PathBuf::from(value)),
-        "CRL_URLS" => {
-            f.crl_urls = Some(
-                value
-                    .split([',', ' '])
-                    .filter(|u| !u.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            )
-        }
+        "CRL_URLS" => f.crl_urls = Some(list(value)),
         "CRL_POLL_INTERVAL" => f.crl_poll_interval = Some(num("crl_poll_interval")?),
         "BACKCHANNEL_RETRY_PERIOD" => {
             f.backchannel_retry_period = Some(num("backchannel_retry_period")?)
@@ -365,19 +357,20 @@ fn apply_env(f: &mut FileSettings, key: &str, value: &str) -> Result<(), ConfigE
         "VERIFIED_FACTS_RETENTION" => {
             f.verified_facts_retention = Some(num("verified_facts_retention")?)
         }
-        "TRUSTED_PROXIES" => {
-            f.trusted_proxies = Some(
-                value
-                    .split([',', ' '])
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            )
-        }
+        "TRUSTED_PROXIES" => f.trusted_proxies = Some(list(value)),
         // Other MYKEY_* names belong to tools (tests, the helper); not an error here.
         _ => {}
     }
     Ok(())
+}
+
+/// A list setting in one environment variable: items separated by commas or spaces.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split([',', ' '])
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.10`).
