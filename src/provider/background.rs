@@ -189,12 +189,12 @@ pub async fn poll_url(p: &Provider, url: &str) {
             );
             match resp.bytes().await {
                 Ok(body) => {
-                    let outcome =
-                        match revocation::import_crl(p, body.as_ref(), &format!("url:{url}")).await
-                        {
-                            Ok(_) => "imported".to_owned(),
-                            Err(e) => e.outcome().to_owned(),
-                        };
+                    // The body is handed over, not copied: a national CRL is tens of megabytes.
+                    let outcome = match revocation::import_crl(p, body, &format!("url:{url}")).await
+                    {
+                        Ok(_) => "imported".to_owned(),
+                        Err(e) => e.outcome().to_owned(),
+                    };
                     (outcome, etag, modified)
                 }
                 Err(e) => (format!("read error: {e}"), None, None),

@@ -2,9 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{
-    access_tokens, authorization_codes, client_sessions, consents, refresh_tokens,
-};
+use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -250,11 +248,7 @@ pub fn revoke_client_sessions(
 /// Revokes every token of a person (their certificate was revoked), found through the person's
 /// client sessions.
 pub fn revoke_person(conn: &mut DbConn, person_id: &str, now: i64) -> QueryResult<usize> {
-    let theirs = || {
-        client_sessions::table
-            .filter(client_sessions::person_id.eq(person_id))
-            .select(client_sessions::id)
-    };
+    let theirs = || super::sessions::client_session_ids_of(person_id);
     let a = diesel::update(
         access_tokens::table
             .filter(access_tokens::client_session_id.eq_any(theirs()))

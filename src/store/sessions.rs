@@ -92,6 +92,14 @@ pub fn client_session(
     Ok(row)
 }
 
+/// The ids of a person's client sessions, as a subquery: tokens are found through them.
+#[diesel::dsl::auto_type]
+pub fn client_session_ids_of<'a>(person_id: &'a str) -> _ {
+    client_sessions::table
+        .filter(client_sessions::person_id.eq(person_id))
+        .select(client_sessions::id)
+}
+
 pub fn get_client_session(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientSessionRow>> {
     client_sessions::table
         .find(id)

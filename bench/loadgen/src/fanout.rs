@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use hyper::header;
-use hyper::Method;
 use tokio::net::TcpListener;
 use tokio::time::{timeout, Instant};
 
 use crate::flows::{log_in, sso_with_consent, Card, Login, Site};
-use crate::http::{location_path, Body, Conn, Jar};
+use crate::http::{location_path, Conn, Jar};
 use crate::importer;
 use crate::jwt::{self, Jwks};
 use crate::oidc::{self, RpClient};
@@ -183,17 +182,7 @@ async fn check_ended(
             r.status
         ));
     }
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", &browser.access_token)
-        .finish();
-    let r = conn
-        .send(
-            Method::POST,
-            &e.introspection,
-            &[(header::AUTHORIZATION, c.basic.as_str())],
-            Body::Form(form),
-        )
-        .await?;
+    let r = oidc::introspect(&mut conn, e, c, &browser.access_token).await?;
     if r.status != 200 || !r.text().contains("\"active\":false") {
         errors.error(&format!(
             "after revocation, introspection answered {}: {}",

@@ -189,6 +189,26 @@ async fn token_request(
     Ok(tokens)
 }
 
+/// RFC 7662 introspection of an access token, authenticated with `client_secret_basic`.
+pub async fn introspect(
+    conn: &mut Conn,
+    e: &Endpoints,
+    c: &RpClient,
+    token: &str,
+) -> anyhow::Result<Response> {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .append_pair("token_type_hint", "access_token")
+        .finish();
+    conn.send(
+        Method::POST,
+        &e.introspection,
+        &[(header::AUTHORIZATION, c.basic.as_str())],
+        Body::Form(form),
+    )
+    .await
+}
+
 /// RFC 6749 §4.1.3 with the PKCE verifier (RFC 7636 §4.5).
 pub async fn redeem(
     conn: &mut Conn,

@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use hyper::header;
-use hyper::Method;
 
 use crate::flows::{log_in, Site};
-use crate::http::{Body, Conn, Jar};
+use crate::http::{Conn, Jar};
 use crate::oidc::{self, DISCOVERY_PATH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,19 +154,7 @@ impl Worker {
                 }
             }
             Scenario::Introspection => {
-                let form = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("token", &self.token)
-                    .append_pair("token_type_hint", "access_token")
-                    .finish();
-                let r = self
-                    .conn
-                    .send(
-                        Method::POST,
-                        &e.introspection,
-                        &[(header::AUTHORIZATION, c.basic.as_str())],
-                        Body::Form(form),
-                    )
-                    .await?;
+                let r = oidc::introspect(&mut self.conn, e, c, &self.token).await?;
                 if r.status != 200 || !r.text().contains("\"active\":true") {
                     bail!("introspection answered {}: {}", r.status, r.excerpt());
                 }

@@ -118,11 +118,7 @@ pub fn move_person(conn: &mut DbConn, source: &str, target: &str) -> QueryResult
         .set(browser_sessions::person_id.eq(target))
         .execute(conn)?;
     // Tokens are found through their client sessions, so they move before those do.
-    let sessions_of_source = || {
-        client_sessions::table
-            .filter(client_sessions::person_id.eq(source))
-            .select(client_sessions::id)
-    };
+    let sessions_of_source = || crate::store::sessions::client_session_ids_of(source);
     n += diesel::update(
         access_tokens::table.filter(access_tokens::client_session_id.eq_any(sessions_of_source())),
     )
