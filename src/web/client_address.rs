@@ -20,8 +20,8 @@ pub fn of(req: &HttpRequest, trusted: &[Network]) -> Option<IpAddr> {
     let hops: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+        // A value that is not text reads as one unparseable hop, which stops the walk.
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
