@@ -276,6 +276,11 @@ pub async fn run(plan: FanoutPlan) -> anyhow::Result<FanoutResult> {
         .map(|a| u32::try_from(a.duration_since(t0).as_micros()).unwrap_or(u32::MAX))
         .collect();
     micros.sort_unstable();
+    let ingest_us = (import.seconds * 1e6) as u32;
+    let after_ingest: Vec<u32> = micros
+        .iter()
+        .map(|us| us.saturating_sub(ingest_us))
+        .collect();
     let ms = |us: u32| f64::from(us) / 1000.0;
     let (first, last) = (
         micros.first().copied().unwrap_or(0),
@@ -298,6 +303,7 @@ pub async fn run(plan: FanoutPlan) -> anyhow::Result<FanoutResult> {
         p50_ms: ms(quantile(&micros, 0.50)),
         p99_ms: ms(quantile(&micros, 0.99)),
         max_ms: ms(last),
+        p99_after_ingest_ms: ms(quantile(&after_ingest, 0.99)),
         rate: if span > 0.0 {
             delivered as f64 / span
         } else {

@@ -150,6 +150,10 @@ pub struct FanoutResult {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// p99 of arrival − the import's end (the CRL ingested and committed, the process gone),
+    /// ms; an arrival before that end counts as 0.
+    #[serde(default)]
+    pub p99_after_ingest_ms: f64,
     /// Deliveries per second between the first and the last arrival.
     pub rate: f64,
     /// Server CPU from T0 to the last delivery: seconds, and % of one core.
