@@ -93,7 +93,8 @@ pub struct Settings {
     /// How long verified facts may be reused for new requests without a fresh signature
     /// (0: never; they live only as long as the grant that received them).
     pub verified_facts_retention: Duration,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the TCP peer is the client).
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed (empty: the TCP peer
+    /// is the client).
     pub trusted_proxies: Vec<Network>,
 }
 

@@ -9,20 +9,33 @@ use actix_web::HttpRequest;
 use crate::config::Network;
 
 /// The client's address: the TCP peer, unless the peer is one of the `trusted` proxies; then
-/// the right-most address in `X-Forwarded-For` that is not a trusted proxy itself. Entries
-/// left of that are whatever the client sent and are never believed. A header that cannot
-/// be read stops the walk at the last trusted hop.
+/// the right-most forwarded address that is not a trusted proxy itself, from the `for=`
+/// parameters of `Forwarded` (RFC 7239) when a proxy sent that header, else from
+/// `X-Forwarded-For`. Entries left of that are whatever the client sent and are never
+/// believed. A hop that cannot be read (an obfuscated `for=_node`, `unknown`, a value that
+/// is not text) stops the walk at the last trusted hop.
 pub fn of(req: &HttpRequest, trusted: &[Network]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
     if !is_trusted(peer, trusted) {
         return Some(peer);
     }
-    let hops: Vec<&str> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        // A value that is not text reads as one unparseable hop, which stops the walk.
-        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
-        .collect();
+    // A value that is not text reads as one unparseable hop, which stops the walk.
+    let text = |v: &actix_web::http::header::HeaderValue| v.to_str().unwrap_or("?").to_owned();
+    let headers = req.headers();
+    let hops: Vec<String> = if headers.contains_key("forwarded") {
+        headers
+            .get_all("forwarded")
+            .flat_map(|v| {
+                let value = text(v);
+                value.split(',').map(forwarded_for).collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        headers
+            .get_all("x-forwarded-for")
+            .flat_map(|v| text(v).split(',').map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    };
     let mut client = peer;
     for hop in hops.iter().rev() {
         let Some(addr) = parse_hop(hop) else {
@@ -40,7 +53,19 @@ fn is_trusted(addr: IpAddr, trusted: &[Network]) -> bool {
     trusted.iter().any(|n| n.contains(addr))
 }
 
-/// One `X-Forwarded-For` entry: an address, an IPv6 address in brackets, either with a port.
+/// The `for=` node of one `Forwarded` element (`for=192.0.2.60;proto=https;by=…`), unquoted;
+/// `?` (unreadable) when the element names none. Quoted strings here never hold `,` or `;`:
+/// a node is an address, `[v6]`, either with a port, `unknown` or an `_obfuscated` name.
+fn forwarded_for(element: &str) -> String {
+    element
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// One forwarded node: an address, an IPv6 address in brackets, either with a port.
 fn parse_hop(hop: &str) -> Option<IpAddr> {
     let hop = hop.trim();
     if let Ok(addr) = hop.parse::<IpAddr>() {
@@ -64,9 +89,13 @@ mod tests {
     }
 
     fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest {
+        with_header(peer, "X-Forwarded-For", forwarded)
+    }
+
+    fn with_header(peer: &str, name: &str, value: Option<&str>) -> HttpRequest {
         let mut r = TestRequest::default().peer_addr(peer.parse().expect("socket address"));
-        if let Some(f) = forwarded {
-            r = r.insert_header(("X-Forwarded-For", f));
+        if let Some(v) = value {
+            r = r.insert_header((name, v));
         }
         r.to_http_request()
     }
@@ -96,5 +125,34 @@ mod tests {
         assert_eq!(of(&none, &trusted), "10.1.2.3".parse().ok());
         let garbage = request("10.1.2.3:443", Some("203.0.113.7, unknown"));
         assert_eq!(of(&garbage, &trusted), "10.1.2.3".parse().ok());
+    }
+
+    #[test]
+    fn a_trusted_proxy_speaking_rfc_7239_forwarded_is_read_like_x_forwarded_for() {
+        let trusted = networks(&["10.0.0.0/8"]);
+        let req = with_header(
+            "10.1.2.3:443",
+            "Forwarded",
+            Some(r#"for=1.1.1.1, for=203.0.113.7;proto=https, For="10.9.9.9""#),
+        );
+        assert_eq!(of(&req, &trusted), "203.0.113.7".parse().ok());
+        let v6 = with_header(
+            "10.1.2.3:443",
+            "Forwarded",
+            Some(r#"for="[2001:db8::7]:51234";proto=https"#),
+        );
+        assert_eq!(of(&v6, &trusted), "2001:db8::7".parse().ok());
+        // Not believed from a peer that is not a trusted proxy.
+        let direct = with_header("198.51.100.4:5000", "Forwarded", Some("for=203.0.113.7"));
+        assert_eq!(of(&direct, &trusted), "198.51.100.4".parse().ok());
+    }
+
+    #[test]
+    fn an_obfuscated_or_missing_forwarded_node_stops_the_walk_at_the_trusted_proxy() {
+        let trusted = networks(&["10.0.0.0/8"]);
+        for value in ["for=_hidden", "for=unknown", "proto=https;by=10.0.0.1"] {
+            let req = with_header("10.1.2.3:443", "Forwarded", Some(value));
+            assert_eq!(of(&req, &trusted), "10.1.2.3".parse().ok(), "{value}");
+        }
     }
 }

@@ -259,10 +259,14 @@ async fn a_wrong_pin_sends_nothing_and_the_challenge_stays_open_for_the_right_on
 /// Posts a (non-JSON) answer to the card endpoint as a browser behind `forwarded` would arrive
 /// through a proxy; the status tells whether the rate limit let it through (415) or not (429).
 async fn post_answer(tp: &TestProvider, forwarded: &str) -> u16 {
+    post_answer_with(tp, "x-forwarded-for", forwarded).await
+}
+
+async fn post_answer_with(tp: &TestProvider, header: &str, value: &str) -> u16 {
     reqwest::Client::new()
         .post(tp.url("/card/challenges/unknown/response"))
         .header("content-type", "text/plain")
-        .header("x-forwarded-for", forwarded)
+        .header(header, value)
         .body("not json")
         .send()
         .await
@@ -289,6 +293,10 @@ async fn behind_a_trusted_proxy_each_resident_address_has_its_own_card_rate_limi
         415,
         "another resident behind the same proxy"
     );
+    // A proxy that speaks RFC 7239 names the same residents with `Forwarded`.
+    let forwarded = |v| post_answer_with(&tp, "forwarded", v);
+    assert_eq!(forwarded("for=198.51.100.3, for=203.0.113.7").await, 429);
+    assert_eq!(forwarded("for=203.0.113.9;proto=https").await, 415);
     tp.stop().await;
 }
 
