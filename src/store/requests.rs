@@ -5,8 +5,10 @@ use diesel::prelude::*;
 use super::schema::{auth_requests, challenges};
 use super::DbConn;
 
+// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
+// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = auth_requests)]
+#[diesel(table_name = auth_requests, treat_none_as_default_value = false)]
 pub struct AuthRequestRow {
     pub id: String,
     /// Hash of the transaction cookie that binds this request to one browser.
@@ -30,8 +32,10 @@ pub struct AuthRequestRow {
     pub verification_id: Option<String>,
 }
 
+// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
+// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = challenges)]
+#[diesel(table_name = challenges, treat_none_as_default_value = false)]
 pub struct ChallengeRow {
     pub id: String,
     pub auth_request_id: String,
