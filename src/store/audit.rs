@@ -6,8 +6,6 @@ use super::schema::{audit_checkpoints, audit_inbox, audit_log};
 use super::DbConn;
 
 /// An event waiting for the chainer (no chain fields yet).
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = audit_inbox, treat_none_as_default_value = false)]
 pub struct NewInboxRow<'a> {

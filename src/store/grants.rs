@@ -9,8 +9,6 @@ use diesel::sql_types::{BigInt, HasSqlType, Text};
 use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens};
 use super::DbConn;
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = authorization_codes, treat_none_as_default_value = false)]
 pub struct CodeRow {
@@ -33,8 +31,6 @@ pub struct CodeRow {
     pub verification_id: Option<String>,
 }
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = access_tokens, treat_none_as_default_value = false)]
 pub struct AccessTokenRow {
@@ -51,8 +47,6 @@ pub struct AccessTokenRow {
     pub verification_id: Option<String>,
 }
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 pub struct RefreshTokenRow {

@@ -5,8 +5,6 @@ use diesel::prelude::*;
 use super::schema::{auth_requests, challenges};
 use super::DbConn;
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = auth_requests, treat_none_as_default_value = false)]
 pub struct AuthRequestRow {
@@ -32,8 +30,6 @@ pub struct AuthRequestRow {
     pub verification_id: Option<String>,
 }
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = challenges, treat_none_as_default_value = false)]
 pub struct ChallengeRow {

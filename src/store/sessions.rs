@@ -5,8 +5,6 @@ use diesel::prelude::*;
 use super::schema::{browser_sessions, client_sessions};
 use super::DbConn;
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = browser_sessions, treat_none_as_default_value = false)]
 pub struct BrowserSessionRow {
@@ -22,8 +20,6 @@ pub struct BrowserSessionRow {
     pub end_reason: Option<String>,
 }
 
-// None is bound as NULL (no nullable column has a default): the INSERT is then one fixed
-// statement that stays prepared, where DEFAULT would make diesel build its SQL per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = client_sessions, treat_none_as_default_value = false)]
 pub struct ClientSessionRow {

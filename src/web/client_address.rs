@@ -19,22 +19,23 @@ pub fn of(req: &HttpRequest, trusted: &[Network]) -> Option<IpAddr> {
     if !is_trusted(peer, trusted) {
         return Some(peer);
     }
-    // A value that is not text reads as one unparseable hop, which stops the walk.
-    let text = |v: &actix_web::http::header::HeaderValue| v.to_str().unwrap_or("?").to_owned();
     let headers = req.headers();
-    let hops: Vec<String> = if headers.contains_key("forwarded") {
-        headers
-            .get_all("forwarded")
-            .flat_map(|v| {
-                let value = text(v);
-                value.split(',').map(forwarded_for).collect::<Vec<_>>()
-            })
-            .collect()
+    let rfc7239 = headers.contains_key("forwarded");
+    let name = if rfc7239 {
+        "forwarded"
     } else {
-        headers
-            .get_all("x-forwarded-for")
-            .flat_map(|v| text(v).split(',').map(str::to_owned).collect::<Vec<_>>())
-            .collect()
+        "x-forwarded-for"
+    };
+    // A value that is not text reads as one unparseable hop, which stops the walk.
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .map(|v| v.to_str().unwrap_or("?"))
+        .collect();
+    let elements = values.iter().flat_map(|v| v.split(','));
+    let hops: Vec<&str> = if rfc7239 {
+        elements.map(forwarded_for).collect()
+    } else {
+        elements.collect()
     };
     let mut client = peer;
     for hop in hops.iter().rev() {
@@ -56,13 +57,12 @@ fn is_trusted(addr: IpAddr, trusted: &[Network]) -> bool {
 /// The `for=` node of one `Forwarded` element (`for=192.0.2.60;proto=https;by=…`), unquoted;
 /// `?` (unreadable) when the element names none. Quoted strings here never hold `,` or `;`:
 /// a node is an address, `[v6]`, either with a port, `unknown` or an `_obfuscated` name.
-fn forwarded_for(element: &str) -> String {
+fn forwarded_for(element: &str) -> &str {
     element
         .split(';')
         .filter_map(|pair| pair.split_once('='))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
-        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
-        .unwrap_or_else(|| "?".to_owned())
+        .map_or("?", |(_, value)| value.trim().trim_matches('"'))
 }
 
 /// One forwarded node: an address, an IPv6 address in brackets, either with a port.

@@ -498,9 +498,9 @@ fn revocation_details(
              revokes the resident's certificate; each time is a logout token's arrival at its \
              client after T0 (the server finds outbox rows another process wrote by looking \
              every 200 ms); \"p99 after ingest\": the 99th percentile from the import's end \
-             (T0 + its wall time), when the CRL is ingested; server CPU from T0 to the last arrival; failed outbox claims: how often \
-             the server's delivery loop logged `outbox: cannot claim deliveries` after T0 (it \
-             waits 2 s after each):\n"
+             (T0 + its wall time), when the CRL is ingested; server CPU from T0 to the last \
+             arrival; failed outbox claims: how often the server's delivery loop logged \
+             `outbox: cannot claim deliveries` after T0 (it waits 2 s after each):\n"
         );
         let _ = writeln!(
             md,
