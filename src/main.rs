@@ -154,7 +154,8 @@ async fn main() -> anyhow::Result<()> {
     let now = clock.unix();
     let out = match cli.command {
         Command::Migrate => {
-            let db = mykey_connect::store::Db::connect(&settings.database_url, 1)?;
+            // Not `Db::open_for_command`, which migrates without saying what it applied.
+            let db = mykey_connect::store::Db::connect_for_command(&settings.database_url)?;
             let applied = db.migrate()?;
             format!("{} migration(s) applied\n", applied.len())
         }
@@ -181,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin(c) => cli::admin::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
         Command::Audit(c) => cli::audit::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
         Command::Crl(c) => {
-            let p = Provider::open(settings, clock).context("start-up failed")?;
+            let p = Provider::open_for_command(settings, clock).context("start-up failed")?;
             match c {
                 CrlCommand::Import { files } => cli::revocation::crl_import(&p, &files).await,
                 CrlCommand::Status => cli::revocation::crl_status(&p).await,
@@ -189,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
         }
         Command::Linkage(LinkageCommand::Import { file }) => {
-            let p = Provider::open(settings, clock).context("start-up failed")?;
+            let p = Provider::open_for_command(settings, clock).context("start-up failed")?;
             cli::revocation::linkage_import(&p, &file)
                 .await
                 .map_err(anyhow::Error::msg)?

@@ -78,18 +78,12 @@ impl PasswordSource {
     }
 }
 
-fn open(settings: &Settings) -> Result<Db, String> {
-    let db = Db::connect(&settings.database_url, 2).map_err(|e| e.to_string())?;
-    db.migrate().map_err(|e| e.to_string())?;
-    Ok(db)
-}
-
 fn role(text: &str) -> Result<Role, String> {
     Role::parse(text).ok_or_else(|| "--role must be admin or viewer".to_owned())
 }
 
 pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<String, String> {
-    let db = open(settings)?;
+    let db = Db::open_for_command(&settings.database_url).map_err(|e| e.to_string())?;
     let err = |e: crate::admin::AdminError| e.to_string();
     match command {
         AdminCommand::Create {

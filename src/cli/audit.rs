@@ -33,15 +33,9 @@ pub enum AuditCommand {
 /// How long a command waits for another node's chainer to finish its batch.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-fn open(settings: &Settings) -> Result<Db, String> {
-    let db = Db::connect(&settings.database_url, 2).map_err(|e| e.to_string())?;
-    db.migrate().map_err(|e| e.to_string())?;
-    Ok(db)
-}
-
 /// Returns the text to print and whether the command succeeded.
 pub fn run(settings: &Settings, command: &AuditCommand, now: i64) -> Result<String, String> {
-    let db = open(settings)?;
+    let db = Db::open_for_command(&settings.database_url).map_err(|e| e.to_string())?;
     chain::drain_blocking(&db, PATIENCE).map_err(|e| e.to_string())?;
     match command {
         AuditCommand::Verify { json } => {

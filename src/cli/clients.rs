@@ -152,9 +152,7 @@ pub fn describe(settings: &Settings, c: &Client, secret: Option<&str>, as_json: 
 }
 
 fn open(settings: &Settings) -> Result<Db, String> {
-    let db = Db::connect(&settings.database_url, 2).map_err(|e| e.to_string())?;
-    db.migrate().map_err(|e| e.to_string())?;
-    Ok(db)
+    Db::open_for_command(&settings.database_url).map_err(|e| e.to_string())
 }
 
 fn http() -> Result<reqwest::Client, String> {

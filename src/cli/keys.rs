@@ -6,8 +6,7 @@ use crate::provider::{keyring, secrets, StartError};
 use crate::store::{self, Db};
 
 pub fn list(settings: &Settings, now: i64) -> Result<String, StartError> {
-    let db = Db::connect(&settings.database_url, 2).map_err(StartError::Store)?;
-    db.migrate().map_err(StartError::Store)?;
+    let db = Db::open_for_command(&settings.database_url).map_err(StartError::Store)?;
     let rows = db.read_blocking(store::keys::all)?;
     let mut out = String::from("kid                                          alg    state      activate_at                 retired_at\n");
     for r in rows {
@@ -36,8 +35,7 @@ pub fn rotate(
     lead: Option<i64>,
     now: i64,
 ) -> Result<String, StartError> {
-    let db = Db::connect(&settings.database_url, 2).map_err(StartError::Store)?;
-    db.migrate().map_err(StartError::Store)?;
+    let db = Db::open_for_command(&settings.database_url).map_err(StartError::Store)?;
     let kek = secrets::key_encryption_key(settings, &db)?;
     let lead = lead.unwrap_or(settings.lifetimes.key_rotation_lead.as_secs() as i64);
     let kid = keyring::rotate(&db, &kek, alg, lead, now)?;

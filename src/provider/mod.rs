@@ -74,6 +74,17 @@ impl Provider {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "database migrated");
         }
+        Provider::on(db, settings, clock)
+    }
+
+    /// The provider of a command that runs once (`crl import`, …), on a command's pool.
+    pub fn open_for_command(settings: Settings, clock: Clock) -> Result<Provider, StartError> {
+        let db = Db::open_for_command(&settings.database_url).map_err(StartError::Store)?;
+        Provider::on(db, settings, clock)
+    }
+
+    /// Loads keys, secrets, roots and stored CRLs over a migrated database.
+    fn on(db: Db, settings: Settings, clock: Clock) -> Result<Provider, StartError> {
         let now = clock.unix();
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;

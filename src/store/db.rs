@@ -189,8 +189,29 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens a pool. A SQLite file is created when missing.
+    /// Opens a server's pool of up to `pool_size` connections, one kept open while idle.
+    /// A SQLite file is created when missing.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
+        Db::connect_pool(url, pool_size, 1)
+    }
+
+    /// Opens a pool for a command that runs once and exits (`client add`, `audit verify`, …).
+    /// Connections open only when the command asks for one: a pool that keeps a spare open
+    /// starts connecting in the background at the first checkout, and a PostgreSQL connect
+    /// (libpq's TLS set-up) still running when the process exits crashes in OpenSSL's exit
+    /// handler.
+    pub fn connect_for_command(url: &str) -> Result<Db, StoreError> {
+        Db::connect_pool(url, 2, 0)
+    }
+
+    /// [`Db::connect_for_command`], then brings the schema up to date.
+    pub fn open_for_command(url: &str) -> Result<Db, StoreError> {
+        let db = Db::connect_for_command(url)?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn connect_pool(url: &str, pool_size: u32, min_idle: u32) -> Result<Db, StoreError> {
         let url = DatabaseUrl::parse(url)?;
         let backend = url.backend;
         if backend == Backend::Sqlite {
@@ -203,7 +224,7 @@ impl Db {
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
-            .min_idle(Some(1))
+            .min_idle(Some(min_idle))
             .connection_timeout(Duration::from_secs(3))
             // A `SELECT 1` before every use would double the round trips of the hot path;
             // broken connections are noticed by `has_broken` and by the failing query.

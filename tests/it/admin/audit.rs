@@ -2,8 +2,6 @@
 //! `audit verify` passes, and names the entry a direct database edit broke; pruning keeps what
 //! remains verifiable behind a signed checkpoint; on SQLite and PostgreSQL.
 
-use std::process::Command;
-
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
 use openidconnect::OAuth2TokenResponse as _;
@@ -11,19 +9,21 @@ use openidconnect::OAuth2TokenResponse as _;
 use super::support::Ops;
 use crate::provider::browser::{log_in, query, Browser};
 use crate::provider::rp::Rp;
-use crate::provider::support::{web_client, Db, TestProvider};
+use crate::provider::support::{command, web_client, Db, TestProvider};
 
+/// Runs `mykey-connect` as an operator would; the first value is whether it exited with 0,
+/// the second, when it did not, how it ended (an exit code or a signal) ahead of its stdout.
 fn cli(tp: &TestProvider, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
-        .args(args)
-        .env("MYKEY_ISSUER", &tp.issuer)
-        .env("MYKEY_DATABASE_URL", &tp.database_url)
-        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
-        .output()
-        .expect("run mykey-connect");
+    let out = command(tp).args(args).output().expect("run mykey-connect");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stdout = if out.status.success() {
+        stdout
+    } else {
+        format!("[{}] {stdout}", out.status)
+    };
     (
         out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
@@ -69,7 +69,7 @@ async fn verify_then_tamper(db: Db) {
     let client_id = some_history(&mut ops).await;
 
     let (ok, out, err) = cli(&ops.tp, &["audit", "export"]);
-    assert!(ok, "{err}");
+    assert!(ok, "{}{err}", out.lines().next().unwrap_or_default());
     let entries: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
@@ -142,22 +142,11 @@ async fn audit_verify_passes_on_a_real_log_and_names_the_entry_an_edit_broke_on_
 async fn prune_and_verify(db: Db) {
     let mut ops = Ops::start(db).await;
     some_history(&mut ops).await;
-    let (ok, _, err) = cli(&ops.tp, &["audit", "verify"]);
-    assert!(ok, "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
-        .args(["audit", "prune", "--keep-days", "1"])
-        .env("MYKEY_ISSUER", &ops.tp.issuer)
-        .env("MYKEY_DATABASE_URL", &ops.tp.database_url)
-        .env("MYKEY_KEY_ENCRYPTION_KEY", &ops.tp.kek)
-        .output()
-        .expect("prune");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(ok, "{out}{err}");
     // The command runs on the system clock, which has not moved: nothing is a day old yet.
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, text, err) = cli(&ops.tp, &["audit", "prune", "--keep-days", "1"]);
+    assert!(ok, "{text}{err}");
     assert!(text.contains("nothing older"), "{text}");
 
     // Two days later (the provider's clock), keeping one day prunes everything so far.
