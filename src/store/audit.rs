@@ -30,7 +30,7 @@ pub struct InboxRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct LogRow {
     pub seq: i64,
     pub time: i64,
@@ -53,23 +53,23 @@ pub struct CheckpointRow {
 }
 
 pub fn insert_inbox(conn: &mut DbConn, row: &NewInboxRow<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_inbox::table)
+    native!(conn, c => diesel::insert_into(audit_inbox::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 /// The oldest waiting events, in arrival order.
 pub fn inbox_batch(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<InboxRow>> {
-    audit_inbox::table
+    native!(conn, c => audit_inbox::table
         .order(audit_inbox::id.asc())
         .limit(limit)
         .select(InboxRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 pub fn delete_inbox(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
-    diesel::delete(audit_inbox::table.filter(audit_inbox::id.eq_any(ids))).execute(conn)
+    native!(conn, c => diesel::delete(audit_inbox::table.filter(audit_inbox::id.eq_any(ids))).execute(c))
 }
 
 pub fn inbox_len(conn: &mut DbConn) -> QueryResult<i64> {
@@ -78,20 +78,20 @@ pub fn inbox_len(conn: &mut DbConn) -> QueryResult<i64> {
 
 /// The newest chained entry (the chain's head).
 pub fn head(conn: &mut DbConn) -> QueryResult<Option<LogRow>> {
-    audit_log::table
+    native!(conn, c => audit_log::table
         .order(audit_log::seq.desc())
         .select(LogRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn insert_log(conn: &mut DbConn, rows: &[LogRow]) -> QueryResult<usize> {
     // One statement per row keeps SQLite's bound-parameter limit out of the picture.
     let mut n = 0;
     for row in rows {
-        n += diesel::insert_into(audit_log::table)
+        n += native!(&mut *conn, c => diesel::insert_into(audit_log::table)
             .values(row)
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(n)
 }

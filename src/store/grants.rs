@@ -68,11 +68,11 @@ pub struct RefreshTokenRow {
 }
 
 pub fn consent(conn: &mut DbConn, person_id: &str, client_id: &str) -> QueryResult<Option<String>> {
-    consents::table
+    native!(conn, c => consents::table
         .find((person_id, client_id))
         .select(consents::scope)
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Records (or widens) what a person allowed a client.
@@ -83,27 +83,27 @@ pub fn save_consent(
     scope: &str,
     now: i64,
 ) -> QueryResult<()> {
-    let updated = diesel::update(consents::table.find((person_id, client_id)))
+    let updated = native!(&mut *conn, c => diesel::update(consents::table.find((person_id, client_id)))
         .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
-        .execute(conn)?;
+        .execute(c))?;
     if updated == 0 {
-        diesel::insert_into(consents::table)
+        native!(&mut *conn, c => diesel::insert_into(consents::table)
             .values((
                 consents::person_id.eq(person_id),
                 consents::client_id.eq(client_id),
                 consents::scope.eq(scope),
                 consents::granted_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }
 
 pub fn insert_code(conn: &mut DbConn, row: &CodeRow) -> QueryResult<()> {
-    diesel::insert_into(authorization_codes::table)
+    native!(conn, c => diesel::insert_into(authorization_codes::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 /// Outcome of presenting a code.
@@ -120,17 +120,17 @@ pub enum Redemption {
 /// Redeems a code exactly once: a conditional update decides, so two nodes presenting the
 /// same code at the same moment cannot both succeed (RFC 6749 §4.1.2).
 pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<Redemption> {
-    let won = RedeemCode { code_hash, now }
-        .get_result::<CodeRow>(conn)
-        .optional()?;
+    let won = native!(&mut *conn, c => RedeemCode { code_hash, now }
+        .get_result::<CodeRow>(c)
+        .optional())?;
     if let Some(row) = won {
         return Ok(Redemption::Redeemed(row));
     }
-    let row = authorization_codes::table
+    let row = native!(&mut *conn, c => authorization_codes::table
         .find(code_hash)
         .select(CodeRow::as_select())
-        .get_result(conn)
-        .optional()?;
+        .get_result(c)
+        .optional())?;
     Ok(match row {
         None => Redemption::Unknown,
         Some(row) if row.redeemed_at.is_some() => Redemption::Replayed(row),
@@ -179,40 +179,38 @@ where
 }
 
 pub fn insert_access_token(conn: &mut DbConn, row: &AccessTokenRow) -> QueryResult<()> {
-    diesel::insert_into(access_tokens::table)
+    native!(conn, c => diesel::insert_into(access_tokens::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 pub fn insert_refresh_token(conn: &mut DbConn, row: &RefreshTokenRow) -> QueryResult<()> {
-    diesel::insert_into(refresh_tokens::table)
+    native!(conn, c => diesel::insert_into(refresh_tokens::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 pub fn access_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<AccessTokenRow>> {
-    access_tokens::table
+    native!(conn, c => access_tokens::table
         .find(token_hash)
         .select(AccessTokenRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn refresh_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
-    refresh_tokens::table
+    native!(conn, c => refresh_tokens::table
         .find(token_hash)
         .select(RefreshTokenRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Marks a refresh token used; only the first of concurrent callers wins (rotation).
 pub fn use_refresh_token(conn: &mut DbConn, token_hash: &str, now: i64) -> QueryResult<bool> {
-    UseRefreshToken { token_hash, now }
-        .execute(conn)
-        .map(|n| n == 1)
+    native!(conn, c => UseRefreshToken { token_hash, now }.execute(c)).map(|n| n == 1)
 }
 
 /// `UPDATE refresh_tokens SET used_at = now WHERE token_hash = … AND used_at IS NULL AND

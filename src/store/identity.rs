@@ -19,18 +19,18 @@ pub struct VerificationRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &VerificationRow) -> QueryResult<()> {
-    diesel::insert_into(verifications::table)
+    native!(&mut *conn, c => diesel::insert_into(verifications::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<VerificationRow>> {
-    verifications::table
+    native!(&mut *conn, c => verifications::table
         .find(id)
         .select(VerificationRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// The newest live verification of a person (reused only when retention is configured).
@@ -39,14 +39,14 @@ pub fn latest_live(
     person_id: &str,
     now: i64,
 ) -> QueryResult<Option<VerificationRow>> {
-    verifications::table
+    native!(&mut *conn, c => verifications::table
         .filter(verifications::person_id.eq(person_id))
         .filter(verifications::revoked_at.is_null())
         .filter(verifications::expires_at.gt(now))
         .order(verifications::verified_at.desc())
         .select(VerificationRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Marks every verification of a signature certificate revoked; returns how many.
@@ -76,7 +76,7 @@ pub fn record_release(
     client_id: &str,
     now: i64,
 ) -> QueryResult<()> {
-    diesel::insert_into(fact_releases::table)
+    native!(&mut *conn, c => diesel::insert_into(fact_releases::table)
         .values((
             fact_releases::id.eq(id),
             fact_releases::verification_id.eq(&verification.id),
@@ -85,8 +85,8 @@ pub fn record_release(
             fact_releases::client_id.eq(client_id),
             fact_releases::released_at.eq(now),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 /// Clients that received facts of a signature certificate.

@@ -28,34 +28,34 @@ pub fn find_binding(
     issuer_key_id: &str,
     serial: &str,
 ) -> QueryResult<Option<BindingRow>> {
-    bindings::table
+    native!(&mut *conn, c => bindings::table
         .filter(bindings::issuer_key_id.eq(issuer_key_id))
         .filter(bindings::serial.eq(serial))
         .select(BindingRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn bindings_of(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BindingRow>> {
-    bindings::table
+    native!(&mut *conn, c => bindings::table
         .filter(bindings::person_id.eq(person_id))
         .order(bindings::created_at.asc())
         .select(BindingRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 pub fn insert_person(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
-    diesel::insert_into(persons::table)
+    native!(&mut *conn, c => diesel::insert_into(persons::table)
         .values((persons::id.eq(id), persons::created_at.eq(now)))
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 pub fn insert_binding(conn: &mut DbConn, row: &BindingRow) -> QueryResult<()> {
-    diesel::insert_into(bindings::table)
+    native!(&mut *conn, c => diesel::insert_into(bindings::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 pub fn count_persons(conn: &mut DbConn) -> QueryResult<i64> {

@@ -50,57 +50,57 @@ pub struct ChallengeRow {
 }
 
 pub fn insert_request(conn: &mut DbConn, row: &AuthRequestRow) -> QueryResult<()> {
-    diesel::insert_into(auth_requests::table)
+    native!(&mut *conn, c => diesel::insert_into(auth_requests::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 pub fn get_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<AuthRequestRow>> {
-    auth_requests::table
+    native!(&mut *conn, c => auth_requests::table
         .find(id)
         .select(AuthRequestRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn attach_session(conn: &mut DbConn, id: &str, session_id: &str) -> QueryResult<usize> {
-    diesel::update(auth_requests::table.find(id))
+    native!(&mut *conn, c => diesel::update(auth_requests::table.find(id))
         .set(auth_requests::session_id.eq(session_id))
-        .execute(conn)
+        .execute(c))
 }
 
 /// Marks a request finished; only the first caller wins (a back button cannot replay it).
 pub fn complete_request(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
-    diesel::update(
+    native!(&mut *conn, c => diesel::update(
         auth_requests::table
             .find(id)
             .filter(auth_requests::completed_at.is_null()),
     )
     .set(auth_requests::completed_at.eq(now))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
 pub fn insert_challenge(conn: &mut DbConn, row: &ChallengeRow) -> QueryResult<()> {
-    diesel::insert_into(challenges::table)
+    native!(&mut *conn, c => diesel::insert_into(challenges::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<ChallengeRow>> {
-    challenges::table
+    native!(&mut *conn, c => challenges::table
         .find(id)
         .select(ChallengeRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets
 /// `true` (card-login spec §4 step 1): the update is conditional on the state.
 pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
-    diesel::update(
+    native!(&mut *conn, c => diesel::update(
         challenges::table
             .find(id)
             .filter(challenges::state.eq("pending"))
@@ -110,8 +110,8 @@ pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<boo
         challenges::state.eq("answering"),
         challenges::answered_at.eq(now),
     ))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
 pub fn finish_challenge(
@@ -126,14 +126,14 @@ pub fn finish_challenge(
     } else {
         "completed"
     };
-    diesel::update(challenges::table.find(id))
+    native!(&mut *conn, c => diesel::update(challenges::table.find(id))
         .set((
             challenges::state.eq(state),
             challenges::person_id.eq(person_id),
             challenges::verification_id.eq(verification_id),
             challenges::error.eq(error),
         ))
-        .execute(conn)
+        .execute(c))
 }
 
 /// Remembers the facts read for a transaction (its consent page lists them).
@@ -142,22 +142,22 @@ pub fn attach_verification(
     id: &str,
     verification_id: Option<&str>,
 ) -> QueryResult<usize> {
-    diesel::update(auth_requests::table.find(id))
+    native!(&mut *conn, c => diesel::update(auth_requests::table.find(id))
         .set(auth_requests::verification_id.eq(verification_id))
-        .execute(conn)
+        .execute(c))
 }
 
 /// The browser takes the completed challenge once to build its session.
 pub fn consume_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
-    diesel::update(
+    native!(&mut *conn, c => diesel::update(
         challenges::table
             .find(id)
             .filter(challenges::state.eq("completed"))
             .filter(challenges::consumed_at.is_null()),
     )
     .set(challenges::consumed_at.eq(now))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
 /// Removes finished or abandoned transactions older than `before`.

@@ -32,10 +32,10 @@ pub struct ClientSessionRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &BrowserSessionRow) -> QueryResult<()> {
-    diesel::insert_into(browser_sessions::table)
+    native!(&mut *conn, c => diesel::insert_into(browser_sessions::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(c)
+        .map(drop))
 }
 
 /// The live session a browser cookie names, if any.
@@ -44,21 +44,21 @@ pub fn active_by_cookie(
     cookie_hash: &str,
     now: i64,
 ) -> QueryResult<Option<BrowserSessionRow>> {
-    browser_sessions::table
+    native!(conn, c => browser_sessions::table
         .filter(browser_sessions::cookie_hash.eq(cookie_hash))
         .filter(browser_sessions::ended_at.is_null())
         .filter(browser_sessions::expires_at.gt(now))
         .select(BrowserSessionRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>> {
-    browser_sessions::table
+    native!(&mut *conn, c => browser_sessions::table
         .find(id)
         .select(BrowserSessionRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// The client session (`sid`) of `client_id` inside a browser session, created on first use.
@@ -69,12 +69,12 @@ pub fn client_session(
     new_id: &str,
     now: i64,
 ) -> QueryResult<ClientSessionRow> {
-    let existing = client_sessions::table
+    let existing = native!(&mut *conn, c => client_sessions::table
         .filter(client_sessions::session_id.eq(&session.id))
         .filter(client_sessions::client_id.eq(client_id))
         .select(ClientSessionRow::as_select())
-        .get_result(conn)
-        .optional()?;
+        .get_result(c)
+        .optional())?;
     if let Some(row) = existing {
         return Ok(row);
     }
@@ -86,9 +86,9 @@ pub fn client_session(
         created_at: now,
         ended_at: None,
     };
-    diesel::insert_into(client_sessions::table)
+    native!(conn, c => diesel::insert_into(client_sessions::table)
         .values(&row)
-        .execute(conn)?;
+        .execute(c))?;
     Ok(row)
 }
 
@@ -101,11 +101,11 @@ pub fn client_session_ids_of<'a>(person_id: &'a str) -> _ {
 }
 
 pub fn get_client_session(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientSessionRow>> {
-    client_sessions::table
+    native!(conn, c => client_sessions::table
         .find(id)
         .select(ClientSessionRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Ends a browser session and its client sessions; returns the client sessions that were
@@ -188,11 +188,11 @@ fn end_live(
 
 /// Live browser sessions of a person.
 pub fn active_of_person(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BrowserSessionRow>> {
-    browser_sessions::table
+    native!(&mut *conn, c => browser_sessions::table
         .filter(browser_sessions::person_id.eq(person_id))
         .filter(browser_sessions::ended_at.is_null())
         .select(BrowserSessionRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// A fresh card login by the same person refreshes the session's authentication time.
@@ -202,12 +202,12 @@ pub fn reauthenticate(
     auth_time: i64,
     expires_at: i64,
 ) -> QueryResult<usize> {
-    diesel::update(browser_sessions::table.find(id))
+    native!(&mut *conn, c => diesel::update(browser_sessions::table.find(id))
         .set((
             browser_sessions::auth_time.eq(auth_time),
             browser_sessions::expires_at.eq(expires_at),
         ))
-        .execute(conn)
+        .execute(c))
 }
 
 /// Sessions past their lifetime that nobody ended yet (the sweeper ends them, so their RPs
