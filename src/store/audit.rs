@@ -89,7 +89,7 @@ pub fn insert_log(conn: &mut DbConn, rows: &[LogRow]) -> QueryResult<usize> {
     // One statement per row keeps SQLite's bound-parameter limit out of the picture.
     let mut n = 0;
     for row in rows {
-        n += native!(&mut *conn, c => diesel::insert_into(audit_log::table)
+        n += native!(conn, c => diesel::insert_into(audit_log::table)
             .values(row)
             .execute(c))?;
     }

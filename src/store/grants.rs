@@ -83,11 +83,11 @@ pub fn save_consent(
     scope: &str,
     now: i64,
 ) -> QueryResult<()> {
-    let updated = native!(&mut *conn, c => diesel::update(consents::table.find((person_id, client_id)))
+    let updated = native!(conn, c => diesel::update(consents::table.find((person_id, client_id)))
         .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
         .execute(c))?;
     if updated == 0 {
-        native!(&mut *conn, c => diesel::insert_into(consents::table)
+        native!(conn, c => diesel::insert_into(consents::table)
             .values((
                 consents::person_id.eq(person_id),
                 consents::client_id.eq(client_id),
@@ -120,13 +120,13 @@ pub enum Redemption {
 /// Redeems a code exactly once: a conditional update decides, so two nodes presenting the
 /// same code at the same moment cannot both succeed (RFC 6749 §4.1.2).
 pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<Redemption> {
-    let won = native!(&mut *conn, c => RedeemCode { code_hash, now }
+    let won = native!(conn, c => RedeemCode { code_hash, now }
         .get_result::<CodeRow>(c)
         .optional())?;
     if let Some(row) = won {
         return Ok(Redemption::Redeemed(row));
     }
-    let row = native!(&mut *conn, c => authorization_codes::table
+    let row = native!(conn, c => authorization_codes::table
         .find(code_hash)
         .select(CodeRow::as_select())
         .get_result(c)

@@ -19,14 +19,14 @@ pub struct VerificationRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &VerificationRow) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(verifications::table)
+    native!(conn, c => diesel::insert_into(verifications::table)
         .values(row)
         .execute(c)
         .map(drop))
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<VerificationRow>> {
-    native!(&mut *conn, c => verifications::table
+    native!(conn, c => verifications::table
         .find(id)
         .select(VerificationRow::as_select())
         .get_result(c)
@@ -39,7 +39,7 @@ pub fn latest_live(
     person_id: &str,
     now: i64,
 ) -> QueryResult<Option<VerificationRow>> {
-    native!(&mut *conn, c => verifications::table
+    native!(conn, c => verifications::table
         .filter(verifications::person_id.eq(person_id))
         .filter(verifications::revoked_at.is_null())
         .filter(verifications::expires_at.gt(now))
@@ -76,7 +76,7 @@ pub fn record_release(
     client_id: &str,
     now: i64,
 ) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(fact_releases::table)
+    native!(conn, c => diesel::insert_into(fact_releases::table)
         .values((
             fact_releases::id.eq(id),
             fact_releases::verification_id.eq(&verification.id),

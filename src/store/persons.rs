@@ -28,7 +28,7 @@ pub fn find_binding(
     issuer_key_id: &str,
     serial: &str,
 ) -> QueryResult<Option<BindingRow>> {
-    native!(&mut *conn, c => bindings::table
+    native!(conn, c => bindings::table
         .filter(bindings::issuer_key_id.eq(issuer_key_id))
         .filter(bindings::serial.eq(serial))
         .select(BindingRow::as_select())
@@ -37,7 +37,7 @@ pub fn find_binding(
 }
 
 pub fn bindings_of(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BindingRow>> {
-    native!(&mut *conn, c => bindings::table
+    native!(conn, c => bindings::table
         .filter(bindings::person_id.eq(person_id))
         .order(bindings::created_at.asc())
         .select(BindingRow::as_select())
@@ -45,14 +45,14 @@ pub fn bindings_of(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<Bindin
 }
 
 pub fn insert_person(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(persons::table)
+    native!(conn, c => diesel::insert_into(persons::table)
         .values((persons::id.eq(id), persons::created_at.eq(now)))
         .execute(c)
         .map(drop))
 }
 
 pub fn insert_binding(conn: &mut DbConn, row: &BindingRow) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(bindings::table)
+    native!(conn, c => diesel::insert_into(bindings::table)
         .values(row)
         .execute(c)
         .map(drop))

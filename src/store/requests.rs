@@ -50,14 +50,14 @@ pub struct ChallengeRow {
 }
 
 pub fn insert_request(conn: &mut DbConn, row: &AuthRequestRow) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(auth_requests::table)
+    native!(conn, c => diesel::insert_into(auth_requests::table)
         .values(row)
         .execute(c)
         .map(drop))
 }
 
 pub fn get_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<AuthRequestRow>> {
-    native!(&mut *conn, c => auth_requests::table
+    native!(conn, c => auth_requests::table
         .find(id)
         .select(AuthRequestRow::as_select())
         .get_result(c)
@@ -65,14 +65,14 @@ pub fn get_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<AuthReques
 }
 
 pub fn attach_session(conn: &mut DbConn, id: &str, session_id: &str) -> QueryResult<usize> {
-    native!(&mut *conn, c => diesel::update(auth_requests::table.find(id))
+    native!(conn, c => diesel::update(auth_requests::table.find(id))
         .set(auth_requests::session_id.eq(session_id))
         .execute(c))
 }
 
 /// Marks a request finished; only the first caller wins (a back button cannot replay it).
 pub fn complete_request(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
-    native!(&mut *conn, c => diesel::update(
+    native!(conn, c => diesel::update(
         auth_requests::table
             .find(id)
             .filter(auth_requests::completed_at.is_null()),
@@ -83,14 +83,14 @@ pub fn complete_request(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bo
 }
 
 pub fn insert_challenge(conn: &mut DbConn, row: &ChallengeRow) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(challenges::table)
+    native!(conn, c => diesel::insert_into(challenges::table)
         .values(row)
         .execute(c)
         .map(drop))
 }
 
 pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<ChallengeRow>> {
-    native!(&mut *conn, c => challenges::table
+    native!(conn, c => challenges::table
         .find(id)
         .select(ChallengeRow::as_select())
         .get_result(c)
@@ -100,7 +100,7 @@ pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<Challeng
 /// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets
 /// `true` (card-login spec §4 step 1): the update is conditional on the state.
 pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
-    native!(&mut *conn, c => diesel::update(
+    native!(conn, c => diesel::update(
         challenges::table
             .find(id)
             .filter(challenges::state.eq("pending"))
@@ -126,7 +126,7 @@ pub fn finish_challenge(
     } else {
         "completed"
     };
-    native!(&mut *conn, c => diesel::update(challenges::table.find(id))
+    native!(conn, c => diesel::update(challenges::table.find(id))
         .set((
             challenges::state.eq(state),
             challenges::person_id.eq(person_id),
@@ -142,14 +142,14 @@ pub fn attach_verification(
     id: &str,
     verification_id: Option<&str>,
 ) -> QueryResult<usize> {
-    native!(&mut *conn, c => diesel::update(auth_requests::table.find(id))
+    native!(conn, c => diesel::update(auth_requests::table.find(id))
         .set(auth_requests::verification_id.eq(verification_id))
         .execute(c))
 }
 
 /// The browser takes the completed challenge once to build its session.
 pub fn consume_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
-    native!(&mut *conn, c => diesel::update(
+    native!(conn, c => diesel::update(
         challenges::table
             .find(id)
             .filter(challenges::state.eq("completed"))

@@ -32,7 +32,7 @@ pub struct ClientSessionRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &BrowserSessionRow) -> QueryResult<()> {
-    native!(&mut *conn, c => diesel::insert_into(browser_sessions::table)
+    native!(conn, c => diesel::insert_into(browser_sessions::table)
         .values(row)
         .execute(c)
         .map(drop))
@@ -54,7 +54,7 @@ pub fn active_by_cookie(
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>> {
-    native!(&mut *conn, c => browser_sessions::table
+    native!(conn, c => browser_sessions::table
         .find(id)
         .select(BrowserSessionRow::as_select())
         .get_result(c)
@@ -69,7 +69,7 @@ pub fn client_session(
     new_id: &str,
     now: i64,
 ) -> QueryResult<ClientSessionRow> {
-    let existing = native!(&mut *conn, c => client_sessions::table
+    let existing = native!(conn, c => client_sessions::table
         .filter(client_sessions::session_id.eq(&session.id))
         .filter(client_sessions::client_id.eq(client_id))
         .select(ClientSessionRow::as_select())
@@ -188,7 +188,7 @@ fn end_live(
 
 /// Live browser sessions of a person.
 pub fn active_of_person(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BrowserSessionRow>> {
-    native!(&mut *conn, c => browser_sessions::table
+    native!(conn, c => browser_sessions::table
         .filter(browser_sessions::person_id.eq(person_id))
         .filter(browser_sessions::ended_at.is_null())
         .select(BrowserSessionRow::as_select())
@@ -202,7 +202,7 @@ pub fn reauthenticate(
     auth_time: i64,
     expires_at: i64,
 ) -> QueryResult<usize> {
-    native!(&mut *conn, c => diesel::update(browser_sessions::table.find(id))
+    native!(conn, c => diesel::update(browser_sessions::table.find(id))
         .set((
             browser_sessions::auth_time.eq(auth_time),
             browser_sessions::expires_at.eq(expires_at),
