@@ -66,6 +66,10 @@ impl<T: CardTransport> Jpki<T> {
         &self.transport
     }
 
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
     pub fn into_transport(self) -> T {
         self.transport
     }

@@ -3,7 +3,9 @@
 use std::ffi::CString;
 use std::time::Duration;
 
-use pcsc::{Card, Context, Protocols, ReaderState, Scope, ShareMode, State, MAX_BUFFER_SIZE};
+use pcsc::{
+    Card, Context, Protocols, ReaderState, Scope, ShareMode, State, Transaction, MAX_BUFFER_SIZE,
+};
 
 use crate::helper::transport::{CardTransport, TransportError};
 
@@ -84,14 +86,46 @@ impl PcscTransport {
 
 impl CardTransport for PcscTransport {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let mut buffer = [0u8; MAX_BUFFER_SIZE];
-        let response = self.card.transmit(apdu, &mut buffer).map_err(map_error)?;
-        Ok(response.to_vec())
+        exchange(&self.card, apdu)
     }
 
     fn describe(&self) -> String {
         format!("PC/SC reader {}", self.reader)
     }
+
+    /// Begins a PC/SC transaction; other applications' commands wait until it ends. If one
+    /// of them holds the card now, this waits for it (pcsc-lite retries for as long as the
+    /// other transaction lasts).
+    fn hold(&mut self) -> Result<Box<dyn CardTransport + '_>, TransportError> {
+        let transaction = self.card.transaction().map_err(map_error)?;
+        Ok(Box::new(HeldCard {
+            transaction,
+            reader: &self.reader,
+        }))
+    }
+}
+
+/// The card inside a PC/SC transaction; dropping it ends the transaction and leaves the
+/// card as it is (the helper resets it when it disconnects, so no verified PIN outlives it).
+struct HeldCard<'a> {
+    transaction: Transaction<'a>,
+    reader: &'a str,
+}
+
+impl CardTransport for HeldCard<'_> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        exchange(&self.transaction, apdu)
+    }
+
+    fn describe(&self) -> String {
+        format!("PC/SC reader {} (held)", self.reader)
+    }
+}
+
+fn exchange(card: &Card, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+    let mut buffer = [0u8; MAX_BUFFER_SIZE];
+    let response = card.transmit(apdu, &mut buffer).map_err(map_error)?;
+    Ok(response.to_vec())
 }
 
 fn establish() -> Result<Context, TransportError> {

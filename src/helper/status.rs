@@ -7,8 +7,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::card::jpki::Purpose;
 use crate::helper::jpki::{Jpki, JpkiError, SecretState};
-use crate::helper::login::LoginError;
-use crate::helper::messages;
+use crate::helper::login::{with_unlocked, LoginError};
 use crate::helper::prompt::Prompter;
 use crate::helper::transport::CardTransport;
 
@@ -58,23 +57,12 @@ pub fn card_status<T: CardTransport>(
     let auth_certificate = CertificateSummary::parse(&jpki.read_certificate(Purpose::Auth)?)?;
     let pin = jpki.secret_state(Purpose::Auth)?;
     let password = jpki.secret_state(Purpose::Sign)?;
-    let sign_certificate = match (password_prompter, password) {
-        (None, _) => None,
-        (Some(_), SecretState::Blocked) => {
-            return Err(JpkiError::Blocked {
-                purpose: Purpose::Sign,
-            }
-            .into())
-        }
-        (Some(prompter), state) => {
-            if let SecretState::TriesLeft(tries_left) = state {
-                if tries_left == 1 {
-                    prompter.notice(&messages::last_try(Purpose::Sign));
-                }
-                let secret = prompter.ask_secret(Purpose::Sign, tries_left)?;
-                jpki.verify(Purpose::Sign, &secret)?;
-            }
-            let der = jpki.read_certificate(Purpose::Sign)?;
+    let sign_certificate = match password_prompter {
+        None => None,
+        Some(prompter) => {
+            let der = with_unlocked(&mut jpki, prompter, Purpose::Sign, |card| {
+                card.read_certificate(Purpose::Sign)
+            })?;
             Some(CertificateSummary::parse(&der)?)
         }
     };

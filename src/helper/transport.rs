@@ -36,6 +36,14 @@ pub trait CardTransport {
 
     /// Which reader or card this is, for messages and `status`.
     fn describe(&self) -> String;
+
+    /// The card for this process alone until the returned transport is dropped: no other
+    /// application's commands reach the card in between (a PC/SC transaction), so nothing
+    /// can come between a VERIFY and the signature it unlocks. A card that only this
+    /// process reaches needs no holding.
+    fn hold(&mut self) -> Result<Box<dyn CardTransport + '_>, TransportError> {
+        Ok(Box::new(self))
+    }
 }
 
 impl<T: CardTransport + ?Sized> CardTransport for &mut T {
@@ -46,6 +54,10 @@ impl<T: CardTransport + ?Sized> CardTransport for &mut T {
     fn describe(&self) -> String {
         (**self).describe()
     }
+
+    fn hold(&mut self) -> Result<Box<dyn CardTransport + '_>, TransportError> {
+        (**self).hold()
+    }
 }
 
 impl<T: CardTransport + ?Sized> CardTransport for Box<T> {
@@ -55,6 +67,10 @@ impl<T: CardTransport + ?Sized> CardTransport for Box<T> {
 
     fn describe(&self) -> String {
         (**self).describe()
+    }
+
+    fn hold(&mut self) -> Result<Box<dyn CardTransport + '_>, TransportError> {
+        (**self).hold()
     }
 }
 

@@ -15,6 +15,7 @@ use crate::card::protocol::{CardErrorCode, ChallengePurpose, ChallengeResponse};
 use crate::helper::jpki::{Jpki, JpkiError, SecretState};
 use crate::helper::messages;
 use crate::helper::prompt::{PromptError, Prompter};
+use crate::helper::secret::Secret;
 use crate::helper::transport::{CardTransport, TransportError};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,8 +113,9 @@ pub fn login<T: CardTransport>(
     jpki.select_application()?;
     let message = challenge.message();
     let auth_certificate = jpki.read_certificate(Purpose::Auth)?;
-    unlock(&mut jpki, prompter, Purpose::Auth)?;
-    let auth_signature = jpki.sign(Purpose::Auth, &message)?;
+    let auth_signature = with_unlocked(&mut jpki, prompter, Purpose::Auth, |card| {
+        card.sign(Purpose::Auth, &message)
+    })?;
     let mut answer = ChallengeResponse {
         auth_certificate: STANDARD.encode(auth_certificate),
         auth_signature: URL_SAFE_NO_PAD.encode(auth_signature),
@@ -121,10 +123,14 @@ pub fn login<T: CardTransport>(
         sign_signature: None,
     };
     if challenge.purpose() == ChallengePurpose::Verify {
-        unlock(&mut jpki, prompter, Purpose::Sign)?;
         // The signature certificate is readable only once the password is verified.
-        let sign_certificate = jpki.read_certificate(Purpose::Sign)?;
-        let sign_signature = jpki.sign(Purpose::Sign, &message)?;
+        let (sign_certificate, sign_signature) =
+            with_unlocked(&mut jpki, prompter, Purpose::Sign, |card| {
+                Ok((
+                    card.read_certificate(Purpose::Sign)?,
+                    card.sign(Purpose::Sign, &message)?,
+                ))
+            })?;
         answer.sign_certificate = Some(STANDARD.encode(sign_certificate));
         answer.sign_signature = Some(URL_SAFE_NO_PAD.encode(sign_signature));
     }
@@ -138,23 +144,40 @@ pub fn login<T: CardTransport>(
     })
 }
 
-/// Reads the counter first (never spending a try), warns before the last try, asks once
-/// and presents the secret once: a wrong secret is reported, never retried.
-fn unlock<T: CardTransport>(
+/// Asks for the secret (unless this card session has it verified already), then presents it
+/// and runs `work` with the card held: no other application's commands come between the
+/// VERIFY and what it unlocks. The secret is asked for before the card is held, so that a
+/// resident who walks away from the prompt keeps no other application from the card.
+pub(crate) fn with_unlocked<T: CardTransport, R>(
     jpki: &mut Jpki<T>,
     prompter: &mut dyn Prompter,
     purpose: Purpose,
-) -> Result<(), LoginError> {
+    work: impl for<'h> FnOnce(&mut Jpki<Box<dyn CardTransport + 'h>>) -> Result<R, JpkiError>,
+) -> Result<R, LoginError> {
+    let secret = ask(jpki, prompter, purpose)?;
+    let mut held = Jpki::new(jpki.transport_mut().hold()?);
+    if let Some(secret) = secret {
+        held.verify(purpose, &secret)?;
+    }
+    Ok(work(&mut held)?)
+}
+
+/// Reads the counter first (never spending a try), warns before the last try and asks once;
+/// a wrong secret is reported, never retried. `None` when the card session has the secret
+/// verified already.
+fn ask<T: CardTransport>(
+    jpki: &mut Jpki<T>,
+    prompter: &mut dyn Prompter,
+    purpose: Purpose,
+) -> Result<Option<Secret>, LoginError> {
     let tries_left = match jpki.secret_state(purpose)? {
         // Already verified in this card session: the card signs without asking again.
-        SecretState::Verified => return Ok(()),
+        SecretState::Verified => return Ok(None),
         SecretState::Blocked => return Err(JpkiError::Blocked { purpose }.into()),
         SecretState::TriesLeft(n) => n,
     };
     if tries_left == 1 {
         prompter.notice(&messages::last_try(purpose));
     }
-    let secret = prompter.ask_secret(purpose, tries_left)?;
-    jpki.verify(purpose, &secret)?;
-    Ok(())
+    Ok(Some(prompter.ask_secret(purpose, tries_left)?))
 }
