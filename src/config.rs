@@ -96,6 +96,9 @@ pub struct Settings {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed (empty: the TCP peer
     /// is the client).
     pub trusted_proxies: Vec<Network>,
+    /// Audit entries older than this are pruned behind a signed checkpoint by the running
+    /// provider (checked hourly, one node at a time); `None`: kept until `audit prune`.
+    pub audit_retention: Option<Duration>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -159,6 +162,7 @@ struct FileSettings {
     backchannel_timeout: Option<u64>,
     verified_facts_retention: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
+    audit_retention: Option<u64>,
 }
 
 impl Settings {
@@ -248,6 +252,11 @@ impl Settings {
             backchannel_retry_period: secs(f.backchannel_retry_period.unwrap_or(86_400)),
             backchannel_timeout: secs(f.backchannel_timeout.unwrap_or(5).max(1)),
             verified_facts_retention: secs(f.verified_facts_retention.unwrap_or(0)),
+            // At least a day: the retention is for keeping records, not for tidying.
+            audit_retention: f
+                .audit_retention
+                .filter(|&s| s > 0)
+                .map(|s| secs(s.max(86_400))),
             trusted_proxies: f
                 .trusted_proxies
                 .unwrap_or_default()
@@ -358,6 +367,7 @@ fn apply_env(f: &mut FileSettings, key: &str, value: &str) -> Result<(), ConfigE
         "VERIFIED_FACTS_RETENTION" => {
             f.verified_facts_retention = Some(num("verified_facts_retention")?)
         }
+        "AUDIT_RETENTION" => f.audit_retention = Some(num("audit_retention")?),
         "TRUSTED_PROXIES" => f.trusted_proxies = Some(list(value)),
         // Other MYKEY_* names belong to tools (tests, the helper); not an error here.
         _ => {}
@@ -462,6 +472,27 @@ mod tests {
         assert!(s.allow_test_cards);
         assert!(s.secure_cookies());
         assert_eq!(s.database_url, "sqlite://mykey.sqlite3");
+    }
+
+    #[test]
+    fn an_audit_retention_is_off_by_default_and_never_shorter_than_a_day() {
+        let retention = |value: Option<&str>| {
+            let vars: Vec<(&str, &str)> = value
+                .map(|v| ("MYKEY_AUDIT_RETENTION", v))
+                .into_iter()
+                .collect();
+            Settings::from_sources(None, &env(&vars))
+                .expect("valid")
+                .audit_retention
+        };
+        assert_eq!(retention(None), None);
+        assert_eq!(retention(Some("0")), None);
+        assert_eq!(retention(Some("60")), Some(Duration::from_secs(86_400)));
+        assert_eq!(
+            retention(Some("34560000")),
+            Some(Duration::from_secs(34_560_000))
+        );
+        assert!(Settings::from_sources(None, &env(&[("MYKEY_AUDIT_RETENTION", "400d")])).is_err());
     }
 
     #[test]

@@ -8,14 +8,16 @@ use crate::store::audit::CheckpointRow;
 use crate::store::{self, Db};
 
 /// Deletes the entries older than `before` (Unix seconds) and records a checkpoint signed by
-/// `key` over the last deleted entry. Returns the seq pruned through, if anything was old
-/// enough. Drain the inbox first so the head is current.
+/// `key` over the last deleted entry, and who pruned (`actor`: the command line, or the
+/// provider applying `audit_retention`). Returns the seq pruned through, if anything was old
+/// enough. Entries still in the inbox are not touched (they are newer than any chained one).
 pub fn prune(
     db: &Db,
     key: &SigningKey,
     issuer: &str,
     before: i64,
     now: i64,
+    actor: Actor,
 ) -> Result<Option<i64>, AuditError> {
     let Some(last) = db.read_blocking(|c| store::audit::last_before(c, before))? else {
         return Ok(None);
@@ -39,7 +41,7 @@ pub fn prune(
         let n = store::audit::delete_through(c, row.through_seq)?;
         record(
             c,
-            &Event::new(Kind::AuditPruned, Actor::Cli).data(serde_json::json!({
+            &Event::new(Kind::AuditPruned, actor).data(serde_json::json!({
                 "through_seq": row.through_seq,
                 "entries": n,
                 "before": before,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::audit::{chain, export, prune, verify};
+use crate::audit::{chain, export, prune, verify, Actor};
 use crate::config::Settings;
 use crate::domain::IdTokenAlg;
 use crate::provider::{secrets, KeyRing};
@@ -102,7 +102,7 @@ pub fn run(settings: &Settings, command: &AuditCommand, now: i64) -> Result<Stri
                 .signing_key(IdTokenAlg::Rs256, now)
                 .ok_or("no current signing key")?;
             let before = now - i64::from(*keep_days) * 86_400;
-            match prune::prune(&db, key, settings.issuer_str(), before, now)
+            match prune::prune(&db, key, settings.issuer_str(), before, now, Actor::Cli)
                 .map_err(|e| e.to_string())?
             {
                 Some(seq) => Ok(format!(

@@ -15,6 +15,8 @@ pub const KEY_REFRESH: Duration = Duration::from_secs(30);
 const CRL_REFRESH: Duration = Duration::from_secs(10);
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 const LEADER_TICK: Duration = Duration::from_secs(5);
+/// How often the leader applies `audit_retention` (provider clock, seconds).
+const AUDIT_PRUNE_EVERY: i64 = 3_600;
 const LEASE_SECS: i64 = 30;
 
 /// Starts every background loop on the current tokio runtime.
@@ -62,6 +64,7 @@ pub fn spawn(p: Arc<Provider>) {
     let holder = random_b64(12);
     tokio::spawn(async move {
         let mut last_poll: Option<std::time::Instant> = None;
+        let mut last_prune: Option<i64> = None;
         loop {
             tokio::time::sleep(LEADER_TICK).await;
             let (h, now) = (holder.clone(), p.clock.unix());
@@ -86,6 +89,15 @@ pub fn spawn(p: Arc<Provider>) {
                     poll_url(&p, &url).await;
                 }
             }
+            if let Some(retention) = p.settings.audit_retention {
+                let now = p.clock.unix();
+                if last_prune.is_none_or(|t| now - t >= AUDIT_PRUNE_EVERY) {
+                    last_prune = Some(now);
+                    if let Err(e) = apply_audit_retention(&p, retention, now).await {
+                        tracing::warn!(error = %e, "audit retention not applied");
+                    }
+                }
+            }
         }
     });
 }
@@ -105,6 +117,35 @@ where
             }
         }
     });
+}
+
+/// Prunes the audit entries older than `retention` behind a checkpoint signed with the
+/// current RS256 key, as `audit prune` does.
+async fn apply_audit_retention(
+    p: &Arc<Provider>,
+    retention: Duration,
+    now: i64,
+) -> Result<(), String> {
+    let q = p.clone();
+    tokio::task::spawn_blocking(move || {
+        let keys = q.keys.snapshot();
+        let key = keys
+            .signing_key(crate::domain::IdTokenAlg::Rs256, now)
+            .ok_or("no current signing key")?;
+        let before = now - retention.as_secs() as i64;
+        crate::audit::prune::prune(
+            &q.db,
+            key,
+            q.settings.issuer_str(),
+            before,
+            now,
+            crate::audit::Actor::System,
+        )
+        .map(drop)
+        .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Ends sessions past their lifetime; their client sessions get back-channel logouts.

@@ -169,6 +169,7 @@ async fn prune_and_verify(db: Db) {
             p.settings.issuer_str(),
             when - 86_400,
             when,
+            mykey_connect::audit::Actor::Cli,
         )
         .expect("prune")
     })
@@ -192,6 +193,64 @@ async fn prune_and_verify(db: Db) {
     assert!(!ok);
     assert!(err.contains(&format!("BROKEN at entry {pruned}")), "{err}");
     ops.tp.stop().await;
+}
+
+/// With `audit_retention` set, the running provider prunes by itself (its leader checks every
+/// five seconds whether an hour has passed on its clock) and what remains still verifies.
+async fn retention_applied_by_the_provider(db: Db) {
+    let mut ops = Ops::start_with(db, &[("MYKEY_AUDIT_RETENTION", "86400")]).await;
+    some_history(&mut ops).await;
+    let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        !out.contains("checkpoint"),
+        "pruned before anything was a day old: {out}"
+    );
+
+    ops.tp
+        .clock
+        .advance(std::time::Duration::from_secs(2 * 86_400));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let verified = loop {
+        let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
+        assert!(ok, "{out}{err}");
+        if out.contains("after a signed checkpoint at") {
+            break out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the provider did not apply its retention within 30 s: {out}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+
+    let (ok, out, err) = cli(&ops.tp, &["audit", "export"]);
+    assert!(ok, "{out}{err}");
+    let entries: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(
+        !kinds.contains(&"login.succeeded") && !kinds.contains(&"token.issued"),
+        "the history older than the retention is still there: {kinds:?} ({verified})"
+    );
+    let pruned = entries
+        .iter()
+        .find(|e| e["kind"] == "audit.pruned")
+        .unwrap_or_else(|| panic!("no audit.pruned entry: {kinds:?}"));
+    assert_eq!(pruned["actor"], "system", "{pruned}");
+    ops.tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_with_an_audit_retention_prunes_by_itself_and_the_rest_verifies_on_sqlite() {
+    retention_applied_by_the_provider(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_with_an_audit_retention_prunes_by_itself_and_the_rest_verifies_on_postgres() {
+    retention_applied_by_the_provider(Db::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

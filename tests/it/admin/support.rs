@@ -24,7 +24,12 @@ pub struct Ops {
 
 impl Ops {
     pub async fn start(db: Db) -> Ops {
-        let tp = TestProvider::start(db).await;
+        Ops::start_with(db, &[]).await
+    }
+
+    /// `extra`: more `MYKEY_*` settings for the provider.
+    pub async fn start_with(db: Db, extra: &[(&str, &str)]) -> Ops {
+        let tp = TestProvider::start_with(db, extra).await;
         let (db, now) = (tp.provider.db.clone(), tp.clock.unix());
         let (admin_key, viewer_key) = tokio::task::spawn_blocking(move || {
             for (name, role) in [(ADMIN, Role::Admin), (VIEWER, Role::Viewer)] {
