@@ -1,6 +1,8 @@
 //! Card login (card-login spec §1–§6): challenges, verifying the helper's answer, resolving or
 //! enrolling the person, and the browser's view of the outcome.
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
@@ -118,7 +120,7 @@ async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), AnswerEr
 
 /// Verifies the helper's answer (spec §4) and records the outcome for the browser.
 pub async fn answer(
-    p: &Provider,
+    p: &Arc<Provider>,
     id: &str,
     response: &ChallengeResponse,
 ) -> Result<(), AnswerError> {
@@ -126,10 +128,11 @@ pub async fn answer(
     let owned = id.to_owned();
     // Step 1: exists, not expired, not answered; claimed atomically. Claim first, read after:
     // a row read before the claim could be stale when two answers race.
-    let (claimed, row) =
+    let (claimed, row, crl_numbers) =
         p.db.write(move |c| {
             let claimed = store::requests::claim_challenge(c, &owned, now)?;
-            Ok((claimed, store::requests::get_challenge(c, &owned)?))
+            let row = store::requests::get_challenge(c, &owned)?;
+            Ok((claimed, row, store::revocation::crl_numbers(c)?))
         })
         .await?;
     let Some(row) = row else {
@@ -142,6 +145,14 @@ pub async fn answer(
             CardErrorCode::ExpiredChallenge
         }
         .into());
+    }
+    // A CRL stored since this node's last refresh (`crl import`, another node) counts now,
+    // not at the next refresh: a certificate it revokes must not enrol a person meanwhile.
+    if !super::revocation::is_current(p, &crl_numbers) {
+        let q = p.clone();
+        tokio::task::spawn_blocking(move || super::revocation::load_stored_crls(&q))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
     }
     let outcome = verify_and_resolve(p, &row, response).await;
     let (resolved, error) = match &outcome {

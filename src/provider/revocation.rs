@@ -469,6 +469,19 @@ pub fn load_stored_crls(p: &Provider) -> Result<usize, StoreError> {
     Ok(loaded)
 }
 
+/// Whether this node checks certificates against every stored CRL (`stored`: root and CRL
+/// number, from [`store::revocation::crl_numbers`]). False when `crl import` or another node
+/// stored a newer CRL since this node's last refresh. Roots this node does not trust are
+/// not its concern (their CRLs do not load here).
+pub fn is_current(p: &Provider, stored: &[(String, String)]) -> bool {
+    stored.iter().all(|(root, number)| {
+        p.trust.root(root).is_none()
+            || p.revocation
+                .set(root)
+                .is_some_and(|set| set.info().crl_number.to_string() == *number)
+    })
+}
+
 /// Freshness of one root's revocation data at `now` (readiness, metrics, the console).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {

@@ -98,6 +98,13 @@ pub fn crl(conn: &mut DbConn, root: &str) -> QueryResult<Option<CrlRow>> {
         .optional()
 }
 
+/// Each root's stored CRL number: what a card answer compares its node's sets with.
+pub fn crl_numbers(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    native!(conn, c => crls::table
+        .select((crls::root_key_id, crls::crl_number))
+        .load(c))
+}
+
 pub fn crl_headers(conn: &mut DbConn) -> QueryResult<Vec<CrlHeader>> {
     crls::table
         .select((

@@ -76,7 +76,9 @@ pub async fn respond(
             ))
         }
     };
-    login::answer(&p, &id, &response).await.map_err(map)?;
+    login::answer(&p.into_inner(), &id, &response)
+        .await
+        .map_err(map)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "status": "accepted" })))
