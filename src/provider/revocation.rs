@@ -222,8 +222,9 @@ async fn import(
     let (tx_set, tx_report, number) = (set.clone(), report.clone(), info.crl_number.clone());
     let outcome =
         p.db.write_offloaded(move |c| {
-            // The database decides: another node may have imported a newer CRL meanwhile.
-            if let Some(have) = store::revocation::crl_number(c, &row.root_key_id)? {
+            // The database decides: another node may have imported a newer CRL meanwhile, or
+            // be importing one now (the row stays locked until this transaction ends).
+            if let Some(have) = store::revocation::crl_number_for_update(c, &row.root_key_id)? {
                 if let Ok(have) = have.parse::<crate::card::crl::CrlNumber>() {
                     if number <= have {
                         return Ok(Err(if number == have {

@@ -90,6 +90,18 @@ pub fn crl_number(conn: &mut DbConn, root: &str) -> QueryResult<Option<String>> 
         .optional()
 }
 
+/// The stored CRL number of a root, locked until the transaction ends (PostgreSQL `FOR
+/// UPDATE`; a SQLite write transaction holds the whole database already). Two imports for one
+/// root on two nodes at once take turns, so an older CRL checked against the same previous
+/// number can never replace the newer one after it committed.
+pub fn crl_number_for_update(conn: &mut DbConn, root: &str) -> QueryResult<Option<String>> {
+    let query = crls::table.find(root).select(crls::crl_number);
+    match conn {
+        DbConn::Sqlite(c) => query.get_result(c).optional(),
+        DbConn::Postgres(c) => query.for_update().get_result(c).optional(),
+    }
+}
+
 pub fn crl(conn: &mut DbConn, root: &str) -> QueryResult<Option<CrlRow>> {
     crls::table
         .find(root)

@@ -297,3 +297,60 @@ async fn past_next_update_new_logins_fail_closed_unless_a_grace_period_is_config
         tp.stop().await;
     }
 }
+
+/// Two nodes importing CRLs of one root at the same moment take turns: while another import
+/// holds the root's CRL row (here the test, as that other node), this import waits, then sees
+/// the number the other one committed and refuses its own older CRL; the newer one stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_imports_on_postgres_take_turns_and_an_older_crl_never_replaces_a_newer_one() {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::{Connection as _, RunQueryDsl as _};
+
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        root_key_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        crl_number: String,
+    }
+    fn stored(c: &mut diesel::pg::PgConnection) -> Stored {
+        diesel::sql_query("SELECT root_key_id, crl_number FROM crls WHERE purpose = 'auth'")
+            .get_result(c)
+            .expect("the auth root's CRL")
+    }
+
+    let mut tp = TestProvider::start(Db::Postgres).await;
+    let mut other_node = diesel::pg::PgConnection::establish(&tp.database_url).expect("pg");
+    let before = stored(&mut other_node);
+    let now = tp.clock.now();
+    let crl = tp
+        .ca
+        .crl(Purpose::Auth, now, now + time::Duration::days(1))
+        .expect("crl");
+
+    other_node.batch_execute("BEGIN").expect("begin");
+    diesel::sql_query("SELECT crl_number FROM crls WHERE root_key_id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Text, _>(&before.root_key_id)
+        .execute(&mut other_node)
+        .expect("the other node's lock");
+    let provider = tp.provider.clone();
+    let import = tokio::spawn(async move { import_crl(&provider, crl.as_slice(), "test").await });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !import.is_finished(),
+        "the import went ahead while another node's import of the same root was under way"
+    );
+    // The other node's CRL is far newer than the one this import carries.
+    let newest = format!("{}000", before.crl_number);
+    diesel::sql_query("UPDATE crls SET crl_number = $1 WHERE root_key_id = $2")
+        .bind::<diesel::sql_types::Text, _>(&newest)
+        .bind::<diesel::sql_types::Text, _>(&before.root_key_id)
+        .execute(&mut other_node)
+        .expect("the other node's import");
+    other_node.batch_execute("COMMIT").expect("commit");
+
+    let refused = import.await.expect("join").expect_err("an older CRL");
+    assert_eq!(refused.outcome(), "rolled_back", "{refused}");
+    assert_eq!(stored(&mut other_node).crl_number, newest);
+    tp.stop().await;
+}
