@@ -146,15 +146,7 @@ pub async fn answer(
         }
         .into());
     }
-    // A CRL stored since this node's last refresh (`crl import`, another node) counts now,
-    // not at the next refresh: a certificate it revokes must not enrol a person meanwhile.
-    if !super::revocation::is_current(p, &crl_numbers) {
-        let q = p.clone();
-        tokio::task::spawn_blocking(move || super::revocation::load_stored_crls(&q))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-    }
-    let outcome = verify_and_resolve(p, &row, response).await;
+    let outcome = verify_against_stored_crls(p, &row, response, crl_numbers).await;
     let (resolved, error) = match &outcome {
         Ok(r) => (Some(r.clone()), None),
         Err(AnswerError::Card(code)) => (None, Some(code.as_str())),
@@ -184,11 +176,41 @@ pub async fn answer(
     outcome.map(drop)
 }
 
+/// Verifies the answer against the CRLs stored now and resolves the person. `stored`: each
+/// root's stored CRL number, read when the answer was claimed. A CRL stored since this node's
+/// last refresh (`crl import`, another node) is loaded first, so it counts from this answer,
+/// not the next refresh; one stored while this answer binds a certificate for the first time
+/// sends the answer round once more.
+async fn verify_against_stored_crls(
+    p: &Arc<Provider>,
+    row: &ChallengeRow,
+    response: &ChallengeResponse,
+    mut stored: Vec<(String, String)>,
+) -> Result<super::persons::Resolved, AnswerError> {
+    for _round in 0..2 {
+        if !super::revocation::is_current(p, &stored) {
+            let q = p.clone();
+            tokio::task::spawn_blocking(move || super::revocation::load_stored_crls(&q))
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        }
+        if let Some(resolved) = verify_and_resolve(p, row, response, &stored).await? {
+            return Ok(resolved);
+        }
+        stored = p.db.read(store::revocation::crl_numbers).await?;
+    }
+    Err(
+        StoreError::Unavailable("revocation data changed twice during one card answer".into())
+            .into(),
+    )
+}
+
 async fn verify_and_resolve(
     p: &Provider,
     row: &ChallengeRow,
     response: &ChallengeResponse,
-) -> Result<super::persons::Resolved, AnswerError> {
+    stored: &[(String, String)],
+) -> Result<Option<super::persons::Resolved>, AnswerError> {
     let purpose = ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login);
     let message = signed_message(
         p.settings.issuer_str(),
@@ -214,7 +236,7 @@ async fn verify_and_resolve(
         }
         ChallengePurpose::Login => None,
     };
-    super::persons::resolve(p, &auth, sign.as_ref()).await
+    super::persons::resolve(p, &auth, sign.as_ref(), stored).await
 }
 
 fn verify_one(

@@ -11,6 +11,7 @@ use crate::card::verify::VerifiedCertificate;
 use crate::domain::secret::random_b64;
 use crate::domain::MyKeyId;
 use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::revocation::RowLock;
 use crate::store::{self, DbConn, StoreError};
 
 /// Who answered, and the facts read if the signature certificate was used.
@@ -36,12 +37,16 @@ fn binding(purpose: Purpose, person: &str, cert: &VerifiedCertificate, now: i64)
 }
 
 /// Finds or enrols the person of `auth` and, for identity verification, binds `sign` to them
-/// and seals its facts — all in one transaction.
+/// and seals its facts — all in one transaction. `checked`: each root's stored CRL number
+/// that the certificates were verified against. `Ok(None)`: a certificate was about to be
+/// bound for the first time, and a newer CRL of its root has been stored since; nothing was
+/// written, verify again against it.
 pub async fn resolve(
     p: &Provider,
     auth: &VerifiedCertificate,
     sign: Option<&VerifiedCertificate>,
-) -> Result<Resolved, AnswerError> {
+    checked: &[(String, String)],
+) -> Result<Option<Resolved>, AnswerError> {
     let now_t = p.clock.now();
     let now = now_t.unix_timestamp();
     let facts = match sign {
@@ -51,7 +56,7 @@ pub async fn resolve(
     for _attempt in 0..2 {
         // Sealing needs the binding id, so both ids are chosen before the transaction.
         let sign_binding_id = random_b64(16);
-        let (auth, sign) = (auth.clone(), sign.cloned());
+        let (auth, sign, checked) = (auth.clone(), sign.cloned(), checked.to_vec());
         let sealed = match (&facts, sign.is_some()) {
             (Some(f), true) => Some(
                 seal(p, "", &sign_binding_id, f, now)
@@ -60,8 +65,18 @@ pub async fn resolve(
             _ => None,
         };
         let result =
-            p.db.write(move |c| resolve_in(c, &auth, sign.as_ref(), sign_binding_id, sealed, now))
-                .await;
+            p.db.write(move |c| {
+                resolve_in(
+                    c,
+                    &auth,
+                    sign.as_ref(),
+                    &checked,
+                    sign_binding_id,
+                    sealed,
+                    now,
+                )
+            })
+            .await;
         match result {
             Ok(Ok(resolved)) => return Ok(resolved),
             Ok(Err(code)) => return Err(code.into()),
@@ -75,15 +90,50 @@ pub async fn resolve(
     )))
 }
 
+/// Whether the stored CRL of `cert`'s root is still the one it was verified against, read
+/// with the row locked for share: an import under way either commits first (and its number
+/// is read here) or waits for this transaction (and then finds the binding made in it).
+fn crl_unchanged(
+    c: &mut DbConn,
+    cert: &VerifiedCertificate,
+    checked: &[(String, String)],
+) -> diesel::QueryResult<bool> {
+    let stored = store::revocation::crl_number_locked(c, &cert.issuer_key_id, RowLock::Share)?;
+    let verified = checked
+        .iter()
+        .find(|(root, _)| *root == cert.issuer_key_id)
+        .map(|(_, number)| number);
+    Ok(stored.as_ref() == verified)
+}
+
 fn resolve_in(
     c: &mut DbConn,
     auth: &VerifiedCertificate,
     sign: Option<&VerifiedCertificate>,
+    checked: &[(String, String)],
     sign_binding_id: String,
     sealed: Option<store::identity::VerificationRow>,
     now: i64,
-) -> diesel::QueryResult<Result<Resolved, CardErrorCode>> {
-    let person_id = match store::persons::find_binding(c, &auth.issuer_key_id, &auth.serial)? {
+) -> diesel::QueryResult<Result<Option<Resolved>, CardErrorCode>> {
+    let auth_binding = store::persons::find_binding(c, &auth.issuer_key_id, &auth.serial)?;
+    let sign_binding = match (sign, &sealed) {
+        (Some(sign), Some(_)) => {
+            store::persons::find_binding(c, &sign.issuer_key_id, &sign.serial)?
+        }
+        _ => None,
+    };
+    // A certificate bound for the first time must not be one a CRL stored meanwhile revokes:
+    // the import that stored it looked only at the bindings there were.
+    let first_seen = [
+        auth_binding.is_none().then_some(auth),
+        sign.filter(|_| sealed.is_some() && sign_binding.is_none()),
+    ];
+    for cert in first_seen.into_iter().flatten() {
+        if !crl_unchanged(c, cert, checked)? {
+            return Ok(Ok(None));
+        }
+    }
+    let person_id = match auth_binding {
         Some(b) if b.status == ACTIVE => {
             if b.not_after == 0 {
                 // A binding made from a linkage record learns its expiry at first use.
@@ -102,12 +152,12 @@ fn resolve_in(
         }
     };
     let (Some(sign), Some(mut verification)) = (sign, sealed) else {
-        return Ok(Ok(Resolved {
+        return Ok(Ok(Some(Resolved {
             person_id,
             verification_id: None,
-        }));
+        })));
     };
-    let binding_id = match store::persons::find_binding(c, &sign.issuer_key_id, &sign.serial)? {
+    let binding_id = match sign_binding {
         // Another person's signature certificate next to this card's: refused.
         Some(b) if b.person_id != person_id => return Ok(Err(CardErrorCode::UntrustedCertificate)),
         Some(b) if b.status != ACTIVE => return Ok(Err(CardErrorCode::CertificateRevoked)),
@@ -122,8 +172,8 @@ fn resolve_in(
     verification.person_id = person_id.clone();
     verification.sign_binding_id = binding_id;
     store::identity::insert(c, &verification)?;
-    Ok(Ok(Resolved {
+    Ok(Ok(Some(Resolved {
         person_id,
         verification_id: Some(verification.id),
-    }))
+    })))
 }

@@ -16,7 +16,7 @@ use crate::card::jpki::{Purpose, RevocationReason};
 use crate::card::revocation::{RevocationSet, SerialKey};
 use crate::domain::secret::random_b64;
 use crate::store::persons::{BindingRow, ACTIVE};
-use crate::store::revocation::{CrlImportRow, CrlRow, TerminationRow};
+use crate::store::revocation::{CrlImportRow, CrlRow, RowLock, TerminationRow};
 use crate::store::{self, DbConn, StoreError};
 
 pub const REVOKED: &str = "revoked";
@@ -224,7 +224,8 @@ async fn import(
         p.db.write_offloaded(move |c| {
             // The database decides: another node may have imported a newer CRL meanwhile, or
             // be importing one now (the row stays locked until this transaction ends).
-            if let Some(have) = store::revocation::crl_number_for_update(c, &row.root_key_id)? {
+            let root = &row.root_key_id;
+            if let Some(have) = store::revocation::crl_number_locked(c, root, RowLock::Update)? {
                 if let Ok(have) = have.parse::<crate::card::crl::CrlNumber>() {
                     if number <= have {
                         return Ok(Err(if number == have {

@@ -90,15 +90,29 @@ pub fn crl_number(conn: &mut DbConn, root: &str) -> QueryResult<Option<String>> 
         .optional()
 }
 
-/// The stored CRL number of a root, locked until the transaction ends (PostgreSQL `FOR
-/// UPDATE`; a SQLite write transaction holds the whole database already). Two imports for one
-/// root on two nodes at once take turns, so an older CRL checked against the same previous
-/// number can never replace the newer one after it committed.
-pub fn crl_number_for_update(conn: &mut DbConn, root: &str) -> QueryResult<Option<String>> {
+/// How [`crl_number_locked`] holds the row until the transaction ends (PostgreSQL; a SQLite
+/// write transaction holds the whole database already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    /// An import: two imports for one root on two nodes take turns, so an older CRL checked
+    /// against the same previous number can never replace the newer one after it committed.
+    Update,
+    /// A new binding: an import under way finishes first (and its number is read here), or
+    /// waits until this transaction has committed (and then finds the new binding).
+    Share,
+}
+
+/// The stored CRL number of a root, read with the row locked.
+pub fn crl_number_locked(
+    conn: &mut DbConn,
+    root: &str,
+    lock: RowLock,
+) -> QueryResult<Option<String>> {
     let query = crls::table.find(root).select(crls::crl_number);
-    match conn {
-        DbConn::Sqlite(c) => query.get_result(c).optional(),
-        DbConn::Postgres(c) => query.for_update().get_result(c).optional(),
+    match (conn, lock) {
+        (DbConn::Sqlite(c), _) => query.get_result(c).optional(),
+        (DbConn::Postgres(c), RowLock::Update) => query.for_update().get_result(c).optional(),
+        (DbConn::Postgres(c), RowLock::Share) => query.for_share().get_result(c).optional(),
     }
 }
 

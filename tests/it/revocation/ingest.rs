@@ -354,3 +354,87 @@ async fn concurrent_imports_on_postgres_take_turns_and_an_older_crl_never_replac
     assert_eq!(stored(&mut other_node).crl_number, newest);
     tp.stop().await;
 }
+
+/// A resident's first login while another node is importing a CRL that revokes the card:
+/// the import looks only at the certificates bound when it runs, so the answer must not bind
+/// the certificate under it. The answer waits for that import, then is refused; no person is
+/// enrolled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_login_while_another_node_imports_the_crl_that_revokes_the_card_is_refused_on_postgres(
+) {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::{Connection as _, RunQueryDsl as _};
+    use mykey_connect::card::crl::Crl;
+    use mykey_connect::card::revocation::RevocationSet;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    fn persons(c: &mut diesel::pg::PgConnection) -> i64 {
+        diesel::sql_query("SELECT count(*) AS n FROM persons")
+            .get_result::<Count>(c)
+            .expect("count")
+            .n
+    }
+
+    let mut tp = TestProvider::start(Db::Postgres).await;
+    let a = site(&tp, "Shop A", "127.0.0.1:9").await;
+    let card = tp.issue_card("林　十二");
+    let crl = revoke(&mut tp, &card);
+    let set = RevocationSet::from_crl(&Crl::parse(&crl, &tp.provider.trust).expect("parse"))
+        .expect("set");
+    let info = set.info().clone();
+    let mut other_node = diesel::pg::PgConnection::establish(&tp.database_url).expect("pg");
+    let enrolled_before = persons(&mut other_node);
+
+    // The other node's import has begun: it holds the root's CRL row.
+    other_node.batch_execute("BEGIN").expect("begin");
+    diesel::sql_query("SELECT crl_number FROM crls WHERE root_key_id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Text, _>(&info.root_key_id)
+        .execute(&mut other_node)
+        .expect("the other node's lock");
+
+    let browser = Browser::new();
+    let first = browser.get(&a.rp.authorize(&[]).url).await;
+    let path = first.location.expect("login");
+    let page = LoginPage::parse(&path, &browser.get(&tp.url(&path)).await.body);
+    let (url, card_path, now) = (page.challenge_url.clone(), card.clone(), tp.clock.unix());
+    let login = tokio::spawn(async move { use_helper(&url, &card_path, "1234", now).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !login.is_finished(),
+        "the answer went ahead while an import of its root was under way: {:?}",
+        login.await
+    );
+
+    // The other node stores the CRL and commits.
+    diesel::sql_query(
+        "UPDATE crls SET der = $1, crl_number = $2, this_update = $3, next_update = $4, \
+         entry_count = $5, sha256 = 'test' WHERE root_key_id = $6",
+    )
+    .bind::<diesel::sql_types::Binary, _>(&crl)
+    .bind::<diesel::sql_types::Text, _>(info.crl_number.to_string())
+    .bind::<diesel::sql_types::BigInt, _>(info.this_update.unix_timestamp())
+    .bind::<diesel::sql_types::BigInt, _>(info.next_update.unix_timestamp())
+    .bind::<diesel::sql_types::BigInt, _>(info.entry_count as i64)
+    .bind::<diesel::sql_types::Text, _>(&info.root_key_id)
+    .execute(&mut other_node)
+    .expect("the other node's import");
+    other_node.batch_execute("COMMIT").expect("commit");
+
+    match login.await.expect("join") {
+        Err(LoginError::Provider {
+            code: Some(CardErrorCode::CertificateRevoked),
+            ..
+        }) => {}
+        other => panic!("a card the other node's CRL revokes was let in: {other:?}"),
+    }
+    assert_eq!(
+        persons(&mut other_node),
+        enrolled_before,
+        "a person was enrolled"
+    );
+    tp.stop().await;
+}
