@@ -1,9 +1,10 @@
 //! The console's revocation page: CRL freshness, imports, terminations, delivery status, and
-//! pasting a CRL (PEM) or a linkage file.
+//! uploading a CRL (a DER or PEM file, or pasted PEM) or a linkage file (or pasted text).
 
+use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use futures_util::StreamExt as _;
 
 use super::guard::{self, Result};
 use super::views::{Chrome, RevocationPage};
@@ -34,21 +35,83 @@ pub async fn show(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpRespon
     page(&p, &req, &s, StatusCode::OK, None).await
 }
 
-#[derive(Deserialize)]
-pub struct CrlForm {
-    crl: String,
-    #[serde(default)]
+/// The largest upload the console takes: as much as the API's `POST /crls` (a CRL of a few
+/// million entries).
+const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// What an upload form (`multipart/form-data`) sent: the CSRF token, and the chosen file's
+/// content or, when no file was chosen, the pasted text.
+struct Upload {
     csrf: Option<String>,
+    content: Vec<u8>,
+    /// Why the rest of the form was not read, if it was not.
+    error: Option<UploadError>,
 }
 
-/// `POST /admin/revocation/crl`.
+enum UploadError {
+    TooLarge,
+    Unreadable(String),
+}
+
+async fn read_upload(mut form: Multipart, file: &str, text: &str) -> Upload {
+    let mut upload = Upload {
+        csrf: None,
+        content: Vec::new(),
+        error: None,
+    };
+    let (mut from_file, mut pasted, mut total) = (Vec::new(), Vec::new(), 0usize);
+    'fields: while let Some(field) = form.next().await {
+        let mut field = match field {
+            Ok(field) => field,
+            Err(e) => {
+                upload.error = Some(UploadError::Unreadable(e.to_string()));
+                break;
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    upload.error = Some(UploadError::Unreadable(e.to_string()));
+                    break 'fields;
+                }
+            };
+            total += chunk.len();
+            if total > UPLOAD_LIMIT {
+                upload.error = Some(UploadError::TooLarge);
+                break 'fields;
+            }
+            value.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => upload.csrf = String::from_utf8(value).ok(),
+            n if n == file => from_file = value,
+            n if n == text => pasted = value,
+            _ => {}
+        }
+    }
+    upload.content = if from_file.is_empty() {
+        pasted
+    } else {
+        from_file
+    };
+    upload
+}
+
+/// `POST /admin/revocation/crl`: a CRL file (DER or PEM) in `crl_file`, or PEM pasted in `crl`.
 pub async fn upload_crl(
     p: web::Data<Provider>,
     req: HttpRequest,
-    form: web::Form<CrlForm>,
+    form: Multipart,
 ) -> Result<HttpResponse> {
-    let s = guard::post(&p, &req, form.csrf.as_deref(), true).await?;
-    match revocation::upload_crl(&p, &s.principal(), "console", form.crl.as_bytes()).await {
+    let upload = read_upload(form, "crl_file", "crl").await;
+    let s = guard::post(&p, &req, upload.csrf.as_deref(), true).await?;
+    if let Some(refused) = refusal(&upload, "CRL") {
+        return page(&p, &req, &s, refused.0, Some(refused.1)).await;
+    }
+    match revocation::upload_crl(&p, &s.principal(), "console", &upload.content).await {
         Ok(r) => {
             let m = format!(
                 "CRL {} imported: {} entries, {} newly revoked, {} persons logged out ({} sessions), {} renewals",
@@ -60,21 +123,18 @@ pub async fn upload_crl(
     }
 }
 
-#[derive(Deserialize)]
-pub struct LinkageForm {
-    linkage: String,
-    #[serde(default)]
-    csrf: Option<String>,
-}
-
-/// `POST /admin/revocation/linkage`.
+/// `POST /admin/revocation/linkage`: a linkage file in `linkage_file`, or pasted in `linkage`.
 pub async fn upload_linkage(
     p: web::Data<Provider>,
     req: HttpRequest,
-    form: web::Form<LinkageForm>,
+    form: Multipart,
 ) -> Result<HttpResponse> {
-    let s = guard::post(&p, &req, form.csrf.as_deref(), true).await?;
-    match revocation::upload_linkage(&p, form.linkage.as_bytes()).await {
+    let upload = read_upload(form, "linkage_file", "linkage").await;
+    let s = guard::post(&p, &req, upload.csrf.as_deref(), true).await?;
+    if let Some(refused) = refusal(&upload, "linkage file") {
+        return page(&p, &req, &s, refused.0, Some(refused.1)).await;
+    }
+    match revocation::upload_linkage(&p, &upload.content).await {
         Ok(r) => {
             let m = format!(
                 "{} records: {} linked, {} already known, {} for certificates never used here, {} conflicts (merge those persons)",
@@ -83,5 +143,24 @@ pub async fn upload_linkage(
             page(&p, &req, &s, StatusCode::OK, Some(m)).await
         }
         Err(e) => page(&p, &req, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await,
+    }
+}
+
+/// An upload that cannot be imported: unreadable or too large, or empty.
+fn refusal(upload: &Upload, what: &str) -> Option<(StatusCode, String)> {
+    match &upload.error {
+        Some(UploadError::TooLarge) => Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the upload is larger than {} MB", UPLOAD_LIMIT >> 20),
+        )),
+        Some(UploadError::Unreadable(e)) => Some((
+            StatusCode::BAD_REQUEST,
+            format!("the upload could not be read: {e}"),
+        )),
+        None if upload.content.is_empty() => Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("choose a {what} or paste one"),
+        )),
+        None => None,
     }
 }

@@ -132,6 +132,7 @@ pub struct AdminTexts {
     pub deliveries: &'static str,
     pub upload_crl: &'static str,
     pub upload_linkage: &'static str,
+    pub or_paste: &'static str,
     pub import: &'static str,
     pub count: &'static str,
 }
@@ -264,8 +265,9 @@ pub static JA: AdminTexts = AdminTexts {
     imports: "取り込み履歴",
     terminations: "失効によるログアウト",
     deliveries: "バックチャネルログアウトの配信状況",
-    upload_crl: "CRLを取り込む（PEMを貼り付け）",
-    upload_linkage: "紐付けファイルを取り込む（mykey-linkage/1 を貼り付け）",
+    upload_crl: "CRLを取り込む（DER または PEM のファイル）",
+    upload_linkage: "紐付けファイル（mykey-linkage/1）を取り込む",
+    or_paste: "またはここに貼り付け",
     import: "取り込む",
     count: "件数",
 };
@@ -398,8 +400,9 @@ pub static EN: AdminTexts = AdminTexts {
     imports: "Import history",
     terminations: "Logouts after revocation",
     deliveries: "Back-channel logout deliveries",
-    upload_crl: "Import a CRL (paste the PEM)",
-    upload_linkage: "Import a linkage file (paste mykey-linkage/1)",
+    upload_crl: "Import a CRL (a DER or PEM file)",
+    upload_linkage: "Import a linkage file (mykey-linkage/1)",
+    or_paste: "or paste it here",
     import: "Import",
     count: "Count",
 };

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use mykey_connect::admin::totp;
 use mykey_connect::card::jpki::{Purpose, RevocationReason};
 
@@ -142,13 +141,12 @@ async fn an_operator_runs_the_console_in_chromium_in_japanese_and_english() {
         .ca
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
-    let pem = format!(
-        "-----BEGIN X509 CRL-----\n{}\n-----END X509 CRL-----",
-        base64::engine::general_purpose::STANDARD.encode(&crl)
-    );
+    // The CRL as J-LIS publishes it (DER), chosen in the file dialog.
+    let file = ops.tp.dir.path().join("jpki-auth.crl");
+    std::fs::write(&file, &crl).expect("write the CRL file");
     b.goto(&ops.tp.url("/admin/revocation")).await;
-    b.wait_for("#crl").await;
-    b.fill("#crl", &pem).await;
+    b.wait_for("#crl_file").await;
+    b.choose_file("#crl_file", &file).await;
     b.click("#import-crl", "#message").await;
     assert!(
         b.text("#message").await.contains("1 persons logged out"),

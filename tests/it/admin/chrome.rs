@@ -144,6 +144,15 @@ impl Chrome {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Chooses a file in a file input, as the operator does in the file dialog.
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let field = self.client.find(Locator::Css(css)).await.expect(css);
+        field
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("choose the file");
+    }
+
     /// Clicks and waits for the next page (a new document, not the one clicked in) to have
     /// `then`.
     pub async fn click(&self, css: &str, then: &str) {

@@ -1,6 +1,7 @@
-//! An operator pastes a CRL into the console: the revoked resident is logged out, the page
-//! shows the termination and the site's back-channel logout delivery, and the audit trail
-//! records all three.
+//! An operator uploads a CRL in the console (the DER file as J-LIS publishes it, or pasted
+//! PEM): the revoked resident is logged out, the page shows the termination and the site's
+//! back-channel logout delivery, and the audit trail records all three. A renewal's linkage
+//! file is uploaded the same way.
 
 use std::time::{Duration, Instant};
 
@@ -73,8 +74,19 @@ async fn crl_upload(db: Db) {
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
 
+    let nothing = c
+        .upload("/admin/revocation/crl", &[("crl", "")], None)
+        .await;
+    assert_eq!(nothing.status, 422, "{}", nothing.body);
+    assert!(nothing.body.contains("choose a CRL"), "{}", nothing.body);
+
+    // The file J-LIS publishes is DER: the operator chooses it as it is.
     let imported = c
-        .post("/admin/revocation/crl", &[("crl", &pem(&crl))])
+        .upload(
+            "/admin/revocation/crl",
+            &[("crl", "")],
+            Some(("crl_file", "jpki-auth.crl", crl.clone())),
+        )
         .await;
     assert_eq!(imported.status, 200, "{}", imported.body);
     let message = text_of(&imported.body, "message").expect("outcome");
@@ -98,7 +110,7 @@ async fn crl_upload(db: Db) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let again = c
-        .post("/admin/revocation/crl", &[("crl", &pem(&crl))])
+        .upload("/admin/revocation/crl", &[("crl", &pem(&crl))], None)
         .await;
     assert_eq!(again.status, 422, "the same CRL twice is refused");
 
@@ -122,11 +134,55 @@ async fn crl_upload(db: Db) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crl_pasted_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_sqlite() {
+async fn a_crl_file_uploaded_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_sqlite()
+{
     crl_upload(Db::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crl_pasted_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_postgres() {
+async fn a_crl_file_uploaded_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_postgres(
+) {
     crl_upload(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linkage_file_uploaded_in_the_console_links_the_renewed_card_to_the_resident() {
+    let mut ops = Ops::start(Db::Sqlite).await;
+    let (id, secret) = ops
+        .tp
+        .register(crate::provider::support::web_client(
+            "Library",
+            "127.0.0.1:9",
+        ))
+        .await;
+    let rp = Rp::discover(&ops.tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = ops.tp.issue_card("伊藤　五郎");
+    let pending = rp.authorize(&[]);
+    let back = log_in(&Browser::new(), &ops.tp, &pending.url, &card).await;
+    rp.exchange(&query(&back)["code"], pending.verifier).await;
+
+    let old = ops.tp.card(&card);
+    let renewed = ops.tp.ca.renew(&old, ops.tp.clock.now()).expect("renew");
+    let link = mykey_connect::testkit::linkage(&old, &renewed, ops.tp.clock.now())
+        .expect("linkage")
+        .to_json();
+
+    let c = ops.console();
+    c.login(ADMIN, PASSWORD, None).await;
+    c.get("/admin/revocation").await;
+    let nothing = c
+        .upload("/admin/revocation/linkage", &[("linkage", "")], None)
+        .await;
+    assert_eq!(nothing.status, 422, "{}", nothing.body);
+    let imported = c
+        .upload(
+            "/admin/revocation/linkage",
+            &[("linkage", "")],
+            Some(("linkage_file", "renewals.json", link)),
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let message = text_of(&imported.body, "message").expect("outcome");
+    assert!(message.contains("2 records: 1 linked"), "{message}");
+    ops.tp.stop().await;
 }

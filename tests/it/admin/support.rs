@@ -202,6 +202,31 @@ impl Console {
         self.post_raw(path, &fields, Some(&origin)).await
     }
 
+    /// An upload form (`multipart/form-data`), as a browser sends it: the text fields, the
+    /// chosen file (field, file name, content) if any, and the page's CSRF token.
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, Vec<u8>)>,
+    ) -> Reply {
+        let csrf = self.csrf.lock().expect("csrf").clone();
+        let mut form = reqwest::multipart::Form::new().text("csrf", csrf);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        if let Some((name, file_name, content)) = file {
+            let part = reqwest::multipart::Part::bytes(content).file_name(file_name.to_owned());
+            form = form.part(name.to_owned(), part);
+        }
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .multipart(form)
+            .header(header::ORIGIN, self.base.clone());
+        self.send(req).await
+    }
+
     /// A POST exactly as given: these fields, this Origin (or none).
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Reply {
         let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
