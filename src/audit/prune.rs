@@ -3,17 +3,18 @@
 
 use super::verify::{CheckpointClaims, CHECKPOINT_TYP};
 use super::{record, Actor, AuditError, Event, Kind};
-use crate::jose::SigningKey;
+use crate::domain::IdTokenAlg;
+use crate::provider::keyring::KeySet;
 use crate::store::audit::CheckpointRow;
 use crate::store::{self, Db};
 
-/// Deletes the entries older than `before` (Unix seconds) and records a checkpoint signed by
-/// `key` over the last deleted entry, and who pruned (`actor`: the command line, or the
+/// Deletes the entries older than `before` (Unix seconds) and records a checkpoint over the
+/// last deleted entry, signed with the current RS256 key of `keys`, and who pruned (`actor`: the command line, or the
 /// provider applying `audit_retention`). Returns the seq pruned through, if anything was old
 /// enough. Entries still in the inbox are not touched (they are newer than any chained one).
 pub fn prune(
     db: &Db,
-    key: &SigningKey,
+    keys: &KeySet,
     issuer: &str,
     before: i64,
     now: i64,
@@ -22,6 +23,9 @@ pub fn prune(
     let Some(last) = db.read_blocking(|c| store::audit::last_before(c, before))? else {
         return Ok(None);
     };
+    let key = keys
+        .signing_key(IdTokenAlg::Rs256, now)
+        .ok_or_else(|| AuditError::Sign("no current signing key".to_owned()))?;
     let claims = CheckpointClaims {
         iss: issuer.to_owned(),
         through_seq: last.seq,

@@ -6,7 +6,6 @@ use clap::Subcommand;
 
 use crate::audit::{chain, export, prune, verify, Actor};
 use crate::config::Settings;
-use crate::domain::IdTokenAlg;
 use crate::provider::{secrets, KeyRing};
 use crate::store::{self, Db};
 
@@ -97,13 +96,16 @@ pub fn run(settings: &Settings, command: &AuditCommand, now: i64) -> Result<Stri
         AuditCommand::Prune { keep_days } => {
             let kek = secrets::key_encryption_key(settings, &db).map_err(|e| e.to_string())?;
             let keys = KeyRing::open(&db, &kek, 0, now).map_err(|e| e.to_string())?;
-            let snapshot = keys.snapshot();
-            let key = snapshot
-                .signing_key(IdTokenAlg::Rs256, now)
-                .ok_or("no current signing key")?;
             let before = now - i64::from(*keep_days) * 86_400;
-            match prune::prune(&db, key, settings.issuer_str(), before, now, Actor::Cli)
-                .map_err(|e| e.to_string())?
+            match prune::prune(
+                &db,
+                &keys.snapshot(),
+                settings.issuer_str(),
+                before,
+                now,
+                Actor::Cli,
+            )
+            .map_err(|e| e.to_string())?
             {
                 Some(seq) => Ok(format!(
                     "pruned entries through {seq}; a signed checkpoint keeps the rest verifiable\n"

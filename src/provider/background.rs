@@ -119,8 +119,7 @@ where
     });
 }
 
-/// Prunes the audit entries older than `retention` behind a checkpoint signed with the
-/// current RS256 key, as `audit prune` does.
+/// Prunes the audit entries older than `retention`, as `audit prune` does.
 async fn apply_audit_retention(
     p: &Arc<Provider>,
     retention: Duration,
@@ -128,14 +127,10 @@ async fn apply_audit_retention(
 ) -> Result<(), String> {
     let q = p.clone();
     tokio::task::spawn_blocking(move || {
-        let keys = q.keys.snapshot();
-        let key = keys
-            .signing_key(crate::domain::IdTokenAlg::Rs256, now)
-            .ok_or("no current signing key")?;
         let before = now - retention.as_secs() as i64;
         crate::audit::prune::prune(
             &q.db,
-            key,
+            &q.keys.snapshot(),
             q.settings.issuer_str(),
             before,
             now,

@@ -447,11 +447,7 @@ pub fn load_stored_crls(p: &Provider) -> Result<usize, StoreError> {
     let headers = p.db.read_blocking(store::revocation::crl_headers)?;
     let mut loaded = 0;
     for h in headers {
-        let current = p
-            .revocation
-            .set(&h.root_key_id)
-            .map(|s| s.info().crl_number.to_string());
-        if current.as_deref() == Some(h.crl_number.as_str()) {
+        if holds(p, &h.root_key_id, &h.crl_number) {
             continue;
         }
         let Some(row) =
@@ -476,12 +472,16 @@ pub fn load_stored_crls(p: &Provider) -> Result<usize, StoreError> {
 /// stored a newer CRL since this node's last refresh. Roots this node does not trust are
 /// not its concern (their CRLs do not load here).
 pub fn is_current(p: &Provider, stored: &[(String, String)]) -> bool {
-    stored.iter().all(|(root, number)| {
-        p.trust.root(root).is_none()
-            || p.revocation
-                .set(root)
-                .is_some_and(|set| set.info().crl_number.to_string() == *number)
-    })
+    stored
+        .iter()
+        .all(|(root, number)| p.trust.root(root).is_none() || holds(p, root, number))
+}
+
+/// Whether this node's in-memory set for `root` is the stored CRL numbered `number`.
+fn holds(p: &Provider, root: &str, number: &str) -> bool {
+    p.revocation
+        .set(root)
+        .is_some_and(|set| set.info().crl_number.to_string() == number)
 }
 
 /// Freshness of one root's revocation data at `now` (readiness, metrics, the console).

@@ -108,8 +108,8 @@ pub async fn upload_crl(
 ) -> Result<HttpResponse> {
     let upload = read_upload(form, "crl_file", "crl").await;
     let s = guard::post(&p, &req, upload.csrf.as_deref(), true).await?;
-    if let Some(refused) = refusal(&upload, "CRL") {
-        return page(&p, &req, &s, refused.0, Some(refused.1)).await;
+    if let Some((status, message)) = refusal(&upload, "CRL") {
+        return page(&p, &req, &s, status, Some(message)).await;
     }
     match revocation::upload_crl(&p, &s.principal(), "console", &upload.content).await {
         Ok(r) => {
@@ -131,8 +131,8 @@ pub async fn upload_linkage(
 ) -> Result<HttpResponse> {
     let upload = read_upload(form, "linkage_file", "linkage").await;
     let s = guard::post(&p, &req, upload.csrf.as_deref(), true).await?;
-    if let Some(refused) = refusal(&upload, "linkage file") {
-        return page(&p, &req, &s, refused.0, Some(refused.1)).await;
+    if let Some((status, message)) = refusal(&upload, "linkage file") {
+        return page(&p, &req, &s, status, Some(message)).await;
     }
     match revocation::upload_linkage(&p, &upload.content).await {
         Ok(r) => {

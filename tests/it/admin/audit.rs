@@ -158,14 +158,9 @@ async fn prune_and_verify(db: Db) {
     let pruned = tokio::task::spawn_blocking(move || {
         mykey_connect::audit::chain::drain_blocking(&p.db, std::time::Duration::from_secs(5))
             .expect("drain");
-        let keys = p.keys.snapshot();
-        let key = keys
-            .signing_key(mykey_connect::domain::IdTokenAlg::Rs256, when)
-            .expect("key")
-            .clone();
         mykey_connect::audit::prune::prune(
             &p.db,
-            &key,
+            &p.keys.snapshot(),
             p.settings.issuer_str(),
             when - 86_400,
             when,

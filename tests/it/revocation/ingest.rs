@@ -298,6 +298,18 @@ async fn past_next_update_new_logins_fail_closed_unless_a_grace_period_is_config
     }
 }
 
+/// Acts as another node whose CRL import for `root` is under way: a transaction holding the
+/// root's CRL row, as the import's first statement takes it. The caller commits.
+fn begin_import_on_other_node(other_node: &mut diesel::pg::PgConnection, root: &str) {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::RunQueryDsl as _;
+    other_node.batch_execute("BEGIN").expect("begin");
+    diesel::sql_query("SELECT crl_number FROM crls WHERE root_key_id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Text, _>(root)
+        .execute(other_node)
+        .expect("the other node's lock");
+}
+
 /// Two nodes importing CRLs of one root at the same moment take turns: while another import
 /// holds the root's CRL row (here the test, as that other node), this import waits, then sees
 /// the number the other one committed and refuses its own older CRL; the newer one stays.
@@ -328,11 +340,7 @@ async fn concurrent_imports_on_postgres_take_turns_and_an_older_crl_never_replac
         .crl(Purpose::Auth, now, now + time::Duration::days(1))
         .expect("crl");
 
-    other_node.batch_execute("BEGIN").expect("begin");
-    diesel::sql_query("SELECT crl_number FROM crls WHERE root_key_id = $1 FOR UPDATE")
-        .bind::<diesel::sql_types::Text, _>(&before.root_key_id)
-        .execute(&mut other_node)
-        .expect("the other node's lock");
+    begin_import_on_other_node(&mut other_node, &before.root_key_id);
     let provider = tp.provider.clone();
     let import = tokio::spawn(async move { import_crl(&provider, crl.as_slice(), "test").await });
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -366,7 +374,6 @@ async fn a_first_login_while_another_node_imports_the_crl_that_revokes_the_card_
     use diesel::{Connection as _, RunQueryDsl as _};
     use mykey_connect::card::crl::Crl;
     use mykey_connect::card::revocation::RevocationSet;
-
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -390,11 +397,7 @@ async fn a_first_login_while_another_node_imports_the_crl_that_revokes_the_card_
     let enrolled_before = persons(&mut other_node);
 
     // The other node's import has begun: it holds the root's CRL row.
-    other_node.batch_execute("BEGIN").expect("begin");
-    diesel::sql_query("SELECT crl_number FROM crls WHERE root_key_id = $1 FOR UPDATE")
-        .bind::<diesel::sql_types::Text, _>(&info.root_key_id)
-        .execute(&mut other_node)
-        .expect("the other node's lock");
+    begin_import_on_other_node(&mut other_node, &info.root_key_id);
 
     let browser = Browser::new();
     let first = browser.get(&a.rp.authorize(&[]).url).await;
