@@ -202,6 +202,30 @@ pub async fn post(
     Ok(s)
 }
 
+/// For a form whose body may be large (the revocation uploads): the checks of [`post`] that
+/// need no body, made before the body is read, so that only a signed-in writer on this origin
+/// makes the provider read megabytes. The form's CSRF token follows with [`upload_csrf`].
+pub async fn before_upload(p: &Provider, req: &HttpRequest) -> Result<ConsoleSession> {
+    let s = session(p, req).await?;
+    let lang = lang(req);
+    if !same_origin(p, req) {
+        return Err(ConsoleError::Csrf(lang));
+    }
+    if !s.principal().role.can_write() {
+        return Err(ConsoleError::Forbidden(lang));
+    }
+    Ok(s)
+}
+
+/// The CSRF token of an upload whose sender [`before_upload`] let in.
+pub fn upload_csrf(s: &ConsoleSession, req: &HttpRequest, csrf: Option<&str>) -> Result<()> {
+    if s.csrf_ok(csrf) {
+        Ok(())
+    } else {
+        Err(ConsoleError::Csrf(lang(req)))
+    }
+}
+
 /// Runs blocking admin work (Argon2, the CLI-shared operations) off the async threads.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::result::Result<T, AdminError> + Send + 'static,

@@ -106,8 +106,9 @@ pub async fn upload_crl(
     req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse> {
+    let s = guard::before_upload(&p, &req).await?;
     let upload = read_upload(form, "crl_file", "crl").await;
-    let s = guard::post(&p, &req, upload.csrf.as_deref(), true).await?;
+    guard::upload_csrf(&s, &req, upload.csrf.as_deref())?;
     if let Some((status, message)) = refusal(&upload, "CRL") {
         return page(&p, &req, &s, status, Some(message)).await;
     }
@@ -129,8 +130,9 @@ pub async fn upload_linkage(
     req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse> {
+    let s = guard::before_upload(&p, &req).await?;
     let upload = read_upload(form, "linkage_file", "linkage").await;
-    let s = guard::post(&p, &req, upload.csrf.as_deref(), true).await?;
+    guard::upload_csrf(&s, &req, upload.csrf.as_deref())?;
     if let Some((status, message)) = refusal(&upload, "linkage file") {
         return page(&p, &req, &s, status, Some(message)).await;
     }

@@ -186,3 +186,40 @@ async fn a_linkage_file_uploaded_in_the_console_links_the_renewed_card_to_the_re
     assert!(message.contains("2 records: 1 linked"), "{message}");
     ops.tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_larger_than_64_mb_is_refused_with_413_in_the_api_and_the_console_and_nothing_is_imported(
+) {
+    let ops = Ops::start(Db::Sqlite).await;
+    let status = || ops.api_json(reqwest::Method::GET, "/revocation", None);
+    let before = status().await;
+    let too_large = vec![0x30; (64 << 20) + 1];
+
+    let (code, body) = ops
+        .api_raw(
+            reqwest::Method::POST,
+            "/crls",
+            Some(&ops.admin_key),
+            too_large.clone(),
+        )
+        .await;
+    assert_eq!(code, 413, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(body["error"], "invalid_request");
+
+    let c = ops.console();
+    c.login(ADMIN, PASSWORD, None).await;
+    c.get("/admin/revocation").await;
+    let refused = c
+        .upload(
+            "/admin/revocation/crl",
+            &[("crl", "")],
+            Some(("crl_file", "huge.crl", too_large)),
+        )
+        .await;
+    assert_eq!(refused.status, 413);
+    let message = text_of(&refused.body, "message").expect("what went wrong");
+    assert!(message.contains("larger than 64 MB"), "{message}");
+    assert_eq!(status().await, before, "nothing was imported");
+    ops.tp.stop().await;
+}

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+
 use super::support::{Ops, ADMIN, PASSWORD, VIEWER};
 use crate::provider::support::Db;
 
@@ -320,6 +322,63 @@ async fn an_xss_payload_in_every_client_field_comes_back_escaped() {
             !body.contains("<script>alert(1)"),
             "{page} escapes the name"
         );
+    }
+    ops.tp.stop().await;
+}
+
+/// A request body whose first kilobyte comes at once and whose rest never does: only a
+/// provider that answers before reading the body answers it.
+fn endless_body() -> reqwest::Body {
+    let first = futures_util::stream::once(async { Ok::<_, std::io::Error>(vec![b'0'; 1024]) });
+    reqwest::Body::wrap_stream(first.chain(futures_util::stream::pending()))
+}
+
+/// The answer to a request whose body is [`endless_body`]: it must come all the same.
+async fn answered_early<T>(what: &str, request: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer while the body was still coming"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_uploads_from_anyone_but_a_signed_in_writer_are_refused_before_their_body_is_read(
+) {
+    let ops = Ops::start(Db::Sqlite).await;
+    let http = reqwest::Client::new();
+    for (path, key, status, error) in [
+        ("/crls", None, 401, "unauthorized"),
+        ("/linkage", None, 401, "unauthorized"),
+        ("/crls", Some(ops.viewer_key.as_str()), 403, "forbidden"),
+        ("/linkage", Some(ops.viewer_key.as_str()), 403, "forbidden"),
+    ] {
+        let mut req = http
+            .post(ops.tp.url(&format!("/admin/api/v1{path}")))
+            .header("content-type", "application/pkix-crl")
+            .body(endless_body());
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let resp = answered_early(&format!("POST {path}"), req.send())
+            .await
+            .expect("response");
+        assert_eq!(resp.status().as_u16(), status, "POST {path}");
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["error"], error, "POST {path}");
+    }
+
+    let form = "multipart/form-data; boundary=x";
+    let anonymous = ops.console();
+    let viewer = ops.console();
+    assert_eq!(viewer.login(VIEWER, PASSWORD, None).await.status, 303);
+    for path in ["/admin/revocation/crl", "/admin/revocation/linkage"] {
+        let r = answered_early(path, anonymous.post_body(path, form, endless_body())).await;
+        assert_eq!(
+            (r.status, r.location.as_deref()),
+            (303, Some("/admin/login")),
+            "{path} anonymously"
+        );
+        let r = answered_early(path, viewer.post_body(path, form, endless_body())).await;
+        assert_eq!(r.status, 403, "{path} as a viewer");
     }
     ops.tp.stop().await;
 }

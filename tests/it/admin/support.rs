@@ -227,6 +227,17 @@ impl Console {
         self.send(req).await
     }
 
+    /// A POST of this body with this content type, from the console's own origin.
+    pub async fn post_body(&self, path: &str, content_type: &str, body: reqwest::Body) -> Reply {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::ORIGIN, self.base.clone())
+            .body(body);
+        self.send(req).await
+    }
+
     /// A POST exactly as given: these fields, this Origin (or none).
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Reply {
         let mut req = self.http.post(format!("{}{path}", self.base)).form(form);

@@ -166,7 +166,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/keys", web::get().to(h::list_keys))
         .route("/keys/rotate", web::post().to(h::rotate_keys))
         .route("/revocation", web::get().to(records::revocation_status))
-        .app_data(web::PayloadConfig::default().limit(64 * 1024 * 1024))
         .route("/crls", web::post().to(records::upload_crl))
         .route("/linkage", web::post().to(records::upload_linkage))
         .route("/audit", web::get().to(records::search_audit))
