@@ -121,6 +121,10 @@ fn source(who: &Principal, through: &str) -> String {
     format!("{through}:{}", who.actor)
 }
 
+/// The largest CRL or linkage file an operator may upload (console or API): a CRL of a few
+/// million entries.
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
 /// Imports an uploaded CRL (DER or PEM).
 pub async fn upload_crl(
     p: &Provider,

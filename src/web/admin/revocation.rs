@@ -8,7 +8,7 @@ use futures_util::StreamExt as _;
 
 use super::guard::{self, Result};
 use super::views::{Chrome, RevocationPage};
-use crate::admin::revocation;
+use crate::admin::revocation::{self, UPLOAD_LIMIT};
 use crate::admin::sessions::ConsoleSession;
 use crate::provider::Provider;
 use crate::web::views::render;
@@ -34,10 +34,6 @@ pub async fn show(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpRespon
     let s = guard::session(&p, &req).await?;
     page(&p, &req, &s, StatusCode::OK, None).await
 }
-
-/// The largest upload the console takes: as much as the API's `POST /crls` (a CRL of a few
-/// million entries).
-const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
 /// What an upload form (`multipart/form-data`) sent: the CSRF token, and the chosen file's
 /// content or, when no file was chosen, the pasted text.

@@ -157,9 +157,6 @@ pub async fn revocation_status(p: web::Data<Provider>, req: HttpRequest) -> Resu
     Ok(ok(StatusCode::OK, json!(status)))
 }
 
-/// The largest CRL or linkage document the API takes: a CRL of a few million entries.
-pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
-
 /// `POST /crls`: the body is a CRL, DER or PEM.
 ///
 /// The key is checked before the body is read, so that no one without a writer's key makes the
@@ -170,7 +167,7 @@ pub async fn upload_crl(
     body: web::Payload,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
-    let body = crate::web::body::read(body, UPLOAD_LIMIT, false).await?;
+    let body = crate::web::body::read(body, admin::revocation::UPLOAD_LIMIT, false).await?;
     let r = admin::revocation::upload_crl(&p, &who, "api", &body)
         .await
         .map_err(ApiError::Invalid)?;
@@ -191,7 +188,7 @@ pub async fn upload_linkage(
     body: web::Payload,
 ) -> Result<HttpResponse> {
     caller(&p, &req, true).await?;
-    let body = crate::web::body::read(body, UPLOAD_LIMIT, false).await?;
+    let body = crate::web::body::read(body, admin::revocation::UPLOAD_LIMIT, false).await?;
     let r = admin::revocation::upload_linkage(&p, &body)
         .await
         .map_err(ApiError::Invalid)?;
