@@ -6,6 +6,7 @@ pub mod browser;
 mod cli;
 pub mod flow;
 mod negative;
+mod node_rp;
 mod nodes;
 mod ops;
 pub mod rp;
