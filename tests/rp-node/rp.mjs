@@ -4,10 +4,25 @@
 // later step, and prints what it saw as one JSON line.
 //
 // usage: node rp.mjs ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI POST_LOGOUT_REDIRECT_URI
+// With RP_PRIVATE_KEY (an ES256 key, PKCS#8 DER in base64) and RP_PRIVATE_KEY_KID set, the
+// client authenticates with private_key_jwt instead, and CLIENT_SECRET is ignored.
 import * as client from 'openid-client';
 import { createInterface } from 'node:readline';
 
 const [issuer, clientId, secret, redirectUri, postLogoutUri] = process.argv.slice(2);
+
+async function authentication() {
+  const pkcs8 = process.env.RP_PRIVATE_KEY;
+  if (!pkcs8) return client.ClientSecretBasic(secret);
+  const key = await crypto.subtle.importKey(
+    'pkcs8',
+    Buffer.from(pkcs8, 'base64'),
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign'],
+  );
+  return client.PrivateKeyJwt({ key, kid: process.env.RP_PRIVATE_KEY_KID });
+}
 
 // The test issuer is http://127.0.0.1:…; a deployment is https and needs no such option.
 // Non-repudiation checks make the library verify every JWT's signature against the JWKS,
@@ -16,7 +31,7 @@ const config = await client.discovery(
   new URL(issuer),
   clientId,
   undefined,
-  client.ClientSecretBasic(secret),
+  await authentication(),
   { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
 );
 

@@ -1,6 +1,7 @@
 //! A relying party from another ecosystem: panva's openid-client 6 for Node.js, an OpenID
 //! Certified client library, exactly as a Node.js site would use it (discovery, PKCE, state and
-//! nonce, every JWT's signature checked against the JWKS). The resident logs in through the real
+//! nonce, every JWT's signature checked against the JWKS; a client secret, or private_key_jwt
+//! with the library's own client assertions). The resident logs in through the real
 //! login page and helper; the library then reads userinfo, introspects, refreshes, revokes, meets
 //! a reused refresh token, and builds the logout URL that the browser follows. On both storage
 //! backends.
@@ -40,9 +41,32 @@ fn node_rp() -> &'static Path {
     })
 }
 
-async fn node_client(db: Db) {
+/// How the Node.js site authenticates to the provider.
+enum Auth {
+    /// `client_secret_basic`.
+    Secret,
+    /// `private_key_jwt` with an ES256 key whose public half is registered.
+    PrivateKeyJwt,
+}
+
+async fn node_client(db: Db, auth: Auth) {
+    use base64::Engine as _;
+    use mykey_connect::jose::{Alg, SigningKey};
+
     let mut tp = TestProvider::start(db).await;
-    let (id, secret) = tp.register(web_client("Node Shop", "127.0.0.1:9")).await;
+    let mut spec = web_client("Node Shop", "127.0.0.1:9");
+    let mut key_env = Vec::new();
+    if let Auth::PrivateKeyJwt = auth {
+        let der = SigningKey::generate(Alg::ES256).expect("key");
+        let key = SigningKey::from_pkcs8(Alg::ES256, der.as_bytes()).expect("key");
+        let public = serde_json::to_value(key.public_jwk()).expect("jwk");
+        spec.auth_method = Some("private_key_jwt".into());
+        spec.jwks = Some(serde_json::json!({ "keys": [public] }).to_string());
+        let kid = public["kid"].as_str().expect("kid").to_owned();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+        key_env = vec![("RP_PRIVATE_KEY", b64), ("RP_PRIVATE_KEY_KID", kid)];
+    }
+    let (id, secret) = tp.register(spec).await;
     let card = tp.issue_card("中村　七海");
     let browser = Browser::new();
 
@@ -55,6 +79,7 @@ async fn node_client(db: Db) {
             "http://127.0.0.1:9/callback",
             "http://127.0.0.1:9/bye",
         ])
+        .envs(key_env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -112,15 +137,17 @@ async fn node_client(db: Db) {
     );
 
     // The same site through the Rust library, single sign-on in the same browser: the same
-    // pairwise sub.
-    let same_site = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let pending = same_site.authorize(&[]);
-    let back = log_in(&browser, &tp, &pending.url, &card).await;
-    let tokens = same_site
-        .exchange(&query(&back)["code"], pending.verifier)
-        .await;
-    let claims = same_site.verify_id_token(&tokens, &pending.nonce);
-    assert_eq!(claims.subject().as_str(), sub, "one site, one sub");
+    // pairwise sub (the Rust library has no private_key_jwt, so only for the secret client).
+    if let Auth::Secret = auth {
+        let same_site = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+        let pending = same_site.authorize(&[]);
+        let back = log_in(&browser, &tp, &pending.url, &card).await;
+        let tokens = same_site
+            .exchange(&query(&back)["code"], pending.verifier)
+            .await;
+        let claims = same_site.verify_id_token(&tokens, &pending.nonce);
+        assert_eq!(claims.subject().as_str(), sub, "one site, one sub");
+    }
 
     // The logout URL openid-client built ends the session and returns to the site.
     let out = browser
@@ -137,10 +164,16 @@ async fn node_client(db: Db) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_js_site_on_the_certified_openid_client_library_runs_the_whole_flow_on_sqlite() {
-    node_client(Db::Sqlite).await;
+    node_client(Db::Sqlite, Auth::Secret).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_js_site_on_the_certified_openid_client_library_runs_the_whole_flow_on_postgres() {
-    node_client(Db::Postgres).await;
+    node_client(Db::Postgres, Auth::Secret).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_js_site_authenticating_with_private_key_jwt_through_openid_client_runs_the_whole_flow(
+) {
+    node_client(Db::Sqlite, Auth::PrivateKeyJwt).await;
 }
