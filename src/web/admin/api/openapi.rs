@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::{caller, ok, Result};
+use crate::admin::revocation::UPLOAD_LIMIT;
 use crate::provider::Provider;
 
 fn r(name: &str) -> Value {
@@ -167,9 +168,23 @@ fn crl_upload() -> Value {
     o
 }
 
+fn linkage_upload() -> Value {
+    let mut o = op(
+        "Import a mykey-linkage/1 document",
+        true,
+        vec![],
+        Some(body("LinkageFile")),
+        "200",
+        Some(r("LinkageReport")),
+    );
+    o["responses"]["413"] = too_large();
+    o
+}
+
 /// The answer to an upload over the limit (checked after the key, before anything is kept).
 fn too_large() -> Value {
-    answer("The body is larger than 64 MB", Some(r("Error")))
+    let limit = format!("The body is larger than {} MB", UPLOAD_LIMIT >> 20);
+    answer(&limit, Some(r("Error")))
 }
 
 /// The whole document; `server` is the issuer.
@@ -196,15 +211,6 @@ pub fn document(issuer: &str) -> Value {
         None,
     );
     export["responses"]["200"] = json!({ "description": "One AuditEntry per line", "content": { "application/jsonl": { "itemSchema": r("AuditEntry") } } });
-    let mut linkage = op(
-        "Import a mykey-linkage/1 document",
-        true,
-        vec![],
-        Some(body("LinkageFile")),
-        "200",
-        Some(r("LinkageReport")),
-    );
-    linkage["responses"]["413"] = too_large();
     json!({
         "openapi": "3.1.0",
         "info": { "title": "mykey-connect admin API", "version": "1",
@@ -233,7 +239,7 @@ pub fn document(issuer: &str) -> Value {
             "/keys/rotate": { "post": op("Publish a new signing key now; it signs after the lead time", true, vec![], Some(body("Rotate")), "201", Some(r("Rotated"))) },
             "/revocation": { "get": op("CRL freshness per root, recent imports and terminations, delivery counts", false, vec![], None, "200", Some(r("Revocation"))) },
             "/crls": { "post": crl_upload() },
-            "/linkage": { "post": linkage },
+            "/linkage": { "post": linkage_upload() },
             "/audit": { "get": op("Audit entries, newest first", false, search, None, "200", Some(list_of("entries", "AuditEntry"))) },
             "/audit/export": { "get": export },
             "/audit/verify": { "get": op("Chain pending entries and verify the whole chain", false, vec![], None, "200", Some(r("Verification"))) },
