@@ -382,3 +382,60 @@ async fn revocation_uploads_from_anyone_but_a_signed_in_writer_are_refused_befor
     }
     ops.tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_requests_of_the_admin_api_from_anyone_but_a_writer_are_refused_before_their_body_is_read(
+) {
+    let ops = Ops::start(Db::Sqlite).await;
+    let http = reqwest::Client::new();
+    let writes = [
+        (reqwest::Method::POST, "/clients"),
+        (reqwest::Method::PUT, "/clients/any"),
+        (reqwest::Method::POST, "/persons/merge"),
+        (reqwest::Method::POST, "/keys/rotate"),
+        (reqwest::Method::POST, "/api-keys"),
+    ];
+    for (method, path) in &writes {
+        for (key, status, error) in [
+            (None, 401, "unauthorized"),
+            (Some(ops.viewer_key.as_str()), 403, "forbidden"),
+        ] {
+            let mut req = http
+                .request(method.clone(), ops.tp.url(&format!("/admin/api/v1{path}")))
+                .header("content-type", "application/json")
+                .body(endless_body());
+            if let Some(k) = key {
+                req = req.bearer_auth(k);
+            }
+            let what = format!("{method} {path} with {key:?}");
+            let resp = answered_early(&what, req.send()).await.expect("response");
+            assert_eq!(resp.status().as_u16(), status, "{what}");
+            let body: serde_json::Value = resp.json().await.expect("json");
+            assert_eq!(body["error"], error, "{what}");
+        }
+    }
+
+    // A writer's body is read, up to 256 KB: more is refused with 413, and nothing is created.
+    let padded = serde_json::json!({ "name": "x".repeat(256 * 1024), "role": "viewer" });
+    let resp = http
+        .post(ops.tp.url("/admin/api/v1/api-keys"))
+        .bearer_auth(&ops.admin_key)
+        .json(&padded)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 413);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    let keys: serde_json::Value = http
+        .get(ops.tp.url("/admin/api/v1/api-keys"))
+        .bearer_auth(&ops.admin_key)
+        .send()
+        .await
+        .expect("response")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(keys["api_keys"].as_array().map(Vec::len), Some(2), "{keys}");
+    ops.tp.stop().await;
+}

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{caller, ok, ApiError, Result};
+use super::{caller, json_body, ok, ApiError, Result};
 use crate::admin::{self, persons};
 use crate::domain::Client;
 use crate::provider::clients::{spec_of, ClientSpec};
@@ -43,9 +43,10 @@ pub async fn list_clients(
 pub async fn create_client(
     p: web::Data<Provider>,
     req: HttpRequest,
-    spec: web::Json<ClientSpec>,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
+    let spec: ClientSpec = json_body(&req, payload).await?;
     let (client, secret) = admin::clients::create(&p, &who, &spec).await?;
     let mut body = client_json(&p, &client);
     body["client_secret"] = json!(secret.as_ref().map(|s| s.expose()));
@@ -73,9 +74,10 @@ pub async fn update_client(
     p: web::Data<Provider>,
     req: HttpRequest,
     id: web::Path<String>,
-    spec: web::Json<ClientSpec>,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
+    let spec: ClientSpec = json_body(&req, payload).await?;
     let client = admin::clients::update(&p, &who, &id, &spec).await?;
     Ok(ok(StatusCode::OK, client_json(&p, &client)))
 }
@@ -183,9 +185,10 @@ pub struct MergeBody {
 pub async fn merge_persons(
     p: web::Data<Provider>,
     req: HttpRequest,
-    body: web::Json<MergeBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
+    let body: MergeBody = json_body(&req, payload).await?;
     let moved = persons::merge(&p, &who, &body.source, &body.target, &body.reason).await?;
     Ok(ok(StatusCode::OK, json!({ "moved": moved })))
 }
@@ -220,9 +223,10 @@ pub struct RotateBody {
 pub async fn rotate_keys(
     p: web::Data<Provider>,
     req: HttpRequest,
-    body: web::Json<RotateBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
+    let body: RotateBody = json_body(&req, payload).await?;
     let provider = p.clone().into_inner();
     let kid = admin::keys::rotate(&provider, &who, &body.alg, body.lead_time).await?;
     Ok(ok(StatusCode::CREATED, json!({ "kid": kid })))

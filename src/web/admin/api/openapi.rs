@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::{caller, ok, Result};
+use super::{caller, ok, Result, BODY_LIMIT};
 use crate::admin::revocation::UPLOAD_LIMIT;
 use crate::provider::Provider;
 
@@ -58,6 +58,8 @@ fn op(
     if let Some(b) = request {
         o["requestBody"] = b;
         o["responses"]["422"] = answer("Invalid input", Some(r("Error")));
+        let limit = format!("The body is larger than {} KB", BODY_LIMIT >> 10);
+        o["responses"]["413"] = answer(&limit, Some(r("Error")));
     }
     o
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{caller, ok, ApiError, Result};
+use super::{caller, json_body, ok, ApiError, Result};
 use crate::admin::{self, api_keys, Role};
 use crate::audit;
 use crate::provider::Provider;
@@ -121,10 +121,11 @@ pub struct KeyBody {
 pub async fn create_api_key(
     p: web::Data<Provider>,
     req: HttpRequest,
-    body: web::Json<KeyBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
-    let (db, now, body) = (p.db.clone(), p.clock.unix(), body.into_inner());
+    let body: KeyBody = json_body(&req, payload).await?;
+    let (db, now) = (p.db.clone(), p.clock.unix());
     let (key, secret) = tokio::task::spawn_blocking(move || {
         api_keys::create(&db, &body.name, body.role, &who.actor, now)
     })
