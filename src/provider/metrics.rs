@@ -1,6 +1,6 @@
 //! Prometheus metrics of one provider instance (its own registry, no globals).
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -13,6 +13,8 @@ pub struct Metrics {
     pub crl_imports: IntCounterVec,
     pub terminations: IntCounterVec,
     pub database_up: IntGauge,
+    /// Set from [`crate::store::Db::checkpoint_stalls`] at each scrape.
+    pub checkpoint_stalls: IntCounter,
     /// 0 fresh, 1 past nextUpdate within the grace, 2 stale (fail closed), 3 no CRL.
     pub crl_freshness: IntGaugeVec,
     pub crl_next_update: IntGaugeVec,
@@ -80,6 +82,11 @@ impl Metrics {
                 "1 when the last readiness check reached the database.",
             )
             .unwrap_or_else(|e| panic!("metric: {e}")),
+            checkpoint_stalls: IntCounter::new(
+                "mykey_sqlite_checkpoint_stalls_total",
+                "SQLite commits that waited for a checkpoint slowed down by the disk (see README).",
+            )
+            .unwrap_or_else(|e| panic!("metric: {e}")),
             crl_freshness: gauge(
                 "mykey_crl_freshness",
                 "Revocation data per root: 0 fresh, 1 in grace, 2 stale (new logins fail), 3 no CRL.",
@@ -100,6 +107,10 @@ impl Metrics {
         metrics
             .registry
             .register(Box::new(metrics.database_up.clone()))
+            .unwrap_or_else(|e| panic!("metric: {e}"));
+        metrics
+            .registry
+            .register(Box::new(metrics.checkpoint_stalls.clone()))
             .unwrap_or_else(|e| panic!("metric: {e}"));
         for g in [
             &metrics.crl_freshness,

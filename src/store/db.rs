@@ -248,6 +248,12 @@ impl Db {
         self.backend
     }
 
+    /// How many SQLite commits of this process have waited for a checkpoint that ran past
+    /// its budget (a slow disk); always 0 on PostgreSQL.
+    pub fn checkpoint_stalls(&self) -> u64 {
+        self.writers.stalls.load(Ordering::Relaxed)
+    }
+
     /// Runs the embedded migrations of this backend; returns the versions applied now.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
@@ -501,6 +507,11 @@ struct Writers {
     /// When the running PASSIVE pass began, in microseconds after `epoch`; 0 between passes.
     passive_began: AtomicU64,
     epoch: OnceLock<Instant>,
+    /// Writers that waited for a PASSIVE pass past its budget.
+    stalls: AtomicU64,
+    /// Passes past the budget since the last warning, and when that warning was logged.
+    slow_passes: AtomicU64,
+    warned_at: Mutex<Option<Instant>>,
 }
 
 impl Writers {
@@ -509,6 +520,7 @@ impl Writers {
     fn turn(&self) -> parking_lot::MutexGuard<'_, ()> {
         let began = self.passive_began.load(Ordering::Acquire);
         if began != 0 && self.micros() >= began + PASSIVE_BUDGET.as_micros() as u64 {
+            self.stalls.fetch_add(1, Ordering::Relaxed);
             drop(self.passive.lock());
         }
         self.turn.lock()
@@ -518,9 +530,30 @@ impl Writers {
         let _pass = self.passive.lock();
         self.passive_began
             .store(self.micros().max(1), Ordering::Release);
+        let began = Instant::now();
         let result = pass();
         self.passive_began.store(0, Ordering::Release);
+        if began.elapsed() > PASSIVE_BUDGET {
+            self.slow_pass(began.elapsed());
+        }
         result
+    }
+
+    /// Tells the operator, at most once a minute, that the disk holds commits back.
+    fn slow_pass(&self, took: Duration) {
+        let slow = self.slow_passes.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut warned_at = self.warned_at.lock();
+        if warned_at.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+            return;
+        }
+        *warned_at = Some(Instant::now());
+        self.slow_passes.store(0, Ordering::Relaxed);
+        tracing::warn!(
+            took_ms = took.as_millis() as u64,
+            slow_passes = slow,
+            stalled_commits = self.stalls.load(Ordering::Relaxed),
+            "SQLite checkpoint slowed by the disk; commits waited for it"
+        );
     }
 
     fn micros(&self) -> u64 {
@@ -533,8 +566,8 @@ mod tests {
     use super::*;
 
     /// Runs a PASSIVE pass lasting `pass` on another thread and times a writer's turn that
-    /// begins `after` into it.
-    fn turn_during_a_pass(pass: Duration, after: Duration) -> Duration {
+    /// begins `after` into it; also returns the stalls counted.
+    fn turn_during_a_pass(pass: Duration, after: Duration) -> (Duration, u64) {
         let writers = Arc::new(Writers::default());
         let checkpointer = {
             let writers = writers.clone();
@@ -548,18 +581,24 @@ mod tests {
         drop(writers.turn());
         let waited = asked.elapsed();
         checkpointer.join().expect("checkpointer");
-        waited
+        (waited, writers.stalls.load(Ordering::Relaxed))
     }
 
     #[test]
     fn a_writer_is_not_held_back_by_a_checkpoint_within_its_budget() {
-        let waited = turn_during_a_pass(Duration::from_millis(300), Duration::from_millis(20));
+        let (waited, stalls) =
+            turn_during_a_pass(Duration::from_millis(300), Duration::from_millis(20));
         assert!(waited < Duration::from_millis(50), "waited {waited:?}");
+        assert_eq!(stalls, 0);
     }
 
     #[test]
     fn a_writer_waits_for_a_checkpoint_that_has_run_past_its_budget() {
-        let waited = turn_during_a_pass(Duration::from_millis(800), PASSIVE_BUDGET * 2);
+        let (waited, stalls) = turn_during_a_pass(Duration::from_millis(800), PASSIVE_BUDGET * 2);
         assert!(waited > Duration::from_millis(400), "waited {waited:?}");
+        assert_eq!(
+            stalls, 1,
+            "counted for mykey_sqlite_checkpoint_stalls_total"
+        );
     }
 }

@@ -25,6 +25,10 @@ async fn health_readiness_and_metrics_answer_for_operators() {
         .expect("text");
     assert!(metrics.contains("mykey_http_requests_total"), "{metrics}");
     assert!(metrics.contains("mykey_database_up 1"));
+    assert!(
+        metrics.contains("mykey_sqlite_checkpoint_stalls_total 0"),
+        "{metrics}"
+    );
     tp.stop().await;
 }
 
