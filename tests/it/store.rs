@@ -238,10 +238,12 @@ fn the_sqlite_wal_stays_bounded_under_a_steady_stream_of_commits_even_on_a_busy_
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     busy.join().expect("busy writer");
-    // A second of commits at the top rate: more than a checkpointer tick (250 ms) and a pass's
-    // budget (500 ms), after which commits wait for the pass.
+    // The WAL may hold the commits of a checkpointer tick (250 ms) and of a pass's budget
+    // (500 ms), after which commits wait for the pass; its frames are about a third larger
+    // than the rows. Two seconds of commits at the top rate leave room for that; a WAL that
+    // was never started over would hold all 2.5 s.
     assert!(
-        peak < RATE,
+        peak < 2 * RATE,
         "WAL peaked at {} MB after {} MB of commits in {:?}",
         peak >> 20,
         (ROW * commits) >> 20,
