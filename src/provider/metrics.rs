@@ -1,6 +1,10 @@
 //! Prometheus metrics of one provider instance (its own registry, no globals).
 
+use prometheus::core::{Collector, Desc, Describer};
+use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+use crate::store::Db;
 
 pub struct Metrics {
     pub registry: Registry,
@@ -13,8 +17,6 @@ pub struct Metrics {
     pub crl_imports: IntCounterVec,
     pub terminations: IntCounterVec,
     pub database_up: IntGauge,
-    /// Set from [`crate::store::Db::checkpoint_stalls`] at each scrape.
-    pub checkpoint_stalls: IntCounter,
     /// 0 fresh, 1 past nextUpdate within the grace, 2 stale (fail closed), 3 no CRL.
     pub crl_freshness: IntGaugeVec,
     pub crl_next_update: IntGaugeVec,
@@ -82,11 +84,6 @@ impl Metrics {
                 "1 when the last readiness check reached the database.",
             )
             .unwrap_or_else(|e| panic!("metric: {e}")),
-            checkpoint_stalls: IntCounter::new(
-                "mykey_sqlite_checkpoint_stalls_total",
-                "SQLite commits that waited for a checkpoint slowed down by the disk (see README).",
-            )
-            .unwrap_or_else(|e| panic!("metric: {e}")),
             crl_freshness: gauge(
                 "mykey_crl_freshness",
                 "Revocation data per root: 0 fresh, 1 in grace, 2 stale (new logins fail), 3 no CRL.",
@@ -108,10 +105,6 @@ impl Metrics {
             .registry
             .register(Box::new(metrics.database_up.clone()))
             .unwrap_or_else(|e| panic!("metric: {e}"));
-        metrics
-            .registry
-            .register(Box::new(metrics.checkpoint_stalls.clone()))
-            .unwrap_or_else(|e| panic!("metric: {e}"));
         for g in [
             &metrics.crl_freshness,
             &metrics.crl_next_update,
@@ -126,6 +119,14 @@ impl Metrics {
     }
 
     /// The text exposition format.
+    /// Exposes what the database handle counts itself, read at each scrape.
+    pub fn watch_database(&self, db: Db) {
+        let stalls = CheckpointStalls::new(db);
+        self.registry
+            .register(Box::new(stalls))
+            .unwrap_or_else(|e| panic!("metric: {e}"));
+    }
+
     pub fn render(&self) -> String {
         let encoder = prometheus::TextEncoder::new();
         encoder
@@ -137,5 +138,36 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Metrics {
         Metrics::new()
+    }
+}
+
+/// `mykey_sqlite_checkpoint_stalls_total`, read from [`Db::checkpoint_stalls`].
+struct CheckpointStalls {
+    db: Db,
+    opts: Opts,
+    desc: Desc,
+}
+
+impl CheckpointStalls {
+    fn new(db: Db) -> CheckpointStalls {
+        let opts = Opts::new(
+            "mykey_sqlite_checkpoint_stalls_total",
+            "SQLite commits that waited for a checkpoint slowed down by the disk (see README).",
+        );
+        let desc = opts.describe().unwrap_or_else(|e| panic!("metric: {e}"));
+        CheckpointStalls { db, opts, desc }
+    }
+}
+
+impl Collector for CheckpointStalls {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let counter =
+            IntCounter::with_opts(self.opts.clone()).unwrap_or_else(|e| panic!("metric: {e}"));
+        counter.inc_by(self.db.checkpoint_stalls());
+        counter.collect()
     }
 }

@@ -125,6 +125,8 @@ impl Provider {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| StartError::Config(format!("HTTP client: {e}")))?;
+        let metrics = Metrics::new();
+        metrics.watch_database(db.clone());
         let provider = Provider {
             discovery_json: bytes::Bytes::from(discovery.to_string()),
             clients: ClientCache::new(db.clone()),
@@ -132,7 +134,7 @@ impl Provider {
             card_limiter: ratelimit::RateLimiter::new(60, 2.0),
             deliveries: tokio::sync::Notify::new(),
             revocation: Arc::new(InMemoryRevocation::new()),
-            metrics: Metrics::new(),
+            metrics,
             settings,
             db,
             clock,

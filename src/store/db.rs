@@ -1,7 +1,7 @@
 //! Database handle: backend chosen from the URL, connection pool, migrations, blocking bridge.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -500,7 +500,6 @@ const RESTART_ABOVE_FRAMES: i32 = 4096;
 const PASSIVE_BUDGET: Duration = Duration::from_millis(500);
 
 /// How the writers of one process take turns with each other and with the checkpointer.
-#[derive(Default)]
 struct Writers {
     /// One writer at a time. Fair (parking_lot hands it over at the latest every half
     /// millisecond), so the checkpointer gets it between back-to-back commits.
@@ -509,12 +508,24 @@ struct Writers {
     passive: Mutex<()>,
     /// When the running PASSIVE pass began, in microseconds after `epoch`; 0 between passes.
     passive_began: AtomicU64,
-    epoch: OnceLock<Instant>,
+    epoch: Instant,
     /// Writers that waited for a PASSIVE pass past its budget.
     stalls: AtomicU64,
-    /// Passes past the budget since the last warning, and when that warning was logged.
-    slow_passes: AtomicU64,
-    warned_at: Mutex<Option<Instant>>,
+    /// When the last warning about slow passes was logged, and the slow passes since.
+    warned: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Default for Writers {
+    fn default() -> Writers {
+        Writers {
+            turn: Mutex::new(()),
+            passive: Mutex::new(()),
+            passive_began: AtomicU64::new(0),
+            epoch: Instant::now(),
+            stalls: AtomicU64::new(0),
+            warned: Mutex::new((None, 0)),
+        }
+    }
 }
 
 impl Writers {
@@ -531,36 +542,36 @@ impl Writers {
 
     fn passive_pass<T>(&self, pass: impl FnOnce() -> T) -> T {
         let _pass = self.passive.lock();
-        self.passive_began
-            .store(self.micros().max(1), Ordering::Release);
-        let began = Instant::now();
+        let began = self.micros().max(1);
+        self.passive_began.store(began, Ordering::Release);
         let result = pass();
         self.passive_began.store(0, Ordering::Release);
-        if began.elapsed() > PASSIVE_BUDGET {
-            self.slow_pass(began.elapsed());
+        let took = Duration::from_micros(self.micros() - began);
+        if took > PASSIVE_BUDGET {
+            self.slow_pass(took);
         }
         result
     }
 
     /// Tells the operator, at most once a minute, that the disk holds commits back.
     fn slow_pass(&self, took: Duration) {
-        let slow = self.slow_passes.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut warned_at = self.warned_at.lock();
-        if warned_at.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+        let mut warned = self.warned.lock();
+        let (at, slow) = &mut *warned;
+        *slow += 1;
+        if at.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
             return;
         }
-        *warned_at = Some(Instant::now());
-        self.slow_passes.store(0, Ordering::Relaxed);
         tracing::warn!(
             took_ms = took.as_millis() as u64,
-            slow_passes = slow,
+            slow_passes = *slow,
             stalled_commits = self.stalls.load(Ordering::Relaxed),
             "SQLite checkpoint slowed by the disk; commits waited for it"
         );
+        *warned = (Some(Instant::now()), 0);
     }
 
     fn micros(&self) -> u64 {
-        self.epoch.get_or_init(Instant::now).elapsed().as_micros() as u64
+        self.epoch.elapsed().as_micros() as u64
     }
 }
 

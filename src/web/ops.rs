@@ -59,11 +59,6 @@ pub async fn metrics(p: web::Data<Provider>) -> HttpResponse {
                 .set(set.info().next_update.unix_timestamp());
         }
     }
-    let stalls = p.db.checkpoint_stalls();
-    let counted = p.metrics.checkpoint_stalls.get();
-    p.metrics
-        .checkpoint_stalls
-        .inc_by(stalls.saturating_sub(counted));
     if let Ok(counts) = p.db.read(crate::store::outbox::counts).await {
         p.metrics.outbox.reset();
         for (client, status, n) in counts {
