@@ -118,7 +118,6 @@ impl Metrics {
         metrics
     }
 
-    /// The text exposition format.
     /// Exposes what the database handle counts itself, read at each scrape.
     pub fn watch_database(&self, db: Db) {
         let stalls = CheckpointStalls::new(db);
@@ -127,6 +126,7 @@ impl Metrics {
             .unwrap_or_else(|e| panic!("metric: {e}"));
     }
 
+    /// The text exposition format.
     pub fn render(&self) -> String {
         let encoder = prometheus::TextEncoder::new();
         encoder
