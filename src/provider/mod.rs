@@ -51,6 +51,8 @@ pub struct Provider {
     pub kek: Kek,
     pub keys: KeyRing,
     pub pairwise: PairwiseKey,
+    /// Seals the grant into each authorization code (`grants::CodeSeal`).
+    pub codes: grants::CodeSeal,
     pub trust: Arc<TrustStore>,
     pub revocation: Arc<InMemoryRevocation>,
     pub clients: ClientCache,
@@ -88,6 +90,7 @@ impl Provider {
         let now = clock.unix();
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
+        let codes = secrets::code_key(&db, &kek, now)?;
         let l = &settings.lifetimes;
         let retention = l
             .id_token
@@ -141,6 +144,7 @@ impl Provider {
             kek,
             keys,
             pairwise,
+            codes,
             trust: Arc::new(trust),
             http,
         };

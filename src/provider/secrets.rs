@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use crate::config::Settings;
 use crate::domain::secret::random_bytes;
-use crate::jose::Kek;
+use crate::jose::{Kek, OpenedKey};
 use crate::oidc::pairwise::PairwiseKey;
 use crate::store::{self, Backend, Db};
+
+use super::grants::CodeSeal;
 
 use super::StartError;
 
 const PAIRWISE_SECRET: &str = "pairwise_key";
+const CODE_SECRET: &str = "code_key";
 
 /// The KEK from settings; for SQLite without one, a key file beside the database is created
 /// (mode 0600) so a single node runs with zero set-up. PostgreSQL nodes must share a set one.
@@ -70,36 +73,46 @@ pub fn pairwise_key(
             .ok_or_else(|| StartError::Config("pairwise_key must be base64 of 32 bytes".into()))?;
         return Ok(PairwiseKey::new(&bytes));
     }
-    let stored = db.read_blocking(|c| store::keys::secret(c, PAIRWISE_SECRET))?;
+    let key = stored_secret(db, kek, PAIRWISE_SECRET, now)?;
+    Ok(PairwiseKey::new(key.as_bytes()))
+}
+
+/// The key that seals authorization codes, generated once and kept sealed in the database so
+/// that a code issued by one node opens at every other.
+pub fn code_key(db: &Db, kek: &Kek, now: i64) -> Result<CodeSeal, StartError> {
+    let key = stored_secret(db, kek, CODE_SECRET, now)?;
+    CodeSeal::new(key.as_bytes()).map_err(|e| StartError::Config(e.to_owned()))
+}
+
+/// 32 random bytes kept under `name`, sealed with the KEK; created by the first node to start.
+fn stored_secret(db: &Db, kek: &Kek, name: &str, now: i64) -> Result<OpenedKey, StartError> {
+    let stored = db.read_blocking(|c| store::keys::secret(c, name))?;
     let sealed = match stored {
         Some(sealed) => sealed,
         None => {
             let sealed = kek
                 .seal(
-                    PAIRWISE_SECRET,
+                    name,
                     &random_bytes(32),
                     &aws_lc_rs::rand::SystemRandom::new(),
                 )
                 .map_err(|e| StartError::Config(e.to_string()))?;
-            match db
-                .write_blocking(|c| store::keys::insert_secret(c, PAIRWISE_SECRET, &sealed, now))
-            {
+            match db.write_blocking(|c| store::keys::insert_secret(c, name, &sealed, now)) {
                 Ok(()) => sealed,
                 // Another node created it first: use theirs.
                 Err(e) if e.is_unique_violation() => db
-                    .read_blocking(|c| store::keys::secret(c, PAIRWISE_SECRET))?
-                    .ok_or_else(|| StartError::Config("pairwise key vanished".into()))?,
+                    .read_blocking(|c| store::keys::secret(c, name))?
+                    .ok_or_else(|| StartError::Config(format!("the stored {name} vanished")))?,
                 Err(e) => return Err(e.into()),
             }
         }
     };
-    let opened = kek.open(PAIRWISE_SECRET, &sealed).map_err(|e| {
+    kek.open(name, &sealed).map_err(|e| {
         StartError::Config(format!(
-            "cannot open the stored pairwise key (is the key-encryption key the one it was \
-             created with?): {e}"
+            "cannot open the stored {name} (is the key-encryption key the one it was created \
+             with?): {e}"
         ))
-    })?;
-    Ok(PairwiseKey::new(opened.as_bytes()))
+    })
 }
 
 fn decode_key(text: &str) -> Option<Vec<u8>> {

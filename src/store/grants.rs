@@ -6,7 +6,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 
-use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens};
+use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens, spent_codes};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -115,6 +115,8 @@ pub enum Redemption {
     Replayed(CodeRow),
     Expired,
     Unknown,
+    /// A sealed code whose client session is gone (the person or the client was removed).
+    SessionGone,
 }
 
 /// Redeems a code exactly once: a conditional update decides, so two nodes presenting the
@@ -135,6 +137,49 @@ pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<
         None => Redemption::Unknown,
         Some(row) if row.redeemed_at.is_some() => Redemption::Replayed(row),
         Some(_) => Redemption::Expired,
+    })
+}
+
+/// Redeems a sealed code exactly once. The code carried its grant, so nothing was stored when
+/// it was issued; redeeming it records its hash in `spent_codes`, and that key decides: of two
+/// nodes presenting the same code at the same moment one inserts and the other finds the
+/// record, a replay (`INSERT … ON CONFLICT DO NOTHING` waits for the first transaction on
+/// PostgreSQL). A replay names its grant itself, so the record holds nothing else. The person
+/// is read from the client session the code names. An expired code is not recorded, but a
+/// recorded one presented again after it expired is still a replay, as for stored codes.
+pub fn redeem_sealed_code(
+    conn: &mut DbConn,
+    mut row: CodeRow,
+    now: i64,
+) -> QueryResult<Redemption> {
+    let Some(cs) = super::sessions::get_client_session(conn, &row.client_session_id)? else {
+        return Ok(Redemption::SessionGone);
+    };
+    if cs.client_id != row.client_id {
+        return Ok(Redemption::Unknown);
+    }
+    row.person_id = cs.person_id;
+    if row.expires_at > now {
+        let inserted = native!(conn, c => diesel::insert_into(spent_codes::table)
+            .values((
+                spent_codes::expires_at.eq(row.expires_at),
+                spent_codes::code_hash.eq(&row.code_hash),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if inserted == 1 {
+            row.redeemed_at = Some(now);
+            return Ok(Redemption::Redeemed(row));
+        }
+    }
+    let spent = native!(conn, c => spent_codes::table
+        .find((row.expires_at, &row.code_hash))
+        .select(spent_codes::expires_at)
+        .get_result::<i64>(c)
+        .optional())?;
+    Ok(match spent {
+        Some(_) => Redemption::Replayed(row),
+        None => Redemption::Expired,
     })
 }
 
@@ -325,15 +370,17 @@ pub fn revoke_person(conn: &mut DbConn, person_id: &str, now: i64) -> QueryResul
     Ok(a + r)
 }
 
-/// Deletes expired codes and tokens older than `before`.
+/// Deletes expired codes, spent-code records and tokens older than `before`.
 pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     let c = diesel::delete(
         authorization_codes::table.filter(authorization_codes::expires_at.lt(before)),
     )
     .execute(conn)?;
+    let s = diesel::delete(spent_codes::table.filter(spent_codes::expires_at.lt(before)))
+        .execute(conn)?;
     let a = diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before)))
         .execute(conn)?;
     let r = diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
         .execute(conn)?;
-    Ok(c + a + r)
+    Ok(c + s + a + r)
 }

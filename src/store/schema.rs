@@ -148,6 +148,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    spent_codes (expires_at, code_hash) {
+        expires_at -> BigInt,
+        code_hash -> Text,
+    }
+}
+
+diesel::table! {
     access_tokens (token_hash) {
         token_hash -> Text,
         grant_id -> Text,
@@ -440,6 +447,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     challenges,
     consents,
     authorization_codes,
+    spent_codes,
     access_tokens,
     refresh_tokens,
     signing_keys,

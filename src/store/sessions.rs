@@ -61,6 +61,20 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>
         .optional())
 }
 
+/// The client session (`sid`) of `client_id` inside a browser session, if there is one.
+pub fn find_client_session(
+    conn: &mut DbConn,
+    session_id: &str,
+    client_id: &str,
+) -> QueryResult<Option<ClientSessionRow>> {
+    native!(conn, c => client_sessions::table
+        .filter(client_sessions::session_id.eq(session_id))
+        .filter(client_sessions::client_id.eq(client_id))
+        .select(ClientSessionRow::as_select())
+        .get_result(c)
+        .optional())
+}
+
 /// The client session (`sid`) of `client_id` inside a browser session, created on first use.
 pub fn client_session(
     conn: &mut DbConn,
@@ -69,13 +83,7 @@ pub fn client_session(
     new_id: &str,
     now: i64,
 ) -> QueryResult<ClientSessionRow> {
-    let existing = native!(conn, c => client_sessions::table
-        .filter(client_sessions::session_id.eq(&session.id))
-        .filter(client_sessions::client_id.eq(client_id))
-        .select(ClientSessionRow::as_select())
-        .get_result(c)
-        .optional())?;
-    if let Some(row) = existing {
+    if let Some(row) = find_client_session(conn, &session.id, client_id)? {
         return Ok(row);
     }
     let row = ClientSessionRow {

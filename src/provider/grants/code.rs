@@ -2,6 +2,7 @@
 
 use super::super::Provider;
 use super::db_error;
+use super::sealed::CodeSeal;
 use super::tokens::{respond, Grant, NewTokens};
 use crate::domain::secret::random_b64;
 use crate::domain::{Client, RedirectUri, Secret};
@@ -26,7 +27,9 @@ pub struct CodeRequest {
 }
 
 /// Issues a code in the client session (`sid`) of this browser session and returns the
-/// redirect URL with `code`, `state` and `iss` (RFC 9207).
+/// redirect URL with `code`, `state` and `iss` (RFC 9207). The grant is sealed into the code
+/// (see [`super::sealed`]), so single sign-on at a client the session has seen before writes
+/// nothing; only a grant too large to seal is stored.
 pub async fn issue_code(
     p: &Provider,
     client: &Client,
@@ -34,12 +37,12 @@ pub async fn issue_code(
     request: CodeRequest,
 ) -> Result<String, StoreError> {
     let now = p.clock.unix();
-    let code = Secret::generate(32);
+    let client_session_id = client_session(p, session, client.id.as_str(), now).await?;
     let mut row = CodeRow {
-        code_hash: code.hash(),
+        code_hash: String::new(),
         grant_id: random_b64(16),
         client_id: client.id.as_str().to_owned(),
-        client_session_id: String::new(),
+        client_session_id,
         person_id: session.person_id.clone(),
         redirect_uri: request.redirect_uri.as_str().to_owned(),
         scope: request.scope,
@@ -54,19 +57,43 @@ pub async fn issue_code(
         redeemed_at: None,
         verification_id: request.verification_id,
     };
-    let session = session.clone();
-    p.db.write(move |c| {
-        let cs =
-            store::sessions::client_session(c, &session, &row.client_id, &random_b64(16), now)?;
-        row.client_session_id = cs.id;
-        store::grants::insert_code(c, &row)
-    })
-    .await?;
+    let code = match p.codes.seal(&row) {
+        Some(code) => code,
+        None => {
+            let code = Secret::generate(32);
+            row.code_hash = code.hash();
+            p.db.write(move |c| store::grants::insert_code(c, &row))
+                .await?;
+            code
+        }
+    };
     let mut params = vec![("code", code.expose()), ("iss", p.settings.issuer_str())];
     if let Some(state) = &request.state {
         params.push(("state", state));
     }
     Ok(request.redirect_uri.with_query(&params))
+}
+
+/// The id of the client session of `client_id` in this browser session: read when the session
+/// has one already, created otherwise.
+async fn client_session(
+    p: &Provider,
+    session: &BrowserSessionRow,
+    client_id: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let (session_id, id) = (session.id.clone(), client_id.to_owned());
+    let existing =
+        p.db.read(move |c| store::sessions::find_client_session(c, &session_id, &id))
+            .await?;
+    if let Some(cs) = existing {
+        return Ok(cs.id);
+    }
+    let (session, id) = (session.clone(), client_id.to_owned());
+    p.db.write(move |c| {
+        store::sessions::client_session(c, &session, &id, &random_b64(16), now).map(|cs| cs.id)
+    })
+    .await
 }
 
 /// The redirect for an error once the redirect URI is known good (OIDC Core §3.1.2.6).
@@ -102,6 +129,11 @@ pub async fn exchange_code(
         .as_ref()
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is missing (PKCE)"))?;
     let now = p.clock.unix();
+    let sealed = p.codes.open(code.expose());
+    if sealed.is_none() && CodeSeal::is_sealed_form(code.expose()) {
+        // Altered, forged, or sealed under another deployment's key: nothing to look up.
+        return Err(OAuthError::invalid_grant("unknown code"));
+    }
     let hash = code.hash();
     let (client_id, redirect_uri) = (client.id.as_str().to_owned(), form.redirect_uri.clone());
     let verifier = verifier.expose().to_owned();
@@ -110,7 +142,11 @@ pub async fn exchange_code(
     let outcome = p
         .db
         .write(move |c| {
-            let row = match store::grants::redeem_code(c, &hash, now)? {
+            let redemption = match sealed {
+                Some(sealed) => store::grants::redeem_sealed_code(c, sealed, now)?,
+                None => store::grants::redeem_code(c, &hash, now)?,
+            };
+            let row = match redemption {
                 Redemption::Redeemed(row) => row,
                 Redemption::Replayed(row) => {
                     // RFC 6749 §4.1.2: a second use revokes what the first one issued.
@@ -122,6 +158,9 @@ pub async fn exchange_code(
                 }
                 Redemption::Expired => return Ok(Err(OAuthError::invalid_grant("the code has expired"))),
                 Redemption::Unknown => return Ok(Err(OAuthError::invalid_grant("unknown code"))),
+                Redemption::SessionGone => {
+                    return Ok(Err(OAuthError::invalid_grant("the login session has ended")))
+                }
             };
             // A failed check still spends the code: it is good for one attempt only.
             if let Err(e) = check(&row, &client_id, redirect_uri.as_deref(), &verifier) {

@@ -3,10 +3,12 @@
 
 mod access;
 mod code;
+mod sealed;
 mod tokens;
 
 pub use access::{introspect, live_access_token, revoke, userinfo_claims, LiveAccessToken};
 pub use code::{error_redirect, exchange_code, issue_code, CodeRequest};
+pub use sealed::CodeSeal;
 pub use tokens::refresh;
 
 use super::Provider;

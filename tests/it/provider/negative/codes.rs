@@ -297,3 +297,161 @@ async fn private_key_jwt_clients_authenticate_and_a_tampered_assertion_is_refuse
     );
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_presented_after_its_lifetime_is_an_invalid_grant() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    tp.clock.advance(std::time::Duration::from_secs(601));
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", pending.verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(body["error_description"], "the code has expired");
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_altered_code_is_refused_and_does_not_spend_the_real_one() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    assert!(
+        code.len() < 512,
+        "an ordinary grant makes a code of a few hundred characters: {code}"
+    );
+    let mut altered = code.clone().into_bytes();
+    let i = altered.len() / 2;
+    altered[i] = if altered[i] == b'x' { b'y' } else { b'x' };
+    let altered = String::from_utf8(altered).expect("ascii");
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &altered),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", pending.verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let tokens = rp.exchange(&code, pending.verifier).await;
+    rp.verify_id_token(&tokens, &pending.nonce);
+    tp.stop().await;
+}
+
+/// A `claims` request long enough that its grant is stored instead of carried in the code.
+async fn large_grant(db: Db) {
+    let mut tp = TestProvider::start(db).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let wanted: serde_json::Map<String, serde_json::Value> = (0..40)
+        .map(|i| (format!("urn:example:claim:{i:02}"), serde_json::Value::Null))
+        .collect();
+    let claims = json!({ "userinfo": wanted }).to_string();
+    assert!(claims.len() > 1000);
+    let pending = rp.authorize(&[("claims", &claims)]);
+    let back = log_in(&browser, &tp, &pending.url, &card).await;
+    let code = query(&back)["code"].clone();
+    assert!(code.len() < 64, "the code stays short: {code}");
+    let verifier = pending.verifier.secret().clone();
+    let tokens = rp.exchange(&code, pending.verifier).await;
+    rp.verify_id_token(&tokens, &pending.nonce);
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        !active(&rp, &tokens).await,
+        "the replay revoked what the code issued"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_too_large_for_the_code_is_stored_and_redeemed_once_on_sqlite() {
+    large_grant(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_too_large_for_the_code_is_stored_and_redeemed_once_on_postgres() {
+    large_grant(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_issued_before_the_person_logged_out_is_refused() {
+    use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+    let (unused, unused_pending) = code(&tp, &rp, &browser, &card).await;
+    // Single sign-on: the same browser gets a second code at once, and uses it.
+    let again = rp.authorize(&[]);
+    let page = browser.get(&again.url).await;
+    assert_eq!(page.status, 302, "{}", page.body);
+    let location = page.location.expect("redirect");
+    let tokens = rp.exchange(&query(&location)["code"], again.verifier).await;
+    let logout = LogoutRequest::from(
+        openidconnect::EndSessionUrl::new(tp.url("/end_session")).expect("url"),
+    )
+    .set_id_token_hint(openidconnect::TokenResponse::id_token(&tokens).expect("id token"))
+    .set_post_logout_redirect_uri(
+        PostLogoutRedirectUrl::new("http://127.0.0.1:9/bye".into()).expect("url"),
+    )
+    .http_get_url();
+    assert_eq!(browser.get(logout.as_str()).await.status, 302);
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &unused),
+            ("redirect_uri", &rp.redirect),
+            ("code_verifier", unused_pending.verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(body["error_description"], "the login session has ended");
+    tp.stop().await;
+}

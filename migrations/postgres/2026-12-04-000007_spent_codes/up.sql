@@ -1,0 +1,8 @@
+-- Sealed authorization codes carry their grant; issuing one stores nothing. Redeeming one
+-- records it here, and the key keeps it single-use. Keyed by expiry first, so that new records
+-- go to the right edge of the index and expired ones go in one range.
+CREATE TABLE spent_codes (
+    expires_at BIGINT NOT NULL,
+    code_hash TEXT NOT NULL,
+    PRIMARY KEY (expires_at, code_hash)
+);
