@@ -33,6 +33,22 @@ async fn token_request(
     (status, resp.json().await.expect("json"))
 }
 
+/// Presents a code at `/token` as the RP would, with its redirect URI and PKCE verifier.
+async fn redeem(
+    tp: &TestProvider,
+    rp: &Rp,
+    code: &str,
+    verifier: &str,
+) -> (u16, serde_json::Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", &rp.redirect),
+        ("code_verifier", verifier),
+    ];
+    token_request(tp, rp, &form).await
+}
+
 async fn active(rp: &Rp, tokens: &CoreTokenResponse) -> bool {
     rp.client
         .introspect(tokens.access_token())
@@ -51,32 +67,12 @@ async fn a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code() {
     let browser = Browser::new();
     let (code, pending) = code(&tp, &rp, &browser, &card).await;
     let wrong = PkceCodeVerifier::new("a".repeat(64));
-    let (status, body) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", wrong.secret()),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&tp, &rp, &code, wrong.secret()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let (status, _) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", pending.verifier.secret()),
-        ],
-    )
-    .await;
+    let (status, _) = redeem(&tp, &rp, &code, pending.verifier.secret()).await;
     assert_eq!(status, 400, "a code is good for one attempt only");
     tp.stop().await;
 }
@@ -91,17 +87,7 @@ async fn replay(db: Db) {
     let verifier = pending.verifier.secret().clone();
     let tokens = rp.exchange(&code, pending.verifier).await;
     assert!(active(&rp, &tokens).await);
-    let (status, body) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&tp, &rp, &code, &verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -307,17 +293,7 @@ async fn a_code_presented_after_its_lifetime_is_an_invalid_grant() {
     let browser = Browser::new();
     let (code, pending) = code(&tp, &rp, &browser, &card).await;
     tp.clock.advance(std::time::Duration::from_secs(601));
-    let (status, body) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", pending.verifier.secret()),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&tp, &rp, &code, pending.verifier.secret()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -342,17 +318,7 @@ async fn an_altered_code_is_refused_and_does_not_spend_the_real_one() {
     let i = altered.len() / 2;
     altered[i] = if altered[i] == b'x' { b'y' } else { b'x' };
     let altered = String::from_utf8(altered).expect("ascii");
-    let (status, body) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &altered),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", pending.verifier.secret()),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&tp, &rp, &altered, pending.verifier.secret()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -381,17 +347,7 @@ async fn large_grant(db: Db) {
     let verifier = pending.verifier.secret().clone();
     let tokens = rp.exchange(&code, pending.verifier).await;
     rp.verify_id_token(&tokens, &pending.nonce);
-    let (status, body) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&tp, &rp, &code, &verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -437,17 +393,7 @@ async fn a_code_issued_before_the_person_logged_out_is_refused() {
     )
     .http_get_url();
     assert_eq!(browser.get(logout.as_str()).await.status, 302);
-    let (status, body) = token_request(
-        &tp,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &unused),
-            ("redirect_uri", &rp.redirect),
-            ("code_verifier", unused_pending.verifier.secret()),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&tp, &rp, &unused, unused_pending.verifier.secret()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
