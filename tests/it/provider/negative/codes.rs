@@ -17,6 +17,34 @@ pub async fn code(tp: &TestProvider, rp: &Rp, browser: &Browser, card: &Path) ->
     (query(&back)["code"].clone(), pending)
 }
 
+/// A provider with one client, its RP, and a resident's browser back from logging in with a
+/// fresh code.
+struct Scene {
+    tp: TestProvider,
+    rp: Rp,
+    browser: Browser,
+    code: String,
+    pending: Pending,
+}
+
+impl Scene {
+    async fn new(db: Db) -> Scene {
+        let mut tp = TestProvider::start(db).await;
+        let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+        let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+        let card = tp.issue_card("田中　実");
+        let browser = Browser::new();
+        let (code, pending) = code(&tp, &rp, &browser, &card).await;
+        Scene {
+            tp,
+            rp,
+            browser,
+            code,
+            pending,
+        }
+    }
+}
+
 async fn token_request(
     tp: &TestProvider,
     rp: &Rp,
@@ -60,12 +88,13 @@ async fn active(rp: &Rp, tokens: &CoreTokenResponse) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code() {
-    let mut tp = TestProvider::start(Db::Sqlite).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let Scene {
+        tp,
+        rp,
+        code,
+        pending,
+        ..
+    } = Scene::new(Db::Sqlite).await;
     let wrong = PkceCodeVerifier::new("a".repeat(64));
     let (status, body) = redeem(&tp, &rp, &code, wrong.secret()).await;
     assert_eq!(
@@ -77,25 +106,39 @@ async fn a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code() {
     tp.stop().await;
 }
 
-async fn replay(db: Db) {
-    let mut tp = TestProvider::start(db).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+/// Exchanges the code, presents it again, and checks that the second time is refused and
+/// revoked what the first issued; returns those tokens.
+async fn exchange_and_replay(
+    tp: &TestProvider,
+    rp: &Rp,
+    code: &str,
+    pending: Pending,
+) -> CoreTokenResponse {
     let verifier = pending.verifier.secret().clone();
-    let tokens = rp.exchange(&code, pending.verifier).await;
-    assert!(active(&rp, &tokens).await);
-    let (status, body) = redeem(&tp, &rp, &code, &verifier).await;
+    let tokens = rp.exchange(code, pending.verifier).await;
+    rp.verify_id_token(&tokens, &pending.nonce);
+    assert!(active(rp, &tokens).await);
+    let (status, body) = redeem(tp, rp, code, &verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
     assert!(
-        !active(&rp, &tokens).await,
+        !active(rp, &tokens).await,
         "the replay revoked what the code issued"
     );
+    tokens
+}
+
+async fn replay(db: Db) {
+    let Scene {
+        tp,
+        rp,
+        code,
+        pending,
+        ..
+    } = Scene::new(db).await;
+    let tokens = exchange_and_replay(&tp, &rp, &code, pending).await;
     let (status, body) = token_request(
         &tp,
         &rp,
@@ -127,12 +170,13 @@ async fn a_replayed_code_revokes_the_tokens_it_issued_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_refresh_token_revokes_its_whole_family() {
-    let mut tp = TestProvider::start(Db::Sqlite).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let Scene {
+        tp,
+        rp,
+        code,
+        pending,
+        ..
+    } = Scene::new(Db::Sqlite).await;
     let first = rp.exchange(&code, pending.verifier).await;
     let rt1 = first.refresh_token().expect("rt").clone();
     let second = rp
@@ -178,12 +222,13 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_presented_twice_at_once_is_redeemed_exactly_once() {
-    let mut tp = TestProvider::start(Db::Postgres).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let Scene {
+        tp,
+        rp,
+        code,
+        pending,
+        ..
+    } = Scene::new(Db::Postgres).await;
     let verifier = pending.verifier.secret().clone();
     let form = [
         ("grant_type", "authorization_code"),
@@ -286,12 +331,13 @@ async fn private_key_jwt_clients_authenticate_and_a_tampered_assertion_is_refuse
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_presented_after_its_lifetime_is_an_invalid_grant() {
-    let mut tp = TestProvider::start(Db::Sqlite).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let Scene {
+        tp,
+        rp,
+        code,
+        pending,
+        ..
+    } = Scene::new(Db::Sqlite).await;
     tp.clock.advance(std::time::Duration::from_secs(601));
     let (status, body) = redeem(&tp, &rp, &code, pending.verifier.secret()).await;
     assert_eq!(
@@ -304,12 +350,13 @@ async fn a_code_presented_after_its_lifetime_is_an_invalid_grant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_altered_code_is_refused_and_does_not_spend_the_real_one() {
-    let mut tp = TestProvider::start(Db::Sqlite).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (code, pending) = code(&tp, &rp, &browser, &card).await;
+    let Scene {
+        tp,
+        rp,
+        code,
+        pending,
+        ..
+    } = Scene::new(Db::Sqlite).await;
     assert!(
         code.len() < 512,
         "an ordinary grant makes a code of a few hundred characters: {code}"
@@ -344,18 +391,7 @@ async fn large_grant(db: Db) {
     let back = log_in(&browser, &tp, &pending.url, &card).await;
     let code = query(&back)["code"].clone();
     assert!(code.len() < 64, "the code stays short: {code}");
-    let verifier = pending.verifier.secret().clone();
-    let tokens = rp.exchange(&code, pending.verifier).await;
-    rp.verify_id_token(&tokens, &pending.nonce);
-    let (status, body) = redeem(&tp, &rp, &code, &verifier).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    assert!(
-        !active(&rp, &tokens).await,
-        "the replay revoked what the code issued"
-    );
+    exchange_and_replay(&tp, &rp, &code, pending).await;
     tp.stop().await;
 }
 
@@ -372,12 +408,13 @@ async fn a_grant_too_large_for_the_code_is_stored_and_redeemed_once_on_postgres(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_issued_before_the_person_logged_out_is_refused() {
     use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
-    let mut tp = TestProvider::start(Db::Sqlite).await;
-    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
-    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
-    let card = tp.issue_card("田中　実");
-    let browser = Browser::new();
-    let (unused, unused_pending) = code(&tp, &rp, &browser, &card).await;
+    let Scene {
+        tp,
+        rp,
+        browser,
+        code: unused,
+        pending: unused_pending,
+    } = Scene::new(Db::Sqlite).await;
     // Single sign-on: the same browser gets a second code at once, and uses it.
     let again = rp.authorize(&[]);
     let page = browser.get(&again.url).await;
