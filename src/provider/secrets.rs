@@ -9,7 +9,6 @@ use crate::oidc::pairwise::PairwiseKey;
 use crate::store::{self, Backend, Db};
 
 use super::grants::CodeSeal;
-
 use super::StartError;
 
 const PAIRWISE_SECRET: &str = "pairwise_key";

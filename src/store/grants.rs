@@ -115,8 +115,9 @@ pub enum Redemption {
     Replayed(CodeRow),
     Expired,
     Unknown,
-    /// A sealed code whose client session is gone (the person or the client was removed).
-    SessionGone,
+    /// The code's client session has ended (logout, revocation) or is gone (the person or the
+    /// client was removed). A stored or recorded code is spent all the same.
+    SessionEnded,
 }
 
 /// Redeems a code exactly once: a conditional update decides, so two nodes presenting the
@@ -126,6 +127,9 @@ pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<
         .get_result::<CodeRow>(c)
         .optional())?;
     if let Some(row) = won {
+        if !super::sessions::client_session_live(conn, &row.client_session_id)? {
+            return Ok(Redemption::SessionEnded);
+        }
         return Ok(Redemption::Redeemed(row));
     }
     let row = native!(conn, c => authorization_codes::table
@@ -145,7 +149,7 @@ pub fn redeem_code(conn: &mut DbConn, code_hash: &str, now: i64) -> QueryResult<
 /// nodes presenting the same code at the same moment one inserts and the other finds the
 /// record, a replay (`INSERT … ON CONFLICT DO NOTHING` waits for the first transaction on
 /// PostgreSQL). A replay names its grant itself, so the record holds nothing else. The person
-/// is read from the client session the code names. An expired code is not recorded, but a
+/// is read from the client session the code names, which must still be live. An expired code is not recorded, but a
 /// recorded one presented again after it expired is still a replay, as for stored codes.
 pub fn redeem_sealed_code(
     conn: &mut DbConn,
@@ -153,11 +157,12 @@ pub fn redeem_sealed_code(
     now: i64,
 ) -> QueryResult<Redemption> {
     let Some(cs) = super::sessions::get_client_session(conn, &row.client_session_id)? else {
-        return Ok(Redemption::SessionGone);
+        return Ok(Redemption::SessionEnded);
     };
     if cs.client_id != row.client_id {
         return Ok(Redemption::Unknown);
     }
+    let ended = cs.ended_at.is_some();
     row.person_id = cs.person_id;
     if row.expires_at > now {
         let inserted = native!(conn, c => diesel::insert_into(spent_codes::table)
@@ -167,6 +172,9 @@ pub fn redeem_sealed_code(
             ))
             .on_conflict_do_nothing()
             .execute(c))?;
+        if inserted == 1 && ended {
+            return Ok(Redemption::SessionEnded);
+        }
         if inserted == 1 {
             row.redeemed_at = Some(now);
             return Ok(Redemption::Redeemed(row));

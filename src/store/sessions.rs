@@ -108,6 +108,11 @@ pub fn client_session_ids_of<'a>(person_id: &'a str) -> _ {
         .select(client_sessions::id)
 }
 
+/// Whether a client session exists and has not ended: tokens are issued only in a live one.
+pub fn client_session_live(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    Ok(get_client_session(conn, id)?.is_some_and(|s| s.ended_at.is_none()))
+}
+
 pub fn get_client_session(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientSessionRow>> {
     native!(conn, c => client_sessions::table
         .find(id)

@@ -158,7 +158,7 @@ pub async fn exchange_code(
                 }
                 Redemption::Expired => return Ok(Err(OAuthError::invalid_grant("the code has expired"))),
                 Redemption::Unknown => return Ok(Err(OAuthError::invalid_grant("unknown code"))),
-                Redemption::SessionGone => {
+                Redemption::SessionEnded => {
                     return Ok(Err(OAuthError::invalid_grant("the login session has ended")))
                 }
             };
@@ -179,10 +179,8 @@ pub async fn exchange_code(
                 verification_id: row.verification_id,
             };
             let tokens = NewTokens::for_grant(&grant, &client_id, &lifetimes, now);
-            Ok(match tokens.store(c, true, now)? {
-                Some(verification) => Ok((grant, tokens, verification)),
-                None => Err(OAuthError::invalid_grant("the login session has ended")),
-            })
+            let verification = tokens.store(c, true, now)?;
+            Ok(Ok((grant, tokens, verification)))
         })
         .await
         .map_err(db_error)?;

@@ -22,7 +22,7 @@ const AAD: &[u8] = b"mykey-connect authorization code s1";
 /// The largest grant sealed into a code, in bytes before encryption: the code is then at most
 /// about 720 characters (an ordinary grant makes one of about 350). A larger grant, from a long
 /// `claims` request, is stored instead, so that a code stays within what RPs handle.
-pub const MAX_SEALED_GRANT: usize = 512;
+const MAX_SEALED_GRANT: usize = 512;
 /// A field's length that stands for "absent".
 const NONE: u16 = u16::MAX;
 

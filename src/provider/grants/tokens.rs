@@ -85,19 +85,16 @@ impl NewTokens {
     }
 
     /// Stores the pair in the caller's transaction (the one that consumed the code or the
-    /// refresh token, so both happen or neither). `None` when the login session has ended;
-    /// otherwise the grant's verification, if any. `first` is the code exchange: facts released
+    /// refresh token, so both happen or neither), which has found the client session live.
+    /// Returns the grant's verification, if any. `first` is the code exchange: facts released
     /// then are recorded, so a later change can be announced to this client.
     pub(super) fn store(
         &self,
         c: &mut DbConn,
         first: bool,
         now: i64,
-    ) -> diesel::QueryResult<Option<Option<VerificationRow>>> {
+    ) -> diesel::QueryResult<Option<VerificationRow>> {
         let a = &self.access_row;
-        if !client_session_live(c, &a.client_session_id)? {
-            return Ok(None);
-        }
         let verification = match &a.verification_id {
             Some(id) => store::identity::get(c, id)?,
             None => None,
@@ -120,7 +117,7 @@ impl NewTokens {
             &a.scope,
             now,
         )?;
-        Ok(Some(verification))
+        Ok(verification)
     }
 }
 
@@ -198,10 +195,6 @@ fn sign(key: &Arc<jose::SigningKey>, claims: &IdTokenClaims<'_>) -> Result<Strin
     })
 }
 
-fn client_session_live(c: &mut DbConn, id: &str) -> diesel::QueryResult<bool> {
-    Ok(store::sessions::get_client_session(c, id)?.is_some_and(|s| s.ended_at.is_none()))
-}
-
 /// `grant_type=refresh_token` with rotation (OAuth 2.0 Security BCP §4.14.2): the old token is
 /// spent and the new pair stored in one transaction.
 pub async fn refresh(
@@ -261,11 +254,14 @@ pub async fn refresh(
                 acr: row.acr,
                 verification_id: row.verification_id,
             };
+            if !store::sessions::client_session_live(c, &grant.client_session_id)? {
+                return Ok(Err(OAuthError::invalid_grant(
+                    "the login session has ended",
+                )));
+            }
             let tokens = NewTokens::for_grant(&grant, &client_id, &lifetimes, now);
-            Ok(match tokens.store(c, false, now)? {
-                Some(verification) => Ok((grant, tokens, verification)),
-                None => Err(OAuthError::invalid_grant("the login session has ended")),
-            })
+            let verification = tokens.store(c, false, now)?;
+            Ok(Ok((grant, tokens, verification)))
         })
         .await
         .map_err(db_error)?;
