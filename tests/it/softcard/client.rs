@@ -125,6 +125,21 @@ fn signing_before_verify_is_a_security_status_error_and_after_it_verifies() {
 }
 
 #[test]
+fn one_client_keeps_the_pin_verified_while_it_reads_other_files_and_then_signs() {
+    let mut jpki = Jpki::new(fresh_card());
+    jpki.verify(Purpose::Auth, &pin(PIN)).expect("verify");
+    assert_eq!(jpki.token_label().expect("label"), TOKEN_LABEL);
+    jpki.read_ca_certificate(Purpose::Auth).expect("auth CA");
+    let certificate = jpki.read_certificate(Purpose::Auth).expect("certificate");
+    let signature = jpki.sign(Purpose::Auth, b"message").expect("sign");
+    assert!(fixture::signature_verifies(
+        &certificate,
+        b"message",
+        &signature
+    ));
+}
+
+#[test]
 fn a_card_without_the_jpki_application_is_not_a_my_number_card() {
     let mut jpki = Jpki::new(ForeignCard);
     assert!(matches!(jpki.select_application(), Err(JpkiError::NotJpki)));
