@@ -3,6 +3,8 @@
 mod cli;
 mod login;
 #[cfg(feature = "pcsc")]
+mod opensc;
+#[cfg(feature = "pcsc")]
 mod pcsc;
 mod provider;
 mod refusals;
