@@ -265,6 +265,20 @@ impl Db {
         Ok(applied.iter().map(|v| v.to_string()).collect())
     }
 
+    /// The migrations [`Db::migrate`] would apply, oldest first, by name; nothing is applied.
+    pub fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let names = match &mut conn.conn {
+            DbConn::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map(|p| p.iter().map(|m| m.name().to_string()).collect()),
+            DbConn::Postgres(c) => c
+                .pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|p| p.iter().map(|m| m.name().to_string()).collect()),
+        };
+        names.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
     /// Reverts every migration (tests check that each `down.sql` works).
     pub fn revert_all(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;

@@ -9,4 +9,5 @@ mod revocation;
 mod softcard;
 mod store;
 mod testkit;
+mod upgrade;
 mod verify;

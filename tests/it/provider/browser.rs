@@ -45,6 +45,14 @@ impl Browser {
             .join("; ")
     }
 
+    /// Gives the browser a cookie it kept from before (a session of an earlier version).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .expect("jar")
+            .insert(name.to_owned(), value.to_owned());
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.lock().expect("jar").get(name).cloned()
     }

@@ -108,6 +108,21 @@ impl TestProvider {
         Self::launch(dir, clock, ca, database_url, kek, pg, extra, background).await
     }
 
+    /// A provider on an existing database (kept by the caller) with its key-encryption key: a
+    /// restored backup or an upgraded database. Its CA is new, so earlier cards' CRLs are not
+    /// loaded; sessions, tokens and keys are the database's.
+    pub async fn start_on(
+        database_url: String,
+        kek: String,
+        pg: Option<Arc<PgDatabase>>,
+        extra: &[(&str, &str)],
+    ) -> TestProvider {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Clock::adjustable();
+        let ca = TestCa::ephemeral(clock.now()).expect("test CA");
+        Self::launch(dir, clock, ca, database_url, kek, pg, extra, true).await
+    }
+
     #[expect(clippy::too_many_arguments, reason = "start-up inputs, each distinct")]
     async fn launch(
         dir: TempDir,
