@@ -59,6 +59,7 @@ pub enum Kind {
     ApiKeyRevoked,
     PersonMerged,
     KeysRotated,
+    CodeKeyRotated,
     AuditPruned,
     AdminSessionEnded,
     CrlImported,
@@ -67,7 +68,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 31] = [
+    pub const ALL: [Kind; 32] = [
         Kind::LoginEnrolled,
         Kind::LoginSucceeded,
         Kind::LoginFailed,
@@ -94,6 +95,7 @@ impl Kind {
         Kind::ApiKeyRevoked,
         Kind::PersonMerged,
         Kind::KeysRotated,
+        Kind::CodeKeyRotated,
         Kind::AuditPruned,
         Kind::AdminSessionEnded,
         Kind::CrlImported,
@@ -129,6 +131,7 @@ impl Kind {
             Kind::ApiKeyRevoked => "api_key.revoked",
             Kind::PersonMerged => "person.merged",
             Kind::KeysRotated => "keys.rotated",
+            Kind::CodeKeyRotated => "code_key.rotated",
             Kind::AuditPruned => "audit.pruned",
             Kind::AdminSessionEnded => "admin.session_ended",
             Kind::CrlImported => "crl.imported",

@@ -1,12 +1,13 @@
 //! Periodic work of a running node. Every node: key refresh, revocation data refresh, outbox
 //! delivery, the audit chainer (one at a time, through a lock), purging. One node at a time (a
-//! lease in the database): session expiry, the watched CRL folder and polled CRL URLs.
+//! lease in the database): session expiry, scheduled key rotation, the watched CRL folder and
+//! polled CRL URLs.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::sessions::{end_in, EndReason};
-use super::{outbox, revocation, Provider};
+use super::{outbox, revocation, rotation, Provider};
 use crate::domain::secret::random_b64;
 use crate::store;
 
@@ -23,18 +24,13 @@ const LEASE_SECS: i64 = 30;
 pub fn spawn(p: Arc<Provider>) {
     outbox::spawn(p.clone());
     crate::audit::chain::spawn(p.clone());
-    every(
-        p.clone(),
-        KEY_REFRESH,
-        "signing key refresh",
-        |p| async move {
-            let q = p.clone();
-            tokio::task::spawn_blocking(move || q.keys.refresh(&q.db, &q.kek, q.clock.unix()))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())
-        },
-    );
+    every(p.clone(), KEY_REFRESH, "key refresh", |p| async move {
+        let q = p.clone();
+        tokio::task::spawn_blocking(move || rotation::refresh(&q, q.clock.unix()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    });
     every(
         p.clone(),
         CRL_REFRESH,
@@ -78,6 +74,9 @@ pub fn spawn(p: Arc<Provider>) {
             }
             if let Err(e) = sweep_expired(&p).await {
                 tracing::warn!(error = %e, "session expiry sweep failed");
+            }
+            if let Err(e) = rotation::run_due(&p).await {
+                tracing::warn!(error = %e, "scheduled key rotation failed; will retry");
             }
             if let Some(dir) = &p.settings.crl_dir {
                 watch_folder(&p, dir).await;

@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod persons;
 pub mod ratelimit;
 pub mod revocation;
+pub mod rotation;
 pub mod secrets;
 pub mod sessions;
 
@@ -51,8 +52,8 @@ pub struct Provider {
     pub kek: Kek,
     pub keys: KeyRing,
     pub pairwise: PairwiseKey,
-    /// Seals the grant into each authorization code (`grants::CodeSeal`).
-    pub codes: grants::CodeSeal,
+    /// Seals the grant into each authorization code, with every live generation of the key.
+    pub codes: grants::CodeKeyRing,
     pub trust: Arc<TrustStore>,
     pub revocation: Arc<InMemoryRevocation>,
     pub clients: ClientCache,
@@ -90,7 +91,7 @@ impl Provider {
         let now = clock.unix();
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
-        let codes = secrets::code_key(&db, &kek, now)?;
+        let codes = grants::CodeKeyRing::new(secrets::code_keys(&db, &kek, now)?);
         let l = &settings.lifetimes;
         let retention = l
             .id_token

@@ -1,4 +1,4 @@
-//! Start-up secrets: the key-encryption key and the pairwise key.
+//! Start-up secrets: the key-encryption key, the pairwise key and the code-sealing key.
 
 use std::path::PathBuf;
 
@@ -6,13 +6,13 @@ use crate::config::Settings;
 use crate::domain::secret::random_bytes;
 use crate::jose::{Kek, OpenedKey};
 use crate::oidc::pairwise::PairwiseKey;
+use crate::store::keys::CodeKeyRow;
 use crate::store::{self, Backend, Db};
 
 use super::grants::CodeSeal;
 use super::StartError;
 
 const PAIRWISE_SECRET: &str = "pairwise_key";
-const CODE_SECRET: &str = "code_key";
 
 /// The KEK from settings; for SQLite without one, a key file beside the database is created
 /// (mode 0600) so a single node runs with zero set-up. PostgreSQL nodes must share a set one.
@@ -76,11 +76,78 @@ pub fn pairwise_key(
     Ok(PairwiseKey::new(key.as_bytes()))
 }
 
-/// The key that seals authorization codes, generated once and kept sealed in the database so
-/// that a code issued by one node opens at every other.
-pub fn code_key(db: &Db, kek: &Kek, now: i64) -> Result<CodeSeal, StartError> {
-    let key = stored_secret(db, kek, CODE_SECRET, now)?;
-    CodeSeal::new(key.as_bytes()).map_err(|e| StartError::Config(e.to_owned()))
+/// The label a code-key generation is sealed under. Generation 1 keeps the name of the single
+/// key of earlier versions, so the migration that introduced generations carried it over as it
+/// was.
+pub fn code_key_label(generation: i64) -> String {
+    match generation {
+        1 => "code_key".to_owned(),
+        n => format!("code_key.{n}"),
+    }
+}
+
+/// Every generation of the key that seals authorization codes, opened. The first node to start
+/// creates generation 1, so that a code issued by one node opens at every other.
+pub fn code_keys(db: &Db, kek: &Kek, now: i64) -> Result<CodeSeal, StartError> {
+    let mut rows = db.read_blocking(store::keys::code_keys)?;
+    if rows.is_empty() {
+        let row = new_code_key(kek, 1, now, now)?;
+        match db.write_blocking(|c| store::keys::insert_code_key(c, &row)) {
+            // Another node created it first: use theirs.
+            Ok(()) => {}
+            Err(e) if e.is_unique_violation() => {}
+            Err(e) => return Err(e.into()),
+        }
+        rows = db.read_blocking(store::keys::code_keys)?;
+    }
+    open_code_keys(&rows, kek)
+}
+
+/// A new generation of the code key, sealed under the KEK, sealing from `activate_at`.
+pub fn new_code_key(
+    kek: &Kek,
+    generation: i64,
+    now: i64,
+    activate_at: i64,
+) -> Result<CodeKeyRow, StartError> {
+    let sealed = kek
+        .seal(
+            &code_key_label(generation),
+            &random_bytes(32),
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    Ok(CodeKeyRow {
+        generation,
+        sealed_key: sealed,
+        created_at: now,
+        activate_at,
+    })
+}
+
+/// Opens stored generations into a seal.
+pub fn open_code_keys(rows: &[CodeKeyRow], kek: &Kek) -> Result<CodeSeal, StartError> {
+    let mut opened = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = kek
+            .open(&code_key_label(row.generation), &row.sealed_key)
+            .map_err(|e| {
+                StartError::Config(format!(
+                    "cannot open generation {} of the code key (is the key-encryption key the \
+                     one it was created with?): {e}",
+                    row.generation
+                ))
+            })?;
+        let number = u32::try_from(row.generation).map_err(|_| {
+            StartError::Config(format!("bad code key generation {}", row.generation))
+        })?;
+        opened.push((number, key, row.activate_at));
+    }
+    let keys: Vec<(u32, &[u8], i64)> = opened
+        .iter()
+        .map(|(n, k, a)| (*n, k.as_bytes(), *a))
+        .collect();
+    CodeSeal::with_generations(&keys).map_err(|e| StartError::Config(e.to_owned()))
 }
 
 /// 32 random bytes kept under `name`, sealed with the KEK; created by the first node to start.

@@ -1,8 +1,9 @@
-//! Signing keys (sealed private keys, public JWKs), provider secrets and assertion replay ids.
+//! Signing keys (sealed private keys, public JWKs), generations of the code-sealing key,
+//! provider secrets and assertion replay ids.
 
 use diesel::prelude::*;
 
-use super::schema::{assertion_jtis, provider_secrets, signing_keys};
+use super::schema::{assertion_jtis, code_keys, provider_secrets, signing_keys};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -45,6 +46,38 @@ pub fn retire(conn: &mut DbConn, kid: &str, at: i64) -> QueryResult<usize> {
 
 pub fn delete_retired_before(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     diesel::delete(signing_keys::table.filter(signing_keys::retired_at.lt(before))).execute(conn)
+}
+
+/// One generation of the key that seals authorization codes.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = code_keys)]
+pub struct CodeKeyRow {
+    pub generation: i64,
+    /// Sealed under the key-encryption key (see `provider::secrets::code_key_label`).
+    pub sealed_key: String,
+    pub created_at: i64,
+    /// Seals codes from this time on; every node has loaded it by then.
+    pub activate_at: i64,
+}
+
+/// Every generation, oldest first.
+pub fn code_keys(conn: &mut DbConn) -> QueryResult<Vec<CodeKeyRow>> {
+    code_keys::table
+        .order(code_keys::generation.asc())
+        .select(CodeKeyRow::as_select())
+        .load(conn)
+}
+
+/// Adds a generation; a unique violation means another node added that generation first.
+pub fn insert_code_key(conn: &mut DbConn, row: &CodeKeyRow) -> QueryResult<()> {
+    diesel::insert_into(code_keys::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete_code_keys(conn: &mut DbConn, generations: &[i64]) -> QueryResult<usize> {
+    diesel::delete(code_keys::table.filter(code_keys::generation.eq_any(generations))).execute(conn)
 }
 
 pub fn secret(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {

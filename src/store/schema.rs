@@ -219,6 +219,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    code_keys (generation) {
+        generation -> BigInt,
+        sealed_key -> Text,
+        created_at -> BigInt,
+        activate_at -> BigInt,
+    }
+}
+
+diesel::table! {
     crls (root_key_id) {
         root_key_id -> Text,
         purpose -> Text,
@@ -453,6 +462,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     assertion_jtis,
     provider_secrets,
+    code_keys,
     crls,
     crl_imports,
     crl_fetches,

@@ -9,5 +9,6 @@ mod negative;
 mod node_rp;
 mod nodes;
 mod ops;
+mod rotation;
 pub mod rp;
 pub mod support;

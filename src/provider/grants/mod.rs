@@ -8,7 +8,7 @@ mod tokens;
 
 pub use access::{introspect, live_access_token, revoke, userinfo_claims, LiveAccessToken};
 pub use code::{error_redirect, exchange_code, issue_code, CodeRequest};
-pub use sealed::CodeSeal;
+pub use sealed::{CodeKeyRing, CodeSeal};
 pub use tokens::refresh;
 
 use super::Provider;

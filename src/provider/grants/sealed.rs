@@ -3,8 +3,13 @@
 //! `/authorize` writes nothing; redeeming it at `/token` records it, and that record keeps it
 //! single-use (see `store::grants::redeem_sealed_code`).
 //!
+//! The key has generations: a code names the generation that sealed it, the newest active
+//! generation seals, and older ones still open the codes they sealed until those expire.
+//!
 //! The sealed grant names the client session, not the person: the MyKey ID stays in the
 //! database, and the person is read from the client session when the code is redeemed.
+
+use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM_SIV, NONCE_LEN};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,55 +19,101 @@ use crate::domain::secret::{hash_str, random_bytes};
 use crate::domain::Secret;
 use crate::store::grants::CodeRow;
 
-/// Marks a sealed code and its layout; a stored code is 43 characters of base64url and never
-/// contains a dot.
-const PREFIX: &str = "s1.";
-/// Binds a sealed value to this use of the key.
-const AAD: &[u8] = b"mykey-connect authorization code s1";
+/// Marks a sealed code and its layout: the generation (4 bytes, big-endian), the nonce, the
+/// sealed grant. A stored code is 43 characters of base64url and never contains a dot.
+const PREFIX: &str = "s2.";
+/// Binds a sealed value to this use of the key; the generation follows it.
+const AAD: &[u8] = b"mykey-connect authorization code s2";
+/// Codes of versions before generations: no generation in the code, sealed by generation 1.
+const PREFIX_V1: &str = "s1.";
+const AAD_V1: &[u8] = b"mykey-connect authorization code s1";
+/// Bytes naming the generation.
+const GENERATION_LEN: usize = 4;
 /// The largest grant sealed into a code, in bytes before encryption: the code is then at most
-/// about 720 characters (an ordinary grant makes one of about 350). A larger grant, from a long
+/// about 730 characters (an ordinary grant makes one of about 360). A larger grant, from a long
 /// `claims` request, is stored instead, so that a code stays within what RPs handle.
 const MAX_SEALED_GRANT: usize = 512;
 /// A field's length that stands for "absent".
 const NONE: u16 = u16::MAX;
 
-/// The key that seals and opens codes; every node of a deployment holds the same one.
-pub struct CodeSeal {
+/// One generation of the key.
+struct Generation {
+    number: u32,
     key: LessSafeKey,
+    /// Seals codes from this time on (unix seconds).
+    activate_at: i64,
+}
+
+/// The keys that seal and open codes; every node of a deployment holds the same generations.
+pub struct CodeSeal {
+    /// Oldest first.
+    generations: Vec<Generation>,
 }
 
 impl std::fmt::Debug for CodeSeal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CodeSeal([redacted])")
+        let numbers: Vec<u32> = self.generations.iter().map(|g| g.number).collect();
+        write!(f, "CodeSeal(generations {numbers:?}, keys [redacted])")
     }
 }
 
 impl CodeSeal {
-    /// A seal from 32 key bytes.
+    /// A seal of one generation, 1, active from the start of time.
     pub fn new(key: &[u8]) -> Result<CodeSeal, &'static str> {
-        let key =
-            UnboundKey::new(&AES_256_GCM_SIV, key).map_err(|_| "the code key must be 32 bytes")?;
-        Ok(CodeSeal {
-            key: LessSafeKey::new(key),
-        })
+        CodeSeal::with_generations(&[(1, key, i64::MIN)])
     }
 
-    /// The code for a grant, or `None` when the grant is larger than [`MAX_SEALED_GRANT`] (the
-    /// caller stores it instead). The row's `code_hash`, `person_id` and `redeemed_at` are not
-    /// sealed.
+    /// A seal from generations (number, 32 key bytes, activation time).
+    pub fn with_generations(keys: &[(u32, &[u8], i64)]) -> Result<CodeSeal, &'static str> {
+        let mut generations = keys
+            .iter()
+            .map(|&(number, key, activate_at)| {
+                let key = UnboundKey::new(&AES_256_GCM_SIV, key)
+                    .map_err(|_| "a code key must be 32 bytes")?;
+                Ok(Generation {
+                    number,
+                    key: LessSafeKey::new(key),
+                    activate_at,
+                })
+            })
+            .collect::<Result<Vec<_>, &'static str>>()?;
+        generations.sort_by_key(|g| g.number);
+        Ok(CodeSeal { generations })
+    }
+
+    /// The generation that seals at `now`: the newest active one.
+    pub fn sealing_generation(&self, now: i64) -> Option<u32> {
+        self.sealer(now).map(|g| g.number)
+    }
+
+    fn sealer(&self, now: i64) -> Option<&Generation> {
+        self.generations
+            .iter()
+            .filter(|g| g.activate_at <= now)
+            .max_by_key(|g| g.number)
+    }
+
+    /// The code for a grant, sealed by the generation active when the grant was made, or
+    /// `None` when the grant is larger than [`MAX_SEALED_GRANT`] (the caller stores it
+    /// instead). The row's `code_hash`, `person_id` and `redeemed_at` are not sealed.
     pub fn seal(&self, row: &CodeRow) -> Option<Secret> {
-        let mut out = Vec::with_capacity(NONCE_LEN + 320);
+        let generation = self.sealer(row.created_at)?;
+        let number = generation.number.to_be_bytes();
+        let mut out = Vec::with_capacity(GENERATION_LEN + NONCE_LEN + 320);
         let nonce: [u8; NONCE_LEN] = random_bytes(NONCE_LEN).try_into().ok()?;
+        out.extend_from_slice(&number);
         out.extend_from_slice(&nonce);
         encode(row, &mut out)?;
-        if out.len() - NONCE_LEN > MAX_SEALED_GRANT {
+        let header = GENERATION_LEN + NONCE_LEN;
+        if out.len() - header > MAX_SEALED_GRANT {
             return None;
         }
-        let mut body = out.split_off(NONCE_LEN);
-        self.key
+        let mut body = out.split_off(header);
+        generation
+            .key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(AAD),
+                Aad::from(aad(number)),
                 &mut body,
             )
             .ok()?;
@@ -74,27 +125,79 @@ impl CodeSeal {
     }
 
     /// The grant inside a sealed code, with `code_hash` set and `person_id` empty. `None` for a
-    /// stored code and for anything this key did not seal (forged, altered, truncated).
+    /// stored code and for anything these keys did not seal (forged, altered, truncated, or
+    /// sealed by a generation retired since).
     pub fn open(&self, code: &str) -> Option<CodeRow> {
-        let bytes = URL_SAFE_NO_PAD.decode(code.strip_prefix(PREFIX)?).ok()?;
+        let (number, aad_bytes, bytes) = if let Some(rest) = code.strip_prefix(PREFIX) {
+            let bytes = URL_SAFE_NO_PAD.decode(rest).ok()?;
+            let number: [u8; GENERATION_LEN] = bytes.get(..GENERATION_LEN)?.try_into().ok()?;
+            let body = bytes[GENERATION_LEN..].to_vec();
+            (u32::from_be_bytes(number), aad(number), body)
+        } else {
+            let rest = code.strip_prefix(PREFIX_V1)?;
+            (1, AAD_V1.to_vec(), URL_SAFE_NO_PAD.decode(rest).ok()?)
+        };
+        let generation = self.generations.iter().find(|g| g.number == number)?;
         if bytes.len() < NONCE_LEN {
             return None;
         }
         let (nonce, body) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut body = body.to_vec();
-        let plain = self
+        let plain = generation
             .key
-            .open_in_place(nonce, Aad::from(AAD), &mut body)
+            .open_in_place(nonce, Aad::from(aad_bytes), &mut body)
             .ok()?;
         let mut row = decode(plain)?;
         row.code_hash = hash_str(code);
         Some(row)
     }
 
-    /// Whether a code presented at `/token` is in the sealed form (opened or not).
+    /// Whether a code presented at `/token` is in a sealed form (opened or not).
     pub fn is_sealed_form(code: &str) -> bool {
-        code.starts_with(PREFIX)
+        code.starts_with(PREFIX) || code.starts_with(PREFIX_V1)
+    }
+}
+
+fn aad(generation: [u8; GENERATION_LEN]) -> Vec<u8> {
+    [AAD, &generation[..]].concat()
+}
+
+/// The node's current [`CodeSeal`], replaced as a whole when the generations change.
+pub struct CodeKeyRing {
+    current: RwLock<Arc<CodeSeal>>,
+}
+
+impl CodeKeyRing {
+    pub fn new(seal: CodeSeal) -> CodeKeyRing {
+        CodeKeyRing {
+            current: RwLock::new(Arc::new(seal)),
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<CodeSeal> {
+        self.current
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub fn replace(&self, seal: CodeSeal) {
+        let seal = Arc::new(seal);
+        match self.current.write() {
+            Ok(mut g) => *g = seal,
+            Err(p) => *p.into_inner() = seal,
+        }
+    }
+
+    /// [`CodeSeal::seal`] with the current generations.
+    pub fn seal(&self, row: &CodeRow) -> Option<Secret> {
+        self.snapshot().seal(row)
+    }
+
+    /// [`CodeSeal::open`] with the current generations.
+    pub fn open(&self, code: &str) -> Option<CodeRow> {
+        self.snapshot().open(code)
     }
 }
 
@@ -190,87 +293,5 @@ fn decode(mut b: &[u8]) -> Option<CodeRow> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn grant() -> CodeRow {
-        CodeRow {
-            code_hash: String::new(),
-            grant_id: "g-1".into(),
-            client_id: "shop".into(),
-            client_session_id: "cs-1".into(),
-            person_id: "mykey-id-that-must-not-travel".into(),
-            redirect_uri: "https://shop.example.jp/callback".into(),
-            scope: "openid name".into(),
-            nonce: Some("n-0S6_WzA2Mj".into()),
-            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGWSstw-cM".into(),
-            auth_time: 1_700_000_000,
-            amr: "sc pin hwk".into(),
-            acr: "urn:mykey:acr:card".into(),
-            claims: None,
-            created_at: 1_700_000_100,
-            expires_at: 1_700_000_160,
-            redeemed_at: None,
-            verification_id: None,
-        }
-    }
-
-    fn seal() -> CodeSeal {
-        CodeSeal::new(&[7u8; 32]).expect("key")
-    }
-
-    #[test]
-    fn a_sealed_code_opens_to_the_grant_it_was_issued_for_without_the_person() {
-        let s = seal();
-        let code = s.seal(&grant()).expect("sealed");
-        assert!(CodeSeal::is_sealed_form(code.expose()));
-        let opened = s.open(code.expose()).expect("opens");
-        assert_eq!(opened.code_hash, code.hash());
-        assert_eq!(opened.person_id, "", "the MyKey ID is not in the code");
-        let want = CodeRow {
-            code_hash: opened.code_hash.clone(),
-            person_id: String::new(),
-            ..grant()
-        };
-        assert_eq!(format!("{opened:?}"), format!("{want:?}"));
-        assert!(code.expose().len() < 300, "{}", code.expose().len());
-    }
-
-    #[test]
-    fn two_codes_for_the_same_grant_differ() {
-        let s = seal();
-        let (a, b) = (s.seal(&grant()).expect("a"), s.seal(&grant()).expect("b"));
-        assert_ne!(a.expose(), b.expose());
-    }
-
-    #[test]
-    fn an_altered_truncated_or_foreign_code_does_not_open() {
-        let s = seal();
-        let code = s.seal(&grant()).expect("sealed").expose().to_owned();
-        for i in [3, code.len() / 2, code.len() - 1] {
-            let mut altered = code.clone().into_bytes();
-            altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
-            let altered = String::from_utf8(altered).expect("ascii");
-            assert!(s.open(&altered).is_none(), "altered at {i}");
-        }
-        assert!(s.open(&code[..code.len() - 4]).is_none());
-        assert!(s.open("s1.").is_none());
-        assert!(s.open(Secret::generate(32).expose()).is_none());
-        let other = CodeSeal::new(&[8u8; 32]).expect("key");
-        assert!(other.open(&code).is_none(), "another deployment's key");
-    }
-
-    #[test]
-    fn a_grant_larger_than_the_limit_is_not_sealed() {
-        let s = seal();
-        let mut big = grant();
-        big.claims = Some(format!(r#"{{"id_token":{{"x":"{}"}}}}"#, "a".repeat(600)));
-        assert!(s.seal(&big).is_none());
-        big.claims = Some(r#"{"id_token":{"name":null}}"#.into());
-        let code = s.seal(&big).expect("small claims fit");
-        assert_eq!(
-            s.open(code.expose()).expect("opens").claims.as_deref(),
-            Some(r#"{"id_token":{"name":null}}"#)
-        );
-    }
-}
+#[path = "sealed_tests.rs"]
+mod tests;
