@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod backup;
 pub mod clients;
 pub mod keys;
 pub mod password;

@@ -60,6 +60,8 @@ pub enum Kind {
     PersonMerged,
     KeysRotated,
     CodeKeyRotated,
+    BackupCreated,
+    DatabaseRestored,
     AuditPruned,
     AdminSessionEnded,
     CrlImported,
@@ -68,7 +70,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 32] = [
+    pub const ALL: [Kind; 34] = [
         Kind::LoginEnrolled,
         Kind::LoginSucceeded,
         Kind::LoginFailed,
@@ -96,6 +98,8 @@ impl Kind {
         Kind::PersonMerged,
         Kind::KeysRotated,
         Kind::CodeKeyRotated,
+        Kind::BackupCreated,
+        Kind::DatabaseRestored,
         Kind::AuditPruned,
         Kind::AdminSessionEnded,
         Kind::CrlImported,
@@ -132,6 +136,8 @@ impl Kind {
             Kind::PersonMerged => "person.merged",
             Kind::KeysRotated => "keys.rotated",
             Kind::CodeKeyRotated => "code_key.rotated",
+            Kind::BackupCreated => "database.backed_up",
+            Kind::DatabaseRestored => "database.restored",
             Kind::AuditPruned => "audit.pruned",
             Kind::AdminSessionEnded => "admin.session_ended",
             Kind::CrlImported => "crl.imported",

@@ -41,7 +41,9 @@ pub fn key_encryption_key(settings: &Settings, db: &Db) -> Result<Kek, StartErro
     Kek::from_bytes(&bytes).map_err(|e| StartError::Config(e.to_string()))
 }
 
-fn kek_file(database_url: &str) -> Result<PathBuf, StartError> {
+/// `<database>.kek`: where a SQLite deployment keeps its key-encryption key when the settings
+/// do not give one.
+pub fn kek_file(database_url: &str) -> Result<PathBuf, StartError> {
     let url = store::db::DatabaseUrl::parse(database_url)
         .map_err(|e| StartError::Config(e.to_string()))?;
     Ok(PathBuf::from(format!("{}.kek", url.target)))

@@ -88,6 +88,13 @@ pub fn secret(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
         .optional()
 }
 
+/// Every provider secret: (name, sealed value).
+pub fn all_secrets(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    provider_secrets::table
+        .select((provider_secrets::name, provider_secrets::sealed_value))
+        .load(conn)
+}
+
 pub fn insert_secret(conn: &mut DbConn, name: &str, sealed: &str, now: i64) -> QueryResult<()> {
     diesel::insert_into(provider_secrets::table)
         .values((

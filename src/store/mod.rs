@@ -23,6 +23,7 @@ macro_rules! native {
 
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod clients;
 pub mod db;
 pub mod grants;

@@ -204,3 +204,12 @@ pub fn decode_payload(jwt: &str) -> serde_json::Value {
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("json")
 }
+
+pub fn decode_header(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().expect("header");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}

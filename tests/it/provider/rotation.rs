@@ -8,6 +8,7 @@ use mykey_connect::provider::rotation::{self, Rotated, CODE_KEY_LEAD};
 use openidconnect::{OAuth2TokenResponse, RefreshToken, TokenResponse};
 
 use super::browser::{log_in, query, Browser};
+use super::flow::decode_header;
 use super::rp::Rp;
 use super::support::{command, web_client, Db, TestProvider};
 
@@ -30,13 +31,7 @@ async fn jwks_kids(tp: &TestProvider) -> Vec<String> {
 
 /// The key id in a JWT's header.
 fn kid(jwt: &str) -> String {
-    use base64::Engine as _;
-    let header = jwt.split('.').next().expect("header");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .expect("base64url");
-    let header: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-    header["kid"].as_str().expect("kid").to_owned()
+    decode_header(jwt)["kid"].as_str().expect("kid").to_owned()
 }
 
 /// The audit entries of one kind, as `audit export` writes them.

@@ -108,6 +108,25 @@ impl TestProvider {
         Self::launch(dir, clock, ca, database_url, kek, pg, extra, background).await
     }
 
+    /// A SQLite provider without a key-encryption key in its settings: it creates and keeps
+    /// one in `<database>.kek`, as a deployment with zero set-up does.
+    pub async fn start_with_key_file(extra: &[(&str, &str)]) -> TestProvider {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Clock::adjustable();
+        let ca = TestCa::ephemeral(clock.now()).expect("test CA");
+        let url = format!("sqlite://{}", dir.path().join("mykey.sqlite3").display());
+        Self::launch(dir, clock, ca, url, String::new(), None, extra, true).await
+    }
+
+    /// The SQLite file of this provider's database.
+    pub fn sqlite_path(&self) -> PathBuf {
+        PathBuf::from(
+            self.database_url
+                .strip_prefix("sqlite://")
+                .expect("a SQLite provider"),
+        )
+    }
+
     /// A provider on an existing database (kept by the caller) with its key-encryption key: a
     /// restored backup or an upgraded database. Its CA is new, so earlier cards' CRLs are not
     /// loaded; sessions, tokens and keys are the database's.
@@ -149,9 +168,12 @@ impl TestProvider {
             ("MYKEY_AUTH_ROOTS".into(), path(&dir, "roots/auth")),
             ("MYKEY_SIGN_ROOTS".into(), path(&dir, "roots/sign")),
             ("MYKEY_ALLOW_TEST_CARDS".into(), "true".into()),
-            ("MYKEY_KEY_ENCRYPTION_KEY".into(), kek.clone()),
             ("MYKEY_WORKERS".into(), "2".into()),
         ];
+        // Without one, a SQLite deployment keeps its key in `<database>.kek`.
+        if !kek.is_empty() {
+            env.push(("MYKEY_KEY_ENCRYPTION_KEY".into(), kek.clone()));
+        }
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let settings = Settings::from_sources(None, &env).expect("settings");
         let provider = {
@@ -272,10 +294,12 @@ pub fn command(tp: &TestProvider) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mykey-connect"));
     cmd.env("MYKEY_ISSUER", &tp.issuer)
         .env("MYKEY_DATABASE_URL", &tp.database_url)
-        .env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek)
         .env("MYKEY_AUTH_ROOTS", tp.dir.path().join("roots/auth"))
         .env("MYKEY_SIGN_ROOTS", tp.dir.path().join("roots/sign"))
         .env("MYKEY_ALLOW_TEST_CARDS", "true");
+    if !tp.kek.is_empty() {
+        cmd.env("MYKEY_KEY_ENCRYPTION_KEY", &tp.kek);
+    }
     cmd
 }
 
