@@ -5,6 +5,7 @@ mod browser;
 mod helper;
 mod identity;
 mod jose;
+mod packaging;
 mod provider;
 mod revocation;
 mod softcard;
