@@ -12,6 +12,7 @@ pub mod login;
 pub mod metrics;
 pub mod outbox;
 pub mod persons;
+pub mod preflight;
 pub mod ratelimit;
 pub mod revocation;
 pub mod rotation;

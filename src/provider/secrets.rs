@@ -183,7 +183,8 @@ fn stored_secret(db: &Db, kek: &Kek, name: &str, now: i64) -> Result<OpenedKey, 
     })
 }
 
-fn decode_key(text: &str) -> Option<Vec<u8>> {
+/// 32 key bytes from base64 or base64url text.
+pub fn decode_key(text: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use base64::Engine as _;
     let text = text.trim();
