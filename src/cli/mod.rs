@@ -6,3 +6,4 @@ pub mod clients;
 pub mod keys;
 pub mod logging;
 pub mod revocation;
+pub mod service;
