@@ -10,7 +10,7 @@ use mykey_connect::helper::login::{login, LoginOptions};
 use mykey_connect::helper::softcard::SoftCard;
 use reqwest::header;
 
-use super::support::TestProvider;
+use super::support::Site;
 use crate::helper::ScriptedPerson;
 
 pub struct Browser {
@@ -194,7 +194,7 @@ pub async fn use_helper_typing(
 }
 
 /// Polls the status URL as the login page's script does, until the state is not pending.
-pub async fn wait_for_state(b: &Browser, tp: &TestProvider, status_url: &str) -> serde_json::Value {
+pub async fn wait_for_state(b: &Browser, tp: &impl Site, status_url: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let page = b.get(&tp.url(status_url)).await;
@@ -210,7 +210,7 @@ pub async fn wait_for_state(b: &Browser, tp: &TestProvider, status_url: &str) ->
 
 /// A whole login in the browser: authorize → login page → helper → status → complete →
 /// consent (approved when asked) → the redirect back to the client, which is returned.
-pub async fn log_in(b: &Browser, tp: &TestProvider, authorize_url: &str, card: &Path) -> String {
+pub async fn log_in(b: &Browser, tp: &impl Site, authorize_url: &str, card: &Path) -> String {
     let first = b.get(authorize_url).await;
     let location = first
         .location
@@ -225,7 +225,7 @@ pub async fn log_in(b: &Browser, tp: &TestProvider, authorize_url: &str, card: &
     let page = b.get(&tp.url(&location)).await;
     assert_eq!(page.status, 200, "login page: {}", page.body);
     let login_page = LoginPage::parse(&location, &page.body);
-    let outcome = use_helper(&login_page.challenge_url, card, "1234", tp.clock.unix())
+    let outcome = use_helper(&login_page.challenge_url, card, "1234", tp.now())
         .await
         .expect("the helper's answer is accepted");
     assert_eq!(
@@ -238,7 +238,7 @@ pub async fn log_in(b: &Browser, tp: &TestProvider, authorize_url: &str, card: &
 }
 
 /// Presses Continue and approves consent if asked; returns the redirect to the client.
-pub async fn finish_login(b: &Browser, tp: &TestProvider, login_page: &LoginPage) -> String {
+pub async fn finish_login(b: &Browser, tp: &impl Site, login_page: &LoginPage) -> String {
     let done = b
         .post_form(
             &tp.url(&format!("{}/complete", login_page.path)),
@@ -258,7 +258,7 @@ pub async fn finish_login(b: &Browser, tp: &TestProvider, login_page: &LoginPage
     approve_consent(b, tp, &location).await
 }
 
-pub async fn approve_consent(b: &Browser, tp: &TestProvider, consent_path: &str) -> String {
+pub async fn approve_consent(b: &Browser, tp: &impl Site, consent_path: &str) -> String {
     let page = b.get(&tp.url(consent_path)).await;
     assert_eq!(page.status, 200, "consent page: {}", page.body);
     let csrf = input_value(&page.body, "csrf").expect("csrf on consent page");

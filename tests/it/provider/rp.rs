@@ -9,7 +9,7 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RevocationUrl, TokenResponse,
 };
 
-use super::support::TestProvider;
+use super::support::Site;
 
 pub type RpClient = CoreClient<
     EndpointSet,
@@ -37,13 +37,13 @@ pub struct Pending {
 }
 
 impl Rp {
-    pub async fn discover(tp: &TestProvider, client_id: &str, secret: &str, redirect: &str) -> Rp {
+    pub async fn discover(tp: &impl Site, client_id: &str, secret: &str, redirect: &str) -> Rp {
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .build()
             .expect("http");
         let metadata = CoreProviderMetadata::discover_async(
-            IssuerUrl::new(tp.issuer.clone()).expect("issuer"),
+            IssuerUrl::new(tp.issuer().to_owned()).expect("issuer"),
             &http,
         )
         .await

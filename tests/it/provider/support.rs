@@ -17,6 +17,30 @@ use mykey_connect::testkit::{CardOptions, TestCa};
 use mykey_connect::web::App;
 use tempfile::TempDir;
 
+/// A provider the test's browser, helper and site talk to: in this process, or another one.
+pub trait Site {
+    fn issuer(&self) -> &str;
+    /// The provider's time (for the helper's checks).
+    fn now(&self) -> i64;
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer())
+    }
+}
+
+impl Site for TestProvider {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+
+    fn url(&self, path: &str) -> String {
+        TestProvider::url(self, path)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
     Sqlite,
