@@ -99,7 +99,7 @@ pub fn run(settings: &Settings, command: &AuditCommand, now: i64) -> Result<Stri
             let before = now - i64::from(*keep_days) * 86_400;
             match prune::prune(
                 &db,
-                &keys.snapshot(),
+                &*keys.snapshot(),
                 settings.issuer_str(),
                 before,
                 now,

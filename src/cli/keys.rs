@@ -1,5 +1,6 @@
 //! `mykey-connect keys list|rotate`.
 
+use crate::clock::rfc3339;
 use crate::config::Settings;
 use crate::domain::IdTokenAlg;
 use crate::provider::{keyring, secrets, StartError};
@@ -44,14 +45,4 @@ pub fn rotate(
         alg.as_str(),
         rfc3339(now + lead)
     ))
-}
-
-pub fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::keys::rfc3339;
+use crate::clock::rfc3339;
 use crate::provider::revocation::{freshness, import_crl, ImportError};
 use crate::provider::Provider;
 use crate::store;

@@ -22,7 +22,7 @@ const LEASE_SECS: i64 = 30;
 /// Starts every background loop on the current tokio runtime.
 pub fn spawn(p: Arc<Provider>) {
     outbox::spawn(p.clone());
-    crate::audit::chain::spawn(p.clone());
+    crate::audit::chain::spawn(p.db.clone());
     every(
         p.clone(),
         KEY_REFRESH,
@@ -130,7 +130,7 @@ async fn apply_audit_retention(
         let before = now - retention.as_secs() as i64;
         crate::audit::prune::prune(
             &q.db,
-            &q.keys.snapshot(),
+            &*q.keys.snapshot(),
             q.settings.issuer_str(),
             before,
             now,

@@ -40,6 +40,13 @@ impl KeySet {
     }
 }
 
+/// Audit checkpoints are signed with the current RS256 key.
+impl crate::audit::prune::CheckpointSigner for KeySet {
+    fn checkpoint_key(&self, now: i64) -> Option<&SigningKey> {
+        self.signing_key(IdTokenAlg::Rs256, now).map(|k| &**k)
+    }
+}
+
 pub fn jose_alg(alg: IdTokenAlg) -> Alg {
     match alg {
         IdTokenAlg::Rs256 => Alg::RS256,

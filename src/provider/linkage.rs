@@ -3,11 +3,11 @@
 //! site keeps seeing the same `sub`.
 
 use super::Provider;
+use crate::card::linkage::LinkageFile;
 use crate::domain::secret::random_b64;
 use crate::store::persons::{BindingRow, ACTIVE};
 use crate::store::revocation::LinkageRow;
 use crate::store::{self, StoreError};
-use crate::testkit::LinkageFile;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

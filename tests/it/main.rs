@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 mod admin;
+mod architecture;
 mod browser;
 mod helper;
 mod identity;

@@ -306,7 +306,7 @@ pub struct AccountPage {
 
 /// RFC 3339 UTC, for tables.
 pub fn time(t: i64) -> String {
-    crate::cli::keys::rfc3339(t)
+    crate::clock::rfc3339(t)
 }
 
 impl SessionsPage {

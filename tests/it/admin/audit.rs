@@ -160,7 +160,7 @@ async fn prune_and_verify(db: Db) {
             .expect("drain");
         mykey_connect::audit::prune::prune(
             &p.db,
-            &p.keys.snapshot(),
+            &*p.keys.snapshot(),
             p.settings.issuer_str(),
             when - 86_400,
             when,
