@@ -74,15 +74,7 @@ async fn renewal(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_renewed_card_with_linkage_keeps_sessions_and_subs_on_sqlite() {
-    renewal(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_renewed_card_with_linkage_keeps_sessions_and_subs_on_postgres() {
-    renewal(Db::Postgres).await;
-}
+on_both_databases!(a_renewed_card_with_linkage_keeps_sessions_and_subs, renewal);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewed_card_without_linkage_enrols_a_new_person_and_the_superseded_one_is_logged_out() {
