@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::card::jpki::Purpose;
 use crate::card::message::{signed_message, PROTOCOL_VERSION};
 use crate::card::protocol::{
@@ -17,25 +17,6 @@ use crate::card::verify::{verify_card_signature, VerifiedCertificate};
 use crate::domain::secret::{random_b64, random_digits};
 use crate::store::requests::ChallengeRow;
 use crate::store::{self, StoreError};
-
-/// Why an answer was not accepted: a spec §5 code, or the provider could not decide.
-#[derive(Debug)]
-pub enum AnswerError {
-    Card(CardErrorCode),
-    Unavailable(StoreError),
-}
-
-impl From<StoreError> for AnswerError {
-    fn from(e: StoreError) -> AnswerError {
-        AnswerError::Unavailable(e)
-    }
-}
-
-impl From<CardErrorCode> for AnswerError {
-    fn from(c: CardErrorCode) -> AnswerError {
-        AnswerError::Card(c)
-    }
-}
 
 pub fn challenge_url(p: &Provider, id: &str) -> String {
     p.url(&format!("/card/challenges/{id}"))
@@ -78,7 +59,7 @@ pub async fn create_challenge(
 }
 
 /// The document the helper fetches (spec §2).
-pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, AnswerError> {
+pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, ProviderError> {
     let (row, client_name) = load(p, id).await?;
     if row.expires_at <= p.clock.unix() {
         return Err(CardErrorCode::ExpiredChallenge.into());
@@ -96,7 +77,7 @@ pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, Answe
     })
 }
 
-async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), AnswerError> {
+async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), ProviderError> {
     let owned = id.to_owned();
     let found =
         p.db.read(move |c| {
@@ -123,7 +104,7 @@ pub async fn answer(
     p: &Arc<Provider>,
     id: &str,
     response: &ChallengeResponse,
-) -> Result<(), AnswerError> {
+) -> Result<(), ProviderError> {
     let now = p.clock.unix();
     let owned = id.to_owned();
     // Step 1: exists, not expired, not answered; claimed atomically. Claim first, read after:
@@ -149,8 +130,8 @@ pub async fn answer(
     let outcome = verify_against_stored_crls(p, &row, response, crl_numbers).await;
     let (resolved, error) = match &outcome {
         Ok(r) => (Some(r.clone()), None),
-        Err(AnswerError::Card(code)) => (None, Some(code.as_str())),
-        Err(AnswerError::Unavailable(_)) => (None, Some("temporarily_unavailable")),
+        Err(ProviderError::Card(code)) => (None, Some(code.as_str())),
+        Err(_) => (None, Some("temporarily_unavailable")),
     };
     let result = outcome
         .as_ref()
@@ -186,7 +167,7 @@ async fn verify_against_stored_crls(
     row: &ChallengeRow,
     response: &ChallengeResponse,
     mut stored: Vec<(String, String)>,
-) -> Result<super::persons::Resolved, AnswerError> {
+) -> Result<super::persons::Resolved, ProviderError> {
     for _round in 0..2 {
         if !super::revocation::is_current(p, &stored) {
             let q = p.clone();
@@ -210,7 +191,7 @@ async fn verify_and_resolve(
     row: &ChallengeRow,
     response: &ChallengeResponse,
     stored: &[(String, String)],
-) -> Result<Option<super::persons::Resolved>, AnswerError> {
+) -> Result<Option<super::persons::Resolved>, ProviderError> {
     let purpose = ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login);
     let message = signed_message(
         p.settings.issuer_str(),
@@ -245,7 +226,7 @@ fn verify_one(
     certificate_b64: &str,
     signature_b64url: &str,
     message: &[u8],
-) -> Result<VerifiedCertificate, AnswerError> {
+) -> Result<VerifiedCertificate, ProviderError> {
     let certificate = STANDARD
         .decode(certificate_b64.trim())
         .map_err(|_| CardErrorCode::InvalidRequest)?;
@@ -263,6 +244,17 @@ fn verify_one(
         p.clock.now(),
     )?;
     Ok(verified)
+}
+
+/// The helper link of a challenge still waiting for its answer (for a QR code on the login
+/// page); `None` for an unknown or finished one.
+pub async fn pending_helper_link(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
+    let owned = id.to_owned();
+    let pending =
+        p.db.read(move |c| store::requests::get_challenge(c, &owned))
+            .await?
+            .is_some_and(|c| c.state == "pending");
+    Ok(pending.then(|| helper_link(&challenge_url(p, id))))
 }
 
 /// What the browser holding the transaction sees (spec §6).

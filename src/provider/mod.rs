@@ -4,6 +4,8 @@
 pub mod background;
 pub mod client_auth;
 pub mod clients;
+pub mod error;
+pub mod flow;
 pub mod grants;
 pub mod identity;
 pub mod keyring;
@@ -29,6 +31,7 @@ use crate::oidc::pairwise::PairwiseKey;
 use crate::store::{Db, StoreError};
 
 pub use clients::ClientCache;
+pub use error::ProviderError;
 pub use keyring::KeyRing;
 pub use metrics::Metrics;
 

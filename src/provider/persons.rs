@@ -3,8 +3,7 @@
 //! bound to the same person (or refused when it is another person's).
 
 use super::identity::{facts_of, seal};
-use super::login::AnswerError;
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::card::jpki::Purpose;
 use crate::card::protocol::CardErrorCode;
 use crate::card::verify::VerifiedCertificate;
@@ -46,7 +45,7 @@ pub async fn resolve(
     auth: &VerifiedCertificate,
     sign: Option<&VerifiedCertificate>,
     checked: &[(String, String)],
-) -> Result<Option<Resolved>, AnswerError> {
+) -> Result<Option<Resolved>, ProviderError> {
     let now_t = p.clock.now();
     let now = now_t.unix_timestamp();
     let facts = match sign {
@@ -60,7 +59,7 @@ pub async fn resolve(
         let sealed = match (&facts, sign.is_some()) {
             (Some(f), true) => Some(
                 seal(p, "", &sign_binding_id, f, now)
-                    .map_err(|e| AnswerError::Unavailable(StoreError::Unavailable(e)))?,
+                    .map_err(|e| ProviderError::Store(StoreError::Unavailable(e)))?,
             ),
             _ => None,
         };
@@ -85,7 +84,7 @@ pub async fn resolve(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AnswerError::Unavailable(StoreError::Unavailable(
+    Err(ProviderError::Store(StoreError::Unavailable(
         "enrolment kept conflicting".to_owned(),
     )))
 }

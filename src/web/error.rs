@@ -7,6 +7,7 @@ use super::i18n::Lang;
 use super::views::{render, ErrorPage};
 use crate::card::protocol::{CardErrorCode, ErrorBody};
 use crate::oidc::{ErrorCode, OAuthError};
+use crate::provider::ProviderError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,29 @@ impl WebError {
             retry_url: None,
             back_url: None,
         }))
+    }
+}
+
+impl WebError {
+    /// A provider refusal or failure; the refusals a person sees as a page are in `lang`.
+    pub fn from_provider(e: ProviderError, lang: Lang) -> WebError {
+        let bad_request = |message: &str| WebError::page(StatusCode::BAD_REQUEST, lang, message);
+        match e {
+            ProviderError::Store(s) => s.into(),
+            ProviderError::Card(code) => WebError::Card(code),
+            ProviderError::TransactionExpired { .. } => bad_request(lang.texts().request_expired),
+            ProviderError::BadRequest(message) => bad_request(message),
+            ProviderError::Invalid(message) => bad_request(&message),
+            e @ (ProviderError::Crypto(_) | ProviderError::Internal(_)) => {
+                WebError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<ProviderError> for WebError {
+    fn from(e: ProviderError) -> WebError {
+        WebError::from_provider(e, Lang::default())
     }
 }
 
