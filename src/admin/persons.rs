@@ -9,7 +9,7 @@ use super::{AdminError, Principal};
 use crate::audit::{self, Event, Kind};
 use crate::provider::{grants, sessions, Provider};
 use crate::store;
-use crate::store::admin::views::LiveSession;
+pub use crate::store::admin::views::LiveSession;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BindingView {

@@ -106,9 +106,11 @@ pub fn person_session_ended(
     record(c, &event, now)
 }
 
-/// A CRL import: what it changed, or why it was refused.
+/// A CRL import by `actor` (the provider itself, or an operator): what it changed, or why it was
+/// refused.
 pub fn crl_import(
     c: &mut DbConn,
+    actor: &Actor,
     root: Option<&str>,
     outcome: &str,
     data: serde_json::Value,
@@ -119,7 +121,7 @@ pub fn crl_import(
     data["root_key_id"] = json!(root);
     record(
         c,
-        &Event::new(Kind::CrlImported, Actor::System).data(data),
+        &Event::new(Kind::CrlImported, actor.clone()).data(data),
         now,
     )
 }
@@ -155,4 +157,13 @@ pub fn delivery(
         .client(client)
         .data(json!({ "kind": kind, "outcome": outcome, "attempts": attempts, "count": count }));
     record(c, &event, now)
+}
+
+/// A linkage file imported by `actor`: how many records, and what they did.
+pub fn linkage_import(c: &mut DbConn, actor: &Actor, data: serde_json::Value, now: i64) -> Q {
+    record(
+        c,
+        &Event::new(Kind::LinkageImported, actor.clone()).data(data),
+        now,
+    )
 }

@@ -2,21 +2,13 @@
 //! one was bound to, so the next login with the new card finds the same MyKey ID and every
 //! site keeps seeing the same `sub`.
 
-use super::Provider;
+use super::{Provider, ProviderError};
+use crate::audit::Actor;
 use crate::card::linkage::LinkageFile;
 use crate::domain::secret::random_b64;
+use crate::store;
 use crate::store::persons::{BindingRow, ACTIVE};
 use crate::store::revocation::LinkageRow;
-use crate::store::{self, StoreError};
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LinkageError {
-    #[error("not a linkage file: {0}")]
-    Format(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// What an import did, record by record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,9 +24,15 @@ pub struct LinkageReport {
     pub conflicts: usize,
 }
 
-/// Imports a `mykey-linkage/1` document (README "Linkage file format").
-pub async fn import_linkage(p: &Provider, bytes: &[u8]) -> Result<LinkageReport, LinkageError> {
-    let file = LinkageFile::from_json(bytes).map_err(|e| LinkageError::Format(e.to_string()))?;
+/// Imports a `mykey-linkage/1` document (README "Linkage file format") for `actor`, whom the
+/// audit entry of the import names.
+pub async fn import_linkage(
+    p: &Provider,
+    bytes: &[u8],
+    actor: &Actor,
+) -> Result<LinkageReport, ProviderError> {
+    let file = LinkageFile::from_json(bytes).map_err(|e| ProviderError::Invalid(e.to_string()))?;
+    let actor = actor.clone();
     let now = p.clock.unix();
     let report =
         p.db.write(move |c| {
@@ -90,6 +88,11 @@ pub async fn import_linkage(p: &Provider, bytes: &[u8]) -> Result<LinkageReport,
                     }
                 }
             }
+            let data = serde_json::json!({
+                "records": report.records, "linked": report.linked, "duplicates": report.duplicates,
+                "unknown_old": report.unknown_old, "conflicts": report.conflicts,
+            });
+            crate::audit::hooks::linkage_import(c, &actor, data, now)?;
             Ok(report)
         })
         .await?;

@@ -248,7 +248,7 @@ fn verify_one(
 
 /// The helper link of a challenge still waiting for its answer (for a QR code on the login
 /// page); `None` for an unknown or finished one.
-pub async fn pending_helper_link(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
+pub async fn pending_helper_link(p: &Provider, id: &str) -> Result<Option<String>, ProviderError> {
     let owned = id.to_owned();
     let pending =
         p.db.read(move |c| store::requests::get_challenge(c, &owned))
@@ -262,7 +262,7 @@ pub async fn status(
     p: &Provider,
     id: &str,
     transaction_cookie_hash: &str,
-) -> Result<Option<ChallengeStatus>, StoreError> {
+) -> Result<Option<ChallengeStatus>, ProviderError> {
     let owned = id.to_owned();
     let found =
         p.db.read(move |c| {

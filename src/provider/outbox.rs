@@ -15,6 +15,7 @@ use serde_json::json;
 use super::grants::subject;
 use super::Provider;
 use crate::domain::secret::random_bytes;
+use crate::domain::{IdTokenAlg, PairwiseSub};
 use crate::jose;
 use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT};
 use crate::store::sessions::ClientSessionRow;
@@ -64,6 +65,22 @@ pub fn enqueue_logouts(
     }
     store::outbox::enqueue_all(conn, &rows)?;
     Ok(rows.len())
+}
+
+/// The `event` of a logout owed by a client that has since been removed: what the token needs
+/// and the client no longer holds.
+#[derive(Serialize, serde::Deserialize)]
+struct RemovedClient {
+    sub: String,
+    alg: String,
+}
+
+pub fn removed_client_event(sub: &PairwiseSub, alg: IdTokenAlg) -> String {
+    json!(RemovedClient {
+        sub: sub.as_str().to_owned(),
+        alg: alg.as_str().to_owned(),
+    })
+    .to_string()
 }
 
 #[derive(Serialize)]
@@ -216,17 +233,28 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
         .clients
         .get(&row.client_id)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the client is no longer registered")?;
+        .map_err(|e| e.to_string())?;
     let security_event = row.kind == SECURITY_EVENT;
+    // A logout owed by a client removed since carries what its token needs.
+    let removed = match &client {
+        None if !security_event => serde_json::from_str::<RemovedClient>(&row.event).ok(),
+        _ => None,
+    };
+    if client.is_none() && removed.is_none() {
+        return Err("the client is no longer registered".to_owned());
+    }
     let token = {
-        let (p, row, client) = (p.clone(), row.clone(), client.clone());
-        tokio::task::spawn_blocking(move || {
-            if security_event {
+        let (p, row) = (p.clone(), row.clone());
+        tokio::task::spawn_blocking(move || match (client, removed) {
+            (Some(client), _) if security_event => {
                 super::identity::security_event_token(&p, &row, &client)
-            } else {
-                logout_token(&p, &row, &client)
             }
+            (Some(client), _) => logout_token(&p, &row, &client),
+            (None, Some(removed)) => {
+                let alg = IdTokenAlg::parse(&removed.alg).ok_or("unknown algorithm")?;
+                signed_logout_token(&p, &row, &row.client_id, &removed.sub, alg)
+            }
+            (None, None) => Err("the client is no longer registered".to_owned()),
         })
         .await
         .map_err(|e| e.to_string())??
@@ -266,12 +294,28 @@ pub fn logout_token(
     row: &OutboxRow,
     client: &crate::domain::Client,
 ) -> Result<String, String> {
-    let now = p.clock.unix();
     let sub = subject(p, client, &row.person_id);
+    signed_logout_token(
+        p,
+        row,
+        client.id.as_str(),
+        sub.as_str(),
+        client.id_token_alg,
+    )
+}
+
+fn signed_logout_token(
+    p: &Provider,
+    row: &OutboxRow,
+    aud: &str,
+    sub: &str,
+    alg: IdTokenAlg,
+) -> Result<String, String> {
+    let now = p.clock.unix();
     let claims = LogoutToken {
         iss: p.settings.issuer_str(),
-        sub: sub.as_str(),
-        aud: client.id.as_str(),
+        sub,
+        aud,
         iat: now,
         exp: now + 120,
         jti: &row.jti,
@@ -279,8 +323,6 @@ pub fn logout_token(
         events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
     };
     let keys = p.keys.snapshot();
-    let key = keys
-        .signing_key(client.id_token_alg, now)
-        .ok_or("no signing key")?;
+    let key = keys.signing_key(alg, now).ok_or("no signing key")?;
     jose::sign(key, Some("logout+jwt"), &claims).map_err(|e| e.to_string())
 }

@@ -11,6 +11,7 @@ use aws_lc_rs::digest;
 
 use super::sessions::EndReason;
 use super::Provider;
+use crate::audit::Actor;
 use crate::card::crl::{Crl, CrlError};
 use crate::card::jpki::{Purpose, RevocationReason};
 use crate::card::revocation::{RevocationSet, SerialKey};
@@ -72,16 +73,27 @@ pub struct ImportReport {
     pub security_events: usize,
 }
 
-/// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …). Given
-/// owned DER bytes, it keeps them: a national CRL is tens of megabytes.
+/// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …) for the
+/// provider itself (the watched folder, a polled URL). Given owned DER bytes, it keeps them:
+/// a national CRL is tens of megabytes.
 pub async fn import_crl(
     p: &Provider,
     bytes: impl Into<Vec<u8>>,
     source: &str,
 ) -> Result<ImportReport, ImportError> {
+    import_crl_by(p, bytes, source, Actor::System).await
+}
+
+/// [`import_crl`] on behalf of `actor` (an operator), whom the audit trail names.
+pub async fn import_crl_by(
+    p: &Provider,
+    bytes: impl Into<Vec<u8>>,
+    source: &str,
+    actor: Actor,
+) -> Result<ImportReport, ImportError> {
     let der = pem_to_der(bytes.into());
     let sha256 = hex::encode(digest::digest(&digest::SHA256, &der));
-    let result = import(p, der, &sha256, source).await;
+    let result = import(p, der, &sha256, source, actor.clone()).await;
     match &result {
         Ok(report) => {
             p.metrics.crl_imports.with_label_values(&["imported"]).inc();
@@ -121,6 +133,7 @@ pub async fn import_crl(
                         let data = serde_json::json!({ "source": row.source, "error": row.error });
                         crate::audit::hooks::crl_import(
                             c,
+                            &actor,
                             None,
                             &row.outcome,
                             data,
@@ -155,6 +168,7 @@ async fn import(
     der: Vec<u8>,
     sha256: &str,
     source: &str,
+    actor: Actor,
 ) -> Result<ImportReport, ImportError> {
     let seen = {
         let sha = sha256.to_owned();
@@ -259,7 +273,7 @@ async fn import(
                 },
             )?;
             let data = serde_json::json!({ "crl_number": row.crl_number, "source": row.source, "newly_revoked": report.newly_revoked, "terminated": report.terminated, "superseded": report.superseded });
-            crate::audit::hooks::crl_import(c, Some(&row.root_key_id), "imported", data, now)?;
+            crate::audit::hooks::crl_import(c, &actor, Some(&row.root_key_id), "imported", data, now)?;
             Ok(Ok(report))
         })
         .await?;

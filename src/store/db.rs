@@ -65,6 +65,11 @@ impl StoreError {
         }
     }
 
+    /// The database went away or cannot be reached: nothing was done, try again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
     /// A unique-constraint violation: somebody else inserted the same key first.
     pub fn is_unique_violation(&self) -> bool {
         matches!(

@@ -108,6 +108,15 @@ pub fn client_session_ids_of<'a>(person_id: &'a str) -> _ {
         .select(client_sessions::id)
 }
 
+/// The live client sessions of one client (it is about to be removed).
+pub fn live_of_client(conn: &mut DbConn, client_id: &str) -> QueryResult<Vec<ClientSessionRow>> {
+    native!(conn, c => client_sessions::table
+        .filter(client_sessions::client_id.eq(client_id))
+        .filter(client_sessions::ended_at.is_null())
+        .select(ClientSessionRow::as_select())
+        .load(c))
+}
+
 /// Whether a client session exists and has not ended: tokens are issued only in a live one.
 pub fn client_session_live(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     Ok(get_client_session(conn, id)?.is_some_and(|s| s.ended_at.is_none()))

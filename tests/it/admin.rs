@@ -10,3 +10,4 @@ mod revocation;
 mod schema;
 mod security;
 pub mod support;
+mod trail;

@@ -1,6 +1,7 @@
 //! The crate's module graph, read from the source: every `crate::…` path a module names must
 //! point at its own module or at a lower layer (core ← store ← audit ← provider ← admin and the
-//! test kit ← web, cli and the helper ← demo).
+//! test kit ← web, cli and the helper ← demo), and the web layer reaches the database only
+//! through the provider and admin operations.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -168,11 +169,48 @@ fn no_module_names_a_module_of_its_own_or_a_higher_layer() {
     );
 }
 
+/// `x.db`, the provider's database handle, in any use (`p.db.read`, `&p.db`, `p.db.clone()`).
+fn names_db_field(line: &str) -> bool {
+    line.match_indices(".db").any(|(i, _)| {
+        !line[i + 3..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+#[test]
+fn the_web_layer_reaches_the_database_only_through_the_provider() {
+    let mut files = Vec::new();
+    rust_files(&src().join("web"), &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let code = code_of(&std::fs::read_to_string(file).expect("read"));
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("store::") || line.contains("db::") || names_db_field(line) {
+                found.push(format!(
+                    "{}:{}: {}",
+                    file.strip_prefix(src()).unwrap_or(file).display(),
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "store access from src/web:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn the_graph_reader_sees_paths_groups_and_nested_groups() {
     let code = "use crate::store::{self, Db};\nuse crate::{audit, provider::{login, Provider}};\nlet x = crate::web::f(mykey_crate::y);";
     let named: Vec<String> = named_modules(code).into_iter().collect();
     assert_eq!(named, ["audit", "provider", "store", "web"]);
+    assert!(names_db_field("let db = p.db.clone();") && names_db_field("f(&p.db)"));
+    assert!(!names_db_field("let x = p.dbx; let y = p.db_url;"));
     assert_eq!(
         code_of("let u = \"https://x\"; // crate::web"),
         "let u = \"https://x\"; "

@@ -27,7 +27,7 @@ async fn token_error(ops: &Ops, id: &str, secret: &str) -> u16 {
         .as_u16()
 }
 
-fn base32_decode(text: &str) -> Vec<u8> {
+pub(super) fn base32_decode(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0u32);
     for c in text.bytes() {

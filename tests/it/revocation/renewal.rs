@@ -27,9 +27,13 @@ async fn renewal(db: Db) {
     let new_path = tp.dir.path().join("renewed.json");
     new.save(&new_path).expect("save");
     let link = linkage(&old, &new, tp.clock.now()).expect("linkage");
-    let r = mykey_connect::provider::linkage::import_linkage(&tp.provider, &link.to_json())
-        .await
-        .expect("linkage import");
+    let r = mykey_connect::provider::linkage::import_linkage(
+        &tp.provider,
+        &link.to_json(),
+        &mykey_connect::audit::Actor::Cli,
+    )
+    .await
+    .expect("linkage import");
     assert_eq!(
         (r.records, r.linked),
         (2, 1),
