@@ -210,7 +210,7 @@ pub fn build_client(
             Ok(s) => s,
             Err(e) => {
                 if !redirect_uris.is_empty() {
-                    err("redirect_uris", e);
+                    err("redirect_uris", e.to_string());
                 }
                 String::new()
             }
@@ -312,7 +312,7 @@ pub async fn fetch_sector_document(
         .bytes()
         .await
         .map_err(|e| fail(format!("cannot read {uri}: {e}")))?;
-    pairwise::check_sector_document(&body, &client.redirect_uris).map_err(fail)
+    pairwise::check_sector_document(&body, &client.redirect_uris).map_err(|e| fail(e.to_string()))
 }
 
 /// A new client secret and its stored hash.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::grants::subject;
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::domain::secret::random_bytes;
 use crate::domain::{IdTokenAlg, PairwiseSub};
 use crate::jose;
@@ -154,8 +154,25 @@ async fn wait_for_work(p: &Provider) -> bool {
         .is_ok()
 }
 
+/// Why one delivery did not reach its site; the text is kept as the row's `last_error`.
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error("the client is no longer registered")]
+    ClientGone,
+    #[error("timed out")]
+    TimedOut,
+    #[error("connection refused or unreachable")]
+    Unreachable,
+    #[error("{0}")]
+    Request(reqwest::Error),
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
 async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
-    let outcomes: Vec<(OutboxRow, Result<(), String>)> = futures_util::stream::iter(batch)
+    let outcomes: Vec<(OutboxRow, Result<(), DeliveryError>)> = futures_util::stream::iter(batch)
         .map(|row| {
             let p = p.clone();
             async move {
@@ -196,7 +213,7 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
             Ok(()) => delivered.entry(attempts).or_default().push(row.id),
             Err(e) => {
                 tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
-                failed.push((row.id, attempts, e, retry_at));
+                failed.push((row.id, attempts, e.to_string(), retry_at));
             }
         }
     }
@@ -228,36 +245,35 @@ pub fn backoff(attempts: i32) -> i64 {
     ((capped * (0.75 + 0.5 * r)).round() as i64).max(1)
 }
 
-async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
+async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), DeliveryError> {
     let client = p
         .clients
         .get(&row.client_id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(ProviderError::from)?;
     let security_event = row.kind == SECURITY_EVENT;
     // A logout owed by a client removed since carries what its token needs.
     let removed = match &client {
         None if !security_event => serde_json::from_str::<RemovedClient>(&row.event).ok(),
         _ => None,
     };
-    if client.is_none() && removed.is_none() {
-        return Err("the client is no longer registered".to_owned());
-    }
     let token = {
         let (p, row) = (p.clone(), row.clone());
         tokio::task::spawn_blocking(move || match (client, removed) {
             (Some(client), _) if security_event => {
-                super::identity::security_event_token(&p, &row, &client)
+                super::identity::security_event_token(&p, &row, &client).map_err(Into::into)
             }
-            (Some(client), _) => logout_token(&p, &row, &client),
+            (Some(client), _) => logout_token(&p, &row, &client).map_err(Into::into),
             (None, Some(removed)) => {
-                let alg = IdTokenAlg::parse(&removed.alg).ok_or("unknown algorithm")?;
-                signed_logout_token(&p, &row, &row.client_id, &removed.sub, alg)
+                let alg = IdTokenAlg::parse(&removed.alg).ok_or_else(|| {
+                    ProviderError::Internal(format!("unknown algorithm {}", removed.alg))
+                })?;
+                signed_logout_token(&p, &row, &row.client_id, &removed.sub, alg).map_err(Into::into)
             }
-            (None, None) => Err("the client is no longer registered".to_owned()),
+            (None, None) => Err(DeliveryError::ClientGone),
         })
         .await
-        .map_err(|e| e.to_string())??
+        .map_err(|e| ProviderError::Internal(e.to_string()))??
     };
     let request = p
         .http
@@ -274,17 +290,17 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
     };
     let response = request.send().await.map_err(|e| {
         if e.is_timeout() {
-            "timed out".to_owned()
+            DeliveryError::TimedOut
         } else if e.is_connect() {
-            "connection refused or unreachable".to_owned()
+            DeliveryError::Unreachable
         } else {
-            e.to_string()
+            DeliveryError::Request(e)
         }
     })?;
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("HTTP {}", response.status().as_u16()))
+        Err(DeliveryError::Status(response.status().as_u16()))
     }
 }
 
@@ -293,7 +309,7 @@ pub fn logout_token(
     p: &Provider,
     row: &OutboxRow,
     client: &crate::domain::Client,
-) -> Result<String, String> {
+) -> Result<String, ProviderError> {
     let sub = subject(p, client, &row.person_id);
     signed_logout_token(
         p,
@@ -310,7 +326,7 @@ fn signed_logout_token(
     aud: &str,
     sub: &str,
     alg: IdTokenAlg,
-) -> Result<String, String> {
+) -> Result<String, ProviderError> {
     let now = p.clock.unix();
     let claims = LogoutToken {
         iss: p.settings.issuer_str(),
@@ -323,6 +339,8 @@ fn signed_logout_token(
         events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
     };
     let keys = p.keys.snapshot();
-    let key = keys.signing_key(alg, now).ok_or("no signing key")?;
-    jose::sign(key, Some("logout+jwt"), &claims).map_err(|e| e.to_string())
+    let key = keys
+        .signing_key(alg, now)
+        .ok_or_else(|| ProviderError::Crypto(format!("no {} signing key", alg.as_str())))?;
+    jose::sign(key, Some("logout+jwt"), &claims).map_err(|e| ProviderError::Crypto(e.to_string()))
 }

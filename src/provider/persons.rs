@@ -57,10 +57,7 @@ pub async fn resolve(
         let sign_binding_id = random_b64(16);
         let (auth, sign, checked) = (auth.clone(), sign.cloned(), checked.to_vec());
         let sealed = match (&facts, sign.is_some()) {
-            (Some(f), true) => Some(
-                seal(p, "", &sign_binding_id, f, now)
-                    .map_err(|e| ProviderError::Store(StoreError::Unavailable(e)))?,
-            ),
+            (Some(f), true) => Some(seal(p, "", &sign_binding_id, f, now)?),
             _ => None,
         };
         let result =

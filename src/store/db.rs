@@ -39,6 +39,9 @@ pub enum StoreError {
     Migration(String),
     #[error("bad database URL: {0}")]
     BadUrl(String),
+    /// A stored row that no longer parses into its domain type.
+    #[error("a stored row does not parse: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
