@@ -158,10 +158,11 @@ pub async fn prepare(
     let secret = register_demo_client(&provider).await?;
     let admin_password = demo_operator(&provider).await?;
     let issuer = provider.settings.issuer_str().to_owned();
-    let rp = web::Data::new(
-        rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
-            .map_err(anyhow::Error::msg)?,
-    );
+    let rp = web::Data::new(rp::DemoRp::new(
+        issuer.clone(),
+        DEMO_CLIENT_ID.to_owned(),
+        secret,
+    )?);
     let app = App::with_routes(
         provider.clone(),
         listener,
@@ -207,6 +208,9 @@ async fn register_demo_client(p: &Provider) -> anyhow::Result<String> {
         name: "デモサイト (Demo site)".to_owned(),
         redirect_uris: vec![format!("{issuer}/demo/callback")],
         post_logout_redirect_uris: vec![format!("{issuer}/demo/")],
+        // The demo ends its own session when the provider ends it (and so `sid` means what it
+        // means for any site that registers back-channel logout).
+        backchannel_logout_uri: Some(rp::DemoRp::backchannel_logout_uri(issuer)),
         ..ClientSpec::default()
     };
     let (secret, hash) = new_secret();

@@ -1,5 +1,6 @@
 //! The demo site: a real OpenID Connect client (the `openidconnect` crate) on the provider's
-//! own server, showing the verified ID token and userinfo after a card login.
+//! own server, showing the verified ID token and userinfo after a card login, and ending its
+//! own session when the provider sends a back-channel logout token for its `sid`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,13 +8,16 @@ use std::sync::Mutex;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, RedirectUrl,
-    TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    JsonWebKey as _, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, RedirectUrl, TokenResponse,
 };
 use serde::Deserialize;
 
@@ -22,7 +26,26 @@ use crate::web::assets::{assets, Assets};
 
 const STATE_COOKIE: &str = "demo_rp_login";
 const SESSION_COOKIE: &str = "demo_rp_session";
+/// The event a logout token carries (Back-Channel Logout 1.0 §2.4).
+const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
+/// Why the demo site could not complete a step; shown on its page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    #[error("HTTP client: {0}")]
+    Http(String),
+    #[error("discovery failed: {0}")]
+    Discovery(String),
+    #[error("token request failed: {0}")]
+    Token(String),
+    #[error("ID token refused: {0}")]
+    IdToken(String),
+    #[error("userinfo failed: {0}")]
+    UserInfo(String),
+    #[error("logout token refused: {0}")]
+    LogoutToken(&'static str),
+}
 /// The demo site's registration and what it remembers between requests.
 pub struct DemoRp {
     pub issuer: String,
@@ -35,6 +58,9 @@ pub struct DemoRp {
 
 #[derive(Clone)]
 struct LoggedIn {
+    /// The provider's session at this site (the ID token's `sid`), which back-channel logout
+    /// names.
+    sid: Option<String>,
     id_token: String,
     claims_json: String,
     userinfo_json: String,
@@ -49,11 +75,15 @@ struct DemoPage<'a> {
 }
 
 impl DemoRp {
-    pub fn new(issuer: String, client_id: String, client_secret: String) -> Result<DemoRp, String> {
+    pub fn new(
+        issuer: String,
+        client_id: String,
+        client_secret: String,
+    ) -> Result<DemoRp, DemoError> {
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| DemoError::Http(e.to_string()))?;
         Ok(DemoRp {
             issuer,
             client_id,
@@ -68,11 +98,17 @@ impl DemoRp {
         format!("{}/demo/callback", self.issuer)
     }
 
-    async fn metadata(&self) -> Result<CoreProviderMetadata, String> {
-        let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| e.to_string())?;
+    /// Where the provider sends logout tokens for this site.
+    pub fn backchannel_logout_uri(issuer: &str) -> String {
+        format!("{issuer}/demo/backchannel")
+    }
+
+    async fn metadata(&self) -> Result<CoreProviderMetadata, DemoError> {
+        let issuer =
+            IssuerUrl::new(self.issuer.clone()).map_err(|e| DemoError::Discovery(e.to_string()))?;
         CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| format!("discovery failed: {e}"))
+            .map_err(|e| DemoError::Discovery(e.to_string()))
     }
 
     pub fn configure(data: web::Data<DemoRp>) -> impl Fn(&mut web::ServiceConfig) + Send + Sync {
@@ -81,7 +117,8 @@ impl DemoRp {
                 .route("/demo/", web::get().to(home))
                 .route("/demo/login", web::get().to(login))
                 .route("/demo/callback", web::get().to(callback))
-                .route("/demo/logout", web::get().to(logout));
+                .route("/demo/logout", web::get().to(logout))
+                .route("/demo/backchannel", web::post().to(backchannel));
         }
     }
 }
@@ -116,7 +153,7 @@ fn found(location: &str) -> actix_web::HttpResponseBuilder {
 async fn login(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {
     let metadata = match rp.metadata().await {
         Ok(m) => m,
-        Err(e) => return page(&rp, &req, Some(e)),
+        Err(e) => return page(&rp, &req, Some(e.to_string())),
     };
     let Ok(redirect) = RedirectUrl::new(rp.redirect_uri()) else {
         return page(&rp, &req, Some("bad redirect URI".into()));
@@ -200,7 +237,7 @@ async fn callback(
                 )
                 .finish()
         }
-        Err(e) => page(&rp, &req, Some(e)),
+        Err(e) => page(&rp, &req, Some(e.to_string())),
     }
 }
 
@@ -210,46 +247,137 @@ async fn finish(
     code: &str,
     verifier: String,
     nonce: String,
-) -> Result<LoggedIn, String> {
+) -> Result<LoggedIn, DemoError> {
     let metadata = rp.metadata().await?;
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(rp.client_id.clone()),
         Some(ClientSecret::new(rp.client_secret.clone())),
     )
-    .set_redirect_uri(RedirectUrl::new(rp.redirect_uri()).map_err(|e| e.to_string())?);
+    .set_redirect_uri(
+        RedirectUrl::new(rp.redirect_uri()).map_err(|e| DemoError::Token(e.to_string()))?,
+    );
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| DemoError::Token(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
         .request_async(&rp.http)
         .await
-        .map_err(|e| format!("token request failed: {e}"))?;
-    let id_token = token.id_token().ok_or("no ID token")?;
+        .map_err(|e| DemoError::Token(e.to_string()))?;
+    let id_token = token
+        .id_token()
+        .ok_or(DemoError::Token("no ID token".into()))?;
     let verifier = client.id_token_verifier();
     let claims = id_token
         .claims(&verifier, &Nonce::new(nonce))
-        .map_err(|e| format!("ID token refused: {e}"))?;
+        .map_err(|e| DemoError::IdToken(e.to_string()))?;
+    let refused = |e: &dyn std::fmt::Display| DemoError::IdToken(e.to_string());
     if let Some(expected) = claims.access_token_hash() {
-        let alg = id_token.signing_alg().map_err(|e| e.to_string())?;
-        let key = id_token.signing_key(&verifier).map_err(|e| e.to_string())?;
-        let actual = AccessTokenHash::from_token(token.access_token(), alg, key)
-            .map_err(|e| e.to_string())?;
+        let alg = id_token.signing_alg().map_err(|e| refused(&e))?;
+        let key = id_token.signing_key(&verifier).map_err(|e| refused(&e))?;
+        let actual =
+            AccessTokenHash::from_token(token.access_token(), alg, key).map_err(|e| refused(&e))?;
         if actual != *expected {
-            return Err("at_hash does not match the access token".into());
+            return Err(DemoError::IdToken(
+                "at_hash does not match the access token".into(),
+            ));
         }
     }
     let userinfo: CoreUserInfoClaims = client
         .user_info(token.access_token().to_owned(), None)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| DemoError::UserInfo(e.to_string()))?
         .request_async(&rp.http)
         .await
-        .map_err(|e| format!("userinfo failed: {e}"))?;
+        .map_err(|e| DemoError::UserInfo(e.to_string()))?;
+    // The library's standard claims leave out `sid` (OIDC Front- and Back-Channel Logout);
+    // it is read from the token just verified and shown with them.
+    let id_token = id_token.to_string();
+    let sid =
+        payload(&id_token).and_then(|p| p.get("sid").and_then(|s| s.as_str()).map(str::to_owned));
+    let mut shown = serde_json::to_value(claims).unwrap_or_default();
+    if let (Some(map), Some(sid)) = (shown.as_object_mut(), &sid) {
+        map.insert("sid".to_owned(), serde_json::json!(sid));
+    }
     Ok(LoggedIn {
-        id_token: id_token.to_string(),
-        claims_json: serde_json::to_string_pretty(claims).unwrap_or_default(),
+        sid,
+        id_token,
+        claims_json: serde_json::to_string_pretty(&shown).unwrap_or_default(),
         userinfo_json: serde_json::to_string_pretty(&userinfo).unwrap_or_default(),
     })
+}
+
+/// The JSON payload of a compact JWS (not verified here).
+fn payload(jws: &str) -> Option<serde_json::Value> {
+    let part = jws.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    logout_token: String,
+}
+
+/// `POST /demo/backchannel`: Back-Channel Logout 1.0 §2.5. The token is validated as §2.6
+/// asks (signature with the provider's published keys, `iss`, `aud`, the logout event, no
+/// `nonce`), then the site's sessions with that `sid` end.
+async fn backchannel(rp: web::Data<DemoRp>, form: web::Form<LogoutForm>) -> HttpResponse {
+    match validate_logout_token(&rp, &form.logout_token).await {
+        Ok(sid) => {
+            rp.sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, s| s.sid.as_deref() != Some(sid.as_str()));
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        Err(e) => HttpResponse::BadRequest()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "error": "invalid_request", "error_description": e.to_string() })),
+    }
+}
+
+/// The `sid` of a valid logout token for this site.
+async fn validate_logout_token(rp: &DemoRp, token: &str) -> Result<String, DemoError> {
+    let refused = DemoError::LogoutToken;
+    let parts: Vec<&str> = token.split('.').collect();
+    let [head, body, signature] = parts[..] else {
+        return Err(refused("not a compact JWS"));
+    };
+    let header = payload(&format!("x.{head}")).ok_or(refused("bad header"))?;
+    let alg = match header["alg"].as_str() {
+        Some("RS256") => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        Some("ES256") => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        _ => return Err(refused("unexpected alg")),
+    };
+    let metadata = rp.metadata().await?;
+    let key = metadata
+        .jwks()
+        .keys()
+        .iter()
+        .find(|k| k.key_id().map(|id| id.as_str()) == header["kid"].as_str())
+        .ok_or(refused("unknown kid"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| refused("bad signature encoding"))?;
+    key.verify_signature(&alg, format!("{head}.{body}").as_bytes(), &signature)
+        .map_err(|_| refused("the signature does not verify"))?;
+    let claims = payload(token).ok_or(refused("bad claims"))?;
+    let aud_ok = match &claims["aud"] {
+        serde_json::Value::String(a) => *a == rp.client_id,
+        serde_json::Value::Array(a) => a.iter().any(|v| *v == rp.client_id.as_str()),
+        _ => false,
+    };
+    if claims["iss"] != rp.issuer.as_str() || !aud_ok {
+        return Err(refused("not for this site"));
+    }
+    if !claims["events"][BACKCHANNEL_LOGOUT_EVENT].is_object() || claims.get("nonce").is_some() {
+        return Err(refused("not a logout token"));
+    }
+    claims["sid"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(refused("no sid"))
 }
 
 async fn logout(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {
