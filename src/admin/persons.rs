@@ -52,7 +52,7 @@ async fn view(p: &Provider, id: String) -> Result<PersonView, AdminError> {
                 issuer_key_id: b.issuer_key_id,
                 serial: b.serial,
                 not_after: b.not_after,
-                status: b.status,
+                status: b.status.as_str().to_owned(),
                 revoked_reason: b.revoked_reason,
             })
             .collect(),

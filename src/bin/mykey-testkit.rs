@@ -231,7 +231,8 @@ fn parse_purpose(text: &str) -> anyhow::Result<Purpose> {
 }
 
 fn parse_reason(text: &str) -> anyhow::Result<RevocationReason> {
-    RevocationReason::parse(text).ok_or_else(|| anyhow::anyhow!("{text:?} is not an RFC 5280 reason"))
+    RevocationReason::parse(text)
+        .ok_or_else(|| anyhow::anyhow!("{text:?} is not an RFC 5280 reason"))
 }
 
 fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {

@@ -7,8 +7,9 @@ use crate::audit::Actor;
 use crate::card::linkage::LinkageFile;
 use crate::domain::secret::random_b64;
 use crate::store;
-use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::persons::BindingRow;
 use crate::store::revocation::LinkageRow;
+use crate::store::states::BindingStatus;
 
 /// What an import did, record by record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,7 +79,7 @@ pub async fn import_linkage(
                                 serial: r.new.serial.clone(),
                                 // Learnt at the first login with the new card.
                                 not_after: 0,
-                                status: ACTIVE.to_owned(),
+                                status: BindingStatus::Active,
                                 revoked_reason: None,
                                 revoked_at: None,
                                 created_at: now,

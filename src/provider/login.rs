@@ -16,6 +16,7 @@ use crate::card::protocol::{
 use crate::card::verify::{verify_card_signature, VerifiedCertificate};
 use crate::domain::secret::{random_b64, random_digits};
 use crate::store::requests::ChallengeRow;
+use crate::store::states::ChallengeProgress;
 use crate::store::{self, StoreError};
 
 pub fn challenge_url(p: &Provider, id: &str) -> String {
@@ -45,7 +46,7 @@ pub async fn create_challenge(
         match_code: random_digits(4),
         created_at: now,
         expires_at: now + p.settings.lifetimes.challenge.as_secs() as i64,
-        state: "pending".to_owned(),
+        state: ChallengeProgress::Pending,
         error: None,
         person_id: None,
         answered_at: None,
@@ -120,12 +121,14 @@ pub async fn answer(
         return Err(CardErrorCode::UnknownChallenge.into());
     };
     if !claimed {
-        return Err(if row.state != "pending" || row.expires_at > now {
-            CardErrorCode::ChallengeAlreadyUsed
-        } else {
-            CardErrorCode::ExpiredChallenge
-        }
-        .into());
+        return Err(
+            if row.state != ChallengeProgress::Pending || row.expires_at > now {
+                CardErrorCode::ChallengeAlreadyUsed
+            } else {
+                CardErrorCode::ExpiredChallenge
+            }
+            .into(),
+        );
     }
     let outcome = verify_against_stored_crls(p, &row, response, crl_numbers).await;
     let (resolved, error) = match &outcome {
@@ -253,7 +256,7 @@ pub async fn pending_helper_link(p: &Provider, id: &str) -> Result<Option<String
     let pending =
         p.db.read(move |c| store::requests::get_challenge(c, &owned))
             .await?
-            .is_some_and(|c| c.state == "pending");
+            .is_some_and(|c| c.state == ChallengeProgress::Pending);
     Ok(pending.then(|| helper_link(&challenge_url(p, id))))
 }
 
@@ -287,9 +290,9 @@ pub async fn status(
 }
 
 pub fn state_of(row: &ChallengeRow, now: i64) -> ChallengeStatus {
-    let (state, error) = match row.state.as_str() {
-        "completed" => (ChallengeState::Completed, None),
-        "failed" => (
+    let (state, error) = match row.state {
+        ChallengeProgress::Completed => (ChallengeState::Completed, None),
+        ChallengeProgress::Failed => (
             ChallengeState::Failed,
             row.error.as_deref().and_then(CardErrorCode::parse),
         ),

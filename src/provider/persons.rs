@@ -9,8 +9,9 @@ use crate::card::protocol::CardErrorCode;
 use crate::card::verify::VerifiedCertificate;
 use crate::domain::secret::random_b64;
 use crate::domain::MyKeyId;
-use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::persons::BindingRow;
 use crate::store::revocation::RowLock;
+use crate::store::states::BindingStatus;
 use crate::store::{self, DbConn, StoreError};
 
 /// Who answered, and the facts read if the signature certificate was used.
@@ -28,7 +29,7 @@ fn binding(purpose: Purpose, person: &str, cert: &VerifiedCertificate, now: i64)
         issuer_key_id: cert.issuer_key_id.clone(),
         serial: cert.serial.clone(),
         not_after: cert.not_after.unix_timestamp(),
-        status: ACTIVE.to_owned(),
+        status: BindingStatus::Active,
         revoked_reason: None,
         revoked_at: None,
         created_at: now,
@@ -130,7 +131,7 @@ fn resolve_in(
         }
     }
     let person_id = match auth_binding {
-        Some(b) if b.status == ACTIVE => {
+        Some(b) if b.status == BindingStatus::Active => {
             if b.not_after == 0 {
                 // A binding made from a linkage record learns its expiry at first use.
                 store::persons::set_not_after(c, &b.id, auth.not_after.unix_timestamp())?;
@@ -156,7 +157,9 @@ fn resolve_in(
     let binding_id = match sign_binding {
         // Another person's signature certificate next to this card's: refused.
         Some(b) if b.person_id != person_id => return Ok(Err(CardErrorCode::UntrustedCertificate)),
-        Some(b) if b.status != ACTIVE => return Ok(Err(CardErrorCode::CertificateRevoked)),
+        Some(b) if b.status != BindingStatus::Active => {
+            return Ok(Err(CardErrorCode::CertificateRevoked))
+        }
         Some(b) => b.id,
         None => {
             let mut row = binding(Purpose::Sign, &person_id, sign, now);

@@ -16,12 +16,10 @@ use crate::card::crl::{Crl, CrlError};
 use crate::card::jpki::{Purpose, RevocationReason};
 use crate::card::revocation::{RevocationSet, SerialKey};
 use crate::domain::secret::random_b64;
-use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::persons::BindingRow;
 use crate::store::revocation::{CrlImportRow, CrlRow, RowLock, TerminationRow};
+use crate::store::states::BindingStatus;
 use crate::store::{self, DbConn, StoreError};
-
-pub const REVOKED: &str = "revoked";
-pub const SUPERSEDED: &str = "superseded";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -338,7 +336,8 @@ fn apply(
     now: i64,
     report: &mut ImportReport,
 ) -> diesel::QueryResult<()> {
-    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, ACTIVE)? {
+    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, BindingStatus::Active)?
+    {
         let Some(entry) = SerialKey::from_hex(&binding.serial).and_then(|k| set.get(&k)) else {
             continue;
         };
@@ -348,7 +347,7 @@ fn apply(
             store::revocation::set_binding_status(
                 c,
                 &binding.id,
-                SUPERSEDED,
+                BindingStatus::Superseded,
                 Some(reason.as_str()),
                 Some(at),
             )?;
@@ -358,7 +357,7 @@ fn apply(
         store::revocation::set_binding_status(
             c,
             &binding.id,
-            REVOKED,
+            BindingStatus::Revoked,
             Some(reason.as_str()),
             Some(at),
         )?;
@@ -399,14 +398,21 @@ fn apply(
         report.sessions_ended += ended;
     }
     // A released hold (RFC 5280 §5.3.1 certificateHold) gives the binding back.
-    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, REVOKED)? {
+    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, BindingStatus::Revoked)?
+    {
         let held =
             binding.revoked_reason.as_deref() == Some(RevocationReason::CertificateHold.as_str());
         let listed = SerialKey::from_hex(&binding.serial)
             .and_then(|k| set.get(&k))
             .is_some();
         if held && !listed {
-            store::revocation::set_binding_status(c, &binding.id, ACTIVE, None, None)?;
+            store::revocation::set_binding_status(
+                c,
+                &binding.id,
+                BindingStatus::Active,
+                None,
+                None,
+            )?;
         }
     }
     Ok(())

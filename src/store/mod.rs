@@ -34,5 +34,6 @@ pub mod requests;
 pub mod revocation;
 pub mod schema;
 pub mod sessions;
+pub mod states;
 
 pub use db::{Backend, Db, DbConn, StoreError};

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::{bindings, persons};
+use super::states::BindingStatus;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -14,14 +15,11 @@ pub struct BindingRow {
     pub issuer_key_id: String,
     pub serial: String,
     pub not_after: i64,
-    /// `active`, `revoked` or `superseded`.
-    pub status: String,
+    pub status: BindingStatus,
     pub revoked_reason: Option<String>,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
 }
-
-pub const ACTIVE: &str = "active";
 
 pub fn find_binding(
     conn: &mut DbConn,

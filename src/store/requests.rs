@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::{auth_requests, challenges};
+use super::states::ChallengeProgress;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -40,8 +41,7 @@ pub struct ChallengeRow {
     pub match_code: String,
     pub created_at: i64,
     pub expires_at: i64,
-    /// `pending`, `answering`, `completed` or `failed`.
-    pub state: String,
+    pub state: ChallengeProgress,
     pub error: Option<String>,
     pub person_id: Option<String>,
     pub answered_at: Option<i64>,
@@ -103,11 +103,11 @@ pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<boo
     native!(conn, c => diesel::update(
         challenges::table
             .find(id)
-            .filter(challenges::state.eq("pending"))
+            .filter(challenges::state.eq(ChallengeProgress::Pending))
             .filter(challenges::expires_at.gt(now)),
     )
     .set((
-        challenges::state.eq("answering"),
+        challenges::state.eq(ChallengeProgress::Answering),
         challenges::answered_at.eq(now),
     ))
     .execute(c)
@@ -122,9 +122,9 @@ pub fn finish_challenge(
     error: Option<&str>,
 ) -> QueryResult<usize> {
     let state = if error.is_some() {
-        "failed"
+        ChallengeProgress::Failed
     } else {
-        "completed"
+        ChallengeProgress::Completed
     };
     native!(conn, c => diesel::update(challenges::table.find(id))
         .set((
@@ -152,7 +152,7 @@ pub fn consume_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<b
     native!(conn, c => diesel::update(
         challenges::table
             .find(id)
-            .filter(challenges::state.eq("completed"))
+            .filter(challenges::state.eq(ChallengeProgress::Completed))
             .filter(challenges::consumed_at.is_null()),
     )
     .set(challenges::consumed_at.eq(now))

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::persons::BindingRow;
 use super::schema::{bindings, crl_fetches, crl_imports, crls, leases, linkages, terminations};
+use super::states::BindingStatus;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -184,7 +185,7 @@ pub fn recent_imports(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<CrlImpor
 pub fn bindings_of_root(
     conn: &mut DbConn,
     root: &str,
-    status: &str,
+    status: BindingStatus,
 ) -> QueryResult<Vec<BindingRow>> {
     bindings::table
         .filter(bindings::issuer_key_id.eq(root))
@@ -196,7 +197,7 @@ pub fn bindings_of_root(
 pub fn set_binding_status(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    status: BindingStatus,
     reason: Option<&str>,
     at: Option<i64>,
 ) -> QueryResult<usize> {
