@@ -97,7 +97,7 @@ pub async fn status(p: &Provider) -> Result<Status, AdminError> {
         terminations: terminations
             .into_iter()
             .map(|t| TerminationLine {
-                person_id: t.person_id,
+                person_id: t.person_id.into_string(),
                 serial: t.serial,
                 reason: t.reason,
                 crl_number: t.crl_number,

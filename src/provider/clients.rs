@@ -345,8 +345,7 @@ pub async fn remove(
             let mut rows = Vec::new();
             if let Some(uri) = endpoint {
                 for cs in store::sessions::live_of_client(c, id)? {
-                    let person = crate::domain::MyKeyId::from_stored(cs.person_id.clone());
-                    let sub = pairwise::subject(&pairwise, &client.sector, &person);
+                    let sub = pairwise::subject(&pairwise, &client.sector, &cs.person_id);
                     rows.push(OutboxRow::due_now(
                         BACKCHANNEL_LOGOUT,
                         id.to_owned(),

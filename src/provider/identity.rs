@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::{Provider, ProviderError};
 use crate::card::verify::VerifiedCertificate;
 use crate::domain::secret::random_b64;
+use crate::domain::MyKeyId;
 use crate::oidc::verified_claims::{plain_claims, verified_claims, Evidence, FactValues};
 use crate::store::identity::VerificationRow;
 use crate::store::outbox::{OutboxRow, SECURITY_EVENT};
@@ -68,7 +69,6 @@ pub fn facts_of(
 /// A verification row with the facts sealed (aad = its id), ready to insert.
 pub fn seal(
     p: &Provider,
-    person_id: &str,
     sign_binding_id: &str,
     facts: &SealedFacts,
     now: i64,
@@ -86,7 +86,8 @@ pub fn seal(
         .as_secs() as i64;
     Ok(VerificationRow {
         id,
-        person_id: person_id.to_owned(),
+        // Set by the caller, in the transaction that finds or enrols the person.
+        person_id: MyKeyId::from_stored(String::new()),
         sign_binding_id: sign_binding_id.to_owned(),
         sealed_facts: sealed,
         verified_at: now,

@@ -142,19 +142,21 @@ pub async fn answer(
         .unwrap_or_else(|_| error.unwrap_or("error"));
     p.metrics.logins.with_label_values(&[result]).inc();
     let (id, error) = (row.id.clone(), error.map(str::to_owned));
-    let person = resolved.as_ref().map(|r| r.person_id.as_str());
-    let verification = resolved.as_ref().and_then(|r| r.verification_id.as_deref());
-    let (person, verification) = (person.map(str::to_owned), verification.map(str::to_owned));
+    let person = resolved.as_ref().map(|r| r.person_id.clone());
+    let verification = resolved
+        .as_ref()
+        .and_then(|r| r.verification_id.as_deref())
+        .map(str::to_owned);
     let request_id = row.auth_request_id.clone();
     p.db.write(move |c| {
         store::requests::finish_challenge(
             c,
             &id,
-            person.as_deref(),
+            person.as_ref(),
             verification.as_deref(),
             error.as_deref(),
         )?;
-        crate::audit::hooks::login_outcome(c, &request_id, person.as_deref(), error.as_deref(), now)
+        crate::audit::hooks::login_outcome(c, &request_id, person.as_ref(), error.as_deref(), now)
     })
     .await?;
     outcome.map(drop)

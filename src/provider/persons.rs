@@ -17,14 +17,14 @@ use crate::store::{self, DbConn, StoreError};
 /// Who answered, and the facts read if the signature certificate was used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub verification_id: Option<String>,
 }
 
-fn binding(purpose: Purpose, person: &str, cert: &VerifiedCertificate, now: i64) -> BindingRow {
+fn binding(purpose: Purpose, person: &MyKeyId, cert: &VerifiedCertificate, now: i64) -> BindingRow {
     BindingRow {
         id: random_b64(16),
-        person_id: person.to_owned(),
+        person_id: person.clone(),
         purpose: purpose.as_str().to_owned(),
         issuer_key_id: cert.issuer_key_id.clone(),
         serial: cert.serial.clone(),
@@ -58,7 +58,7 @@ pub async fn resolve(
         let sign_binding_id = random_b64(16);
         let (auth, sign, checked) = (auth.clone(), sign.cloned(), checked.to_vec());
         let sealed = match (&facts, sign.is_some()) {
-            (Some(f), true) => Some(seal(p, "", &sign_binding_id, f, now)?),
+            (Some(f), true) => Some(seal(p, &sign_binding_id, f, now)?),
             _ => None,
         };
         let result =
@@ -141,11 +141,11 @@ fn resolve_in(
         Some(_) => return Ok(Err(CardErrorCode::CertificateRevoked)),
         None => {
             let person = MyKeyId::generate();
-            store::persons::insert_person(c, person.as_str(), now)?;
-            store::persons::insert_binding(c, &binding(Purpose::Auth, person.as_str(), auth, now))?;
-            crate::audit::hooks::enrolled(c, person.as_str(), now)?;
+            store::persons::insert_person(c, &person, now)?;
+            store::persons::insert_binding(c, &binding(Purpose::Auth, &person, auth, now))?;
+            crate::audit::hooks::enrolled(c, &person, now)?;
             tracing::info!("enrolled a new person");
-            person.as_str().to_owned()
+            person
         }
     };
     let (Some(sign), Some(mut verification)) = (sign, sealed) else {

@@ -16,6 +16,7 @@ use crate::card::crl::{Crl, CrlError};
 use crate::card::jpki::{Purpose, RevocationReason};
 use crate::card::revocation::{RevocationSet, SerialKey};
 use crate::domain::secret::random_b64;
+use crate::domain::MyKeyId;
 use crate::store::persons::BindingRow;
 use crate::store::revocation::{CrlImportRow, CrlRow, RowLock, TerminationRow};
 use crate::store::states::BindingStatus;
@@ -435,7 +436,11 @@ fn has_linked_successor(c: &mut DbConn, binding: &BindingRow) -> diesel::QueryRe
 /// Ends every live session of a person and revokes all their tokens; returns how many
 /// sessions ended. Each client session gets its back-channel logout queued. Set-based: a person
 /// with a thousand sessions costs a handful of statements, not a thousand.
-pub fn terminate_person(c: &mut DbConn, person_id: &str, now: i64) -> diesel::QueryResult<usize> {
+pub fn terminate_person(
+    c: &mut DbConn,
+    person_id: &MyKeyId,
+    now: i64,
+) -> diesel::QueryResult<usize> {
     let reason = EndReason::Revoked.as_str();
     let (sessions, live) = store::sessions::end_all_of_person(c, person_id, reason, now)?;
     store::grants::revoke_person(c, person_id, now)?;

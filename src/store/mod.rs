@@ -27,6 +27,7 @@ pub mod clients;
 pub mod db;
 pub mod grants;
 pub mod identity;
+pub mod ids;
 pub mod keys;
 pub mod outbox;
 pub mod persons;

@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::schema::{auth_requests, challenges};
 use super::states::ChallengeProgress;
 use super::DbConn;
@@ -43,7 +45,7 @@ pub struct ChallengeRow {
     pub expires_at: i64,
     pub state: ChallengeProgress,
     pub error: Option<String>,
-    pub person_id: Option<String>,
+    pub person_id: Option<MyKeyId>,
     pub answered_at: Option<i64>,
     pub consumed_at: Option<i64>,
     pub verification_id: Option<String>,
@@ -117,7 +119,7 @@ pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<boo
 pub fn finish_challenge(
     conn: &mut DbConn,
     id: &str,
-    person_id: Option<&str>,
+    person_id: Option<&MyKeyId>,
     verification_id: Option<&str>,
     error: Option<&str>,
 ) -> QueryResult<usize> {

@@ -7,7 +7,7 @@ use super::super::grants::{self, CodeRequest};
 use super::super::{sessions, Provider, ProviderError};
 use super::consented;
 use crate::domain::secret::random_b64;
-use crate::domain::{Client, Secret};
+use crate::domain::{Client, MyKeyId, Secret};
 use crate::oidc::authorize::{
     login_is_fresh, validate, AuthorizeError, AuthorizeParams, AuthorizeRequest,
 };
@@ -147,13 +147,13 @@ pub async fn authorize(
 /// configured a retention, and never after the signature certificate was revoked.
 async fn reusable_verification(
     p: &Provider,
-    person_id: &str,
+    person_id: &MyKeyId,
     now: i64,
 ) -> Result<Option<String>, ProviderError> {
     if p.settings.verified_facts_retention.is_zero() {
         return Ok(None);
     }
-    let person = person_id.to_owned();
+    let person = person_id.clone();
     let row =
         p.db.read(move |c| store::identity::latest_live(c, &person, now))
             .await?;

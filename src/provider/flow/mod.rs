@@ -13,7 +13,7 @@ pub use authorize::{authorize, AuthorizeInput, Authorized, Interaction};
 pub use transaction::Transaction;
 
 use super::{Provider, ProviderError};
-use crate::domain::{Client, Scope};
+use crate::domain::{Client, MyKeyId, Scope};
 use crate::store;
 
 /// Where the person goes after a step.
@@ -28,11 +28,11 @@ pub enum Next {
 /// Whether the person already allowed this client everything requested.
 async fn consented(
     p: &Provider,
-    person_id: &str,
+    person_id: &MyKeyId,
     client: &Client,
     scope: &Scope,
 ) -> Result<bool, ProviderError> {
-    let (person, cid) = (person_id.to_owned(), client.id.as_str().to_owned());
+    let (person, cid) = (person_id.clone(), client.id.as_str().to_owned());
     let stored =
         p.db.read(move |c| store::grants::consent(c, &person, &cid))
             .await?;

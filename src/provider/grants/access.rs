@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::super::{identity, Provider, ProviderError};
 use super::{db_error, subject};
-use crate::domain::{Client, Scope, Secret};
+use crate::domain::{Client, MyKeyId, Scope, Secret};
 use crate::oidc::token::TokenForm;
 use crate::oidc::verified_claims::requested_facts;
 use crate::oidc::{ErrorCode, OAuthError};
@@ -73,7 +73,7 @@ pub async fn userinfo_claims(
 /// The parts of an access or refresh token that introspection reports.
 struct TokenView {
     client_id: String,
-    person_id: String,
+    person_id: MyKeyId,
     scope: String,
     sid: String,
     iat: i64,
