@@ -205,3 +205,27 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_publis
     );
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_log_goes_to_a_pipe_writes_it_without_terminal_colours() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let now = tp.clock.now();
+    let crl = tp
+        .ca
+        .crl(
+            mykey_connect::card::jpki::Purpose::Auth,
+            now,
+            now + time::Duration::days(1),
+        )
+        .expect("a newer CRL");
+    let file = tp.dir.path().join("auth.crl");
+    std::fs::write(&file, crl).expect("write CRL");
+    let (ok, _, log) = cli(&tp, &["crl", "import", &file.display().to_string()]);
+    assert!(ok, "{log}");
+    assert!(log.contains("CRL imported"), "the import is logged: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escape sequences in a piped log: {log:?}"
+    );
+    tp.stop().await;
+}
