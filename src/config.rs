@@ -221,7 +221,7 @@ impl Settings {
             if v == 0 || v > 300 {
                 return Err(ConfigError::Invalid {
                     name: "challenge_ttl",
-                    message: "must be 1–300 seconds (card-login spec §1)".to_owned(),
+                    message: "must be 1–300 seconds (docs/card-login.md §1)".to_owned(),
                 });
             }
             lifetimes.challenge = secs(v);

@@ -1,5 +1,5 @@
 //! The events the provider records from inside its own transactions, each one call, so the
-//! hooks in `provider/` and `web/` stay one line long.
+//! hooks in `provider/` stay one line long.
 
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use crate::store::{self, DbConn};
 
 type Q = diesel::QueryResult<()>;
 
-/// A card login's outcome (card-login spec §5 code on failure; never the PIN or signature).
+/// A card login's outcome (docs/card-login.md §5 code on failure; never the PIN or signature).
 pub fn login_outcome(
     c: &mut DbConn,
     auth_request_id: &str,

@@ -1,4 +1,4 @@
-//! Card login (card-login spec §1–§6): challenges, verifying the helper's answer, resolving or
+//! Card login (docs/card-login.md §1–§6): challenges, verifying the helper's answer, resolving or
 //! enrolling the person, and the browser's view of the outcome.
 
 use std::sync::Arc;

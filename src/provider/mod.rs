@@ -66,7 +66,7 @@ pub struct Provider {
     pub jwks_cache: client_auth::JwksCache,
     /// Wakes the outbox deliverer when this node queued something.
     pub deliveries: tokio::sync::Notify,
-    /// Card challenge creation and responses per client address (card-login spec §7).
+    /// Card challenge creation and responses per client address (docs/card-login.md §7).
     pub card_limiter: ratelimit::RateLimiter,
     /// The discovery document, serialised once.
     pub discovery_json: bytes::Bytes,

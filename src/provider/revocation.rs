@@ -1,4 +1,4 @@
-//! Revocation data in (card-login spec §4 step 3, DESIGN "Revocation-driven session
+//! Revocation data in (docs/card-login.md §4 step 3, DESIGN "Revocation-driven session
 //! termination"): CRLs checked against the trust store, refused when their number does not
 //! grow, stored whole, diffed, and turned into terminations — every session of a person whose
 //! bound certificate is revoked ends, their tokens die, and every client session is owed a

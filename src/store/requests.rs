@@ -100,7 +100,7 @@ pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<Challeng
 }
 
 /// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets
-/// `true` (card-login spec §4 step 1): the update is conditional on the state.
+/// `true` (docs/card-login.md §4 step 1): the update is conditional on the state.
 pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
     native!(conn, c => diesel::update(
         challenges::table

@@ -1,4 +1,4 @@
-//! Card challenge endpoints (card-login spec §2, §4, §6).
+//! Card challenge endpoints (docs/card-login.md §2, §4, §6).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
