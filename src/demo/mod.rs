@@ -1,6 +1,7 @@
 //! `mykey-connect demo`: a working provider out of the box — SQLite in a folder, a test CA, one
 //! software card, fresh CRLs, a demo client and the demo site on the same server.
 
+mod backchannel;
 pub mod rp;
 
 use std::net::TcpListener;

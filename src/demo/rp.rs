@@ -11,13 +11,12 @@ use askama::Template;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-    CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    JsonWebKey as _, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, RedirectUrl, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, RedirectUrl,
+    TokenResponse,
 };
 use serde::Deserialize;
 
@@ -26,8 +25,6 @@ use crate::web::assets::{assets, Assets};
 
 const STATE_COOKIE: &str = "demo_rp_login";
 const SESSION_COOKIE: &str = "demo_rp_session";
-/// The event a logout token carries (Back-Channel Logout 1.0 §2.4).
-const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Why the demo site could not complete a step; shown on its page.
 #[derive(Debug, thiserror::Error)]
@@ -53,14 +50,14 @@ pub struct DemoRp {
     pub client_secret: String,
     http: openidconnect::reqwest::Client,
     pending: Mutex<HashMap<String, (String, String)>>,
-    sessions: Mutex<HashMap<String, LoggedIn>>,
+    pub(super) sessions: Mutex<HashMap<String, LoggedIn>>,
 }
 
 #[derive(Clone)]
-struct LoggedIn {
+pub(super) struct LoggedIn {
     /// The provider's session at this site (the ID token's `sid`), which back-channel logout
     /// names.
-    sid: Option<String>,
+    pub(super) sid: Option<String>,
     id_token: String,
     claims_json: String,
     userinfo_json: String,
@@ -103,7 +100,7 @@ impl DemoRp {
         format!("{issuer}/demo/backchannel")
     }
 
-    async fn metadata(&self) -> Result<CoreProviderMetadata, DemoError> {
+    pub(super) async fn metadata(&self) -> Result<CoreProviderMetadata, DemoError> {
         let issuer =
             IssuerUrl::new(self.issuer.clone()).map_err(|e| DemoError::Discovery(e.to_string()))?;
         CoreProviderMetadata::discover_async(issuer, &self.http)
@@ -118,7 +115,10 @@ impl DemoRp {
                 .route("/demo/login", web::get().to(login))
                 .route("/demo/callback", web::get().to(callback))
                 .route("/demo/logout", web::get().to(logout))
-                .route("/demo/backchannel", web::post().to(backchannel));
+                .route(
+                    "/demo/backchannel",
+                    web::post().to(super::backchannel::receive),
+                );
         }
     }
 }
@@ -307,77 +307,9 @@ async fn finish(
 }
 
 /// The JSON payload of a compact JWS (not verified here).
-fn payload(jws: &str) -> Option<serde_json::Value> {
+pub(super) fn payload(jws: &str) -> Option<serde_json::Value> {
     let part = jws.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-}
-
-#[derive(Deserialize)]
-struct LogoutForm {
-    logout_token: String,
-}
-
-/// `POST /demo/backchannel`: Back-Channel Logout 1.0 §2.5. The token is validated as §2.6
-/// asks (signature with the provider's published keys, `iss`, `aud`, the logout event, no
-/// `nonce`), then the site's sessions with that `sid` end.
-async fn backchannel(rp: web::Data<DemoRp>, form: web::Form<LogoutForm>) -> HttpResponse {
-    match validate_logout_token(&rp, &form.logout_token).await {
-        Ok(sid) => {
-            rp.sessions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|_, s| s.sid.as_deref() != Some(sid.as_str()));
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish()
-        }
-        Err(e) => HttpResponse::BadRequest()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(serde_json::json!({ "error": "invalid_request", "error_description": e.to_string() })),
-    }
-}
-
-/// The `sid` of a valid logout token for this site.
-async fn validate_logout_token(rp: &DemoRp, token: &str) -> Result<String, DemoError> {
-    let refused = DemoError::LogoutToken;
-    let parts: Vec<&str> = token.split('.').collect();
-    let [head, body, signature] = parts[..] else {
-        return Err(refused("not a compact JWS"));
-    };
-    let header = payload(&format!("x.{head}")).ok_or(refused("bad header"))?;
-    let alg = match header["alg"].as_str() {
-        Some("RS256") => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-        Some("ES256") => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-        _ => return Err(refused("unexpected alg")),
-    };
-    let metadata = rp.metadata().await?;
-    let key = metadata
-        .jwks()
-        .keys()
-        .iter()
-        .find(|k| k.key_id().map(|id| id.as_str()) == header["kid"].as_str())
-        .ok_or(refused("unknown kid"))?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| refused("bad signature encoding"))?;
-    key.verify_signature(&alg, format!("{head}.{body}").as_bytes(), &signature)
-        .map_err(|_| refused("the signature does not verify"))?;
-    let claims = payload(token).ok_or(refused("bad claims"))?;
-    let aud_ok = match &claims["aud"] {
-        serde_json::Value::String(a) => *a == rp.client_id,
-        serde_json::Value::Array(a) => a.iter().any(|v| *v == rp.client_id.as_str()),
-        _ => false,
-    };
-    if claims["iss"] != rp.issuer.as_str() || !aud_ok {
-        return Err(refused("not for this site"));
-    }
-    if !claims["events"][BACKCHANNEL_LOGOUT_EVENT].is_object() || claims.get("nonce").is_some() {
-        return Err(refused("not a logout token"));
-    }
-    claims["sid"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(refused("no sid"))
 }
 
 async fn logout(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {

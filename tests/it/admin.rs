@@ -6,6 +6,7 @@ mod audit;
 mod browser;
 mod chrome;
 mod console;
+mod removal;
 mod revocation;
 mod schema;
 mod security;

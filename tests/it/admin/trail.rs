@@ -1,7 +1,6 @@
 //! One audited path for operators: every change made on the command line or in the console
 //! goes through the same `admin::` operation and leaves its entry in the audit chain, naming
-//! who made it; removing a client tells each of its sites' sessions through back-channel
-//! logout.
+//! who made it.
 
 use std::io::Write as _;
 use std::process::Stdio;
@@ -12,16 +11,14 @@ use mykey_connect::admin::totp;
 use mykey_connect::card::jpki::Purpose;
 
 use super::console::base32_decode;
-use super::support::{text_of, Console, Ops, ADMIN, PASSWORD};
+use super::support::{text_of, Ops, ADMIN, PASSWORD};
 use crate::provider::browser::{log_in, query, unescape, Browser};
 use crate::provider::rp::Rp;
 use crate::provider::support::{command, TestProvider};
-use crate::revocation::support::validate_logout_token;
-use crate::revocation::termination::{login_at, site};
 
 /// Runs `mykey-connect` as an operator would, with `stdin` on its standard input; returns its
 /// standard output, and fails the test when it fails.
-fn cli(tp: &TestProvider, args: &[&str], stdin: Option<&str>) -> String {
+pub(super) fn cli(tp: &TestProvider, args: &[&str], stdin: Option<&str>) -> String {
     let mut child = command(tp)
         .args(args)
         .stdin(Stdio::piped())
@@ -390,51 +387,4 @@ async fn every_action_audited(db: crate::provider::support::Db) {
 on_both_databases!(
     every_operator_action_on_the_command_line_and_in_the_console_is_in_the_audit_chain,
     every_action_audited
-);
-
-async fn removal_logs_out(db: crate::provider::support::Db) {
-    let mut ops = Ops::start(db).await;
-    let card = ops.tp.issue_card("小林　七郎");
-    let tp = &ops.tp;
-    let a = site(tp, "Shop A", "127.0.0.1:9").await;
-    let b = site(tp, "Bank B", "localhost:9").await;
-    let browser = Browser::new();
-    let (_, sub_a, sid_a) = login_at(tp, &browser, &a, &card).await;
-    let (_, sub_b, sid_b) = login_at(tp, &browser, &b, &card).await;
-
-    // Shop A is removed on the command line.
-    let out = cli(tp, &["client", "remove", &a.rp.client_id], None);
-    assert!(out.contains("1 back-channel logout(s) queued"), "{out}");
-    let token = a.receiver.wait_for(1, Duration::from_secs(20)).await;
-    let claims = validate_logout_token(&tp.issuer, &a.rp.client_id, &token[0]).await;
-    assert_eq!(
-        (claims["sub"].as_str(), claims["sid"].as_str()),
-        (Some(sub_a.as_str()), Some(sid_a.as_str())),
-        "the removed site hears which of its sessions ended"
-    );
-    assert!(
-        b.receiver.tokens().is_empty(),
-        "the other site hears nothing"
-    );
-
-    // Bank B is removed in the console.
-    let c: Console = ops.console();
-    c.login(ADMIN, PASSWORD, None).await;
-    let id = &b.rp.client_id;
-    c.get(&format!("/admin/clients/{id}/delete")).await;
-    let deleted = c.post(&format!("/admin/clients/{id}/delete"), &[]).await;
-    assert_eq!(deleted.status, 303, "{}", deleted.body);
-    let token = b.receiver.wait_for(1, Duration::from_secs(20)).await;
-    let claims = validate_logout_token(&tp.issuer, id, &token[0]).await;
-    assert_eq!(
-        (claims["sub"].as_str(), claims["sid"].as_str()),
-        (Some(sub_b.as_str()), Some(sid_b.as_str()))
-    );
-    assert_eq!(a.receiver.tokens().len(), 1, "one logout per session, once");
-    ops.tp.stop().await;
-}
-
-on_both_databases!(
-    removing_a_client_on_the_command_line_or_in_the_console_sends_a_back_channel_logout_for_each_of_its_sessions,
-    removal_logs_out
 );

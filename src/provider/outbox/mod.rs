@@ -9,20 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use serde::Serialize;
-use serde_json::json;
 
-use super::grants::subject;
 use super::{Provider, ProviderError};
 use crate::domain::secret::random_bytes;
-use crate::domain::{IdTokenAlg, PairwiseSub};
-use crate::jose;
+use crate::domain::IdTokenAlg;
 use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT};
 use crate::store::sessions::ClientSessionRow;
 use crate::store::{self, DbConn};
 
-/// The event type of a logout token (Back-Channel Logout §2.4).
-pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+mod token;
+
+pub use token::{logout_token, removed_client_event, BACKCHANNEL_LOGOUT_EVENT};
+use token::{signed_logout_token, RemovedClient};
 
 const BATCH: i64 = 256;
 /// Deliveries under way per batch, and batches under way at once.
@@ -65,35 +63,6 @@ pub fn enqueue_logouts(
     }
     store::outbox::enqueue_all(conn, &rows)?;
     Ok(rows.len())
-}
-
-/// The `event` of a logout owed by a client that has since been removed: what the token needs
-/// and the client no longer holds.
-#[derive(Serialize, serde::Deserialize)]
-struct RemovedClient {
-    sub: String,
-    alg: String,
-}
-
-pub fn removed_client_event(sub: &PairwiseSub, alg: IdTokenAlg) -> String {
-    json!(RemovedClient {
-        sub: sub.as_str().to_owned(),
-        alg: alg.as_str().to_owned(),
-    })
-    .to_string()
-}
-
-#[derive(Serialize)]
-struct LogoutToken<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    iat: i64,
-    exp: i64,
-    jti: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<&'a str>,
-    events: serde_json::Value,
 }
 
 /// Runs the delivery loop on the current runtime.
@@ -302,45 +271,4 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), DeliveryE
     } else {
         Err(DeliveryError::Status(response.status().as_u16()))
     }
-}
-
-/// A logout token (Back-Channel Logout §2.4) for one client session, signed now.
-pub fn logout_token(
-    p: &Provider,
-    row: &OutboxRow,
-    client: &crate::domain::Client,
-) -> Result<String, ProviderError> {
-    let sub = subject(p, client, &row.person_id);
-    signed_logout_token(
-        p,
-        row,
-        client.id.as_str(),
-        sub.as_str(),
-        client.id_token_alg,
-    )
-}
-
-fn signed_logout_token(
-    p: &Provider,
-    row: &OutboxRow,
-    aud: &str,
-    sub: &str,
-    alg: IdTokenAlg,
-) -> Result<String, ProviderError> {
-    let now = p.clock.unix();
-    let claims = LogoutToken {
-        iss: p.settings.issuer_str(),
-        sub,
-        aud,
-        iat: now,
-        exp: now + 120,
-        jti: &row.jti,
-        sid: row.client_session_id.as_deref(),
-        events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-    };
-    let keys = p.keys.snapshot();
-    let key = keys
-        .signing_key(alg, now)
-        .ok_or_else(|| ProviderError::Crypto(format!("no {} signing key", alg.as_str())))?;
-    jose::sign(key, Some("logout+jwt"), &claims).map_err(|e| ProviderError::Crypto(e.to_string()))
 }
