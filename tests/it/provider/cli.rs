@@ -69,13 +69,14 @@ async fn a_client_registered_on_the_command_line_works_at_once_and_rotating_its_
     let code = query(&log_in(&Browser::new(), &tp, &pending.url, &card).await)["code"].clone();
     rp.verify_id_token(&rp.exchange(&code, pending.verifier).await, &pending.nonce);
 
-    let (ok, out, _) = cli(&tp, &["client", "show", &id]);
+    let (ok, out, err) = cli(&tp, &["client", "show", &id]);
+    assert!(ok, "client show: {err}");
     assert!(
-        ok && out.contains("Library") && !out.contains(&secret),
-        "the secret is never shown again"
+        out.contains("Library") && !out.contains(&secret),
+        "the secret is never shown again: {out}"
     );
-    let (ok, out, _) = cli(&tp, &["client", "list"]);
-    assert!(ok && out.contains(&id));
+    let (ok, out, err) = cli(&tp, &["client", "list"]);
+    assert!(ok && out.contains(&id), "client list: {out}{err}");
 
     let (ok, out, err) = cli(&tp, &["client", "rotate-secret", &id, "--json"]);
     assert!(ok, "{err}");
