@@ -65,12 +65,13 @@ pub enum Kind {
     AuditPruned,
     AdminSessionEnded,
     CrlImported,
+    LinkageImported,
     PersonTerminated,
     LogoutDelivery,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 34] = [
+    pub const ALL: [Kind; 35] = [
         Kind::LoginEnrolled,
         Kind::LoginSucceeded,
         Kind::LoginFailed,
@@ -103,6 +104,7 @@ impl Kind {
         Kind::AuditPruned,
         Kind::AdminSessionEnded,
         Kind::CrlImported,
+        Kind::LinkageImported,
         Kind::PersonTerminated,
         Kind::LogoutDelivery,
     ];
@@ -141,6 +143,7 @@ impl Kind {
             Kind::AuditPruned => "audit.pruned",
             Kind::AdminSessionEnded => "admin.session_ended",
             Kind::CrlImported => "crl.imported",
+            Kind::LinkageImported => "linkage.imported",
             Kind::PersonTerminated => "person.terminated",
             Kind::LogoutDelivery => "logout.delivery",
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use keys::{Key, Kind, Source, KEYS};
-pub use network::Network;
+pub use network::{Network, NetworkError};
 pub use report::{mask_database_url, redact_url};
 
 use keys::{Given, Value};
@@ -324,7 +324,7 @@ fn build(given: &mut Given) -> Option<Settings> {
     if lifetimes.challenge.is_zero() || lifetimes.challenge.as_secs() > 300 {
         given.problems.push(Problem::new(
             "challenge_ttl",
-            "must be 1–300 seconds (card-login spec §1)",
+            "must be 1–300 seconds (docs/card-login.md §1)",
         ));
         lifetimes.challenge = defaults.challenge;
     }
@@ -356,9 +356,9 @@ fn build(given: &mut Given) -> Option<Settings> {
     for n in given.list("trusted_proxies").unwrap_or_default() {
         match n.parse::<Network>() {
             Ok(n) => trusted_proxies.push(n),
-            Err(message) => given
+            Err(e) => given
                 .problems
-                .push(Problem::new("trusted_proxies", message)),
+                .push(Problem::new("trusted_proxies", e.to_string())),
         }
     }
     let database_pool_size = match given.number("database_pool_size").unwrap_or(8) {

@@ -34,10 +34,19 @@ fn prefix_eq(net: &[u8], addr: &[u8], prefix: u8) -> bool {
     }
 }
 
-impl std::str::FromStr for Network {
-    type Err = String;
+/// Why text is not a network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    #[error("{0:?} is not an IP address or CIDR block")]
+    NotAnAddress(String),
+    #[error("{0:?} has no valid prefix length (0–{1})")]
+    BadPrefix(String, u8),
+}
 
-    fn from_str(text: &str) -> Result<Network, String> {
+impl std::str::FromStr for Network {
+    type Err = NetworkError;
+
+    fn from_str(text: &str) -> Result<Network, NetworkError> {
         let (addr, prefix) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
@@ -45,7 +54,7 @@ impl std::str::FromStr for Network {
         let addr: std::net::IpAddr = addr
             .trim()
             .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+            .map_err(|_| NetworkError::NotAnAddress(text.to_owned()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
@@ -54,7 +63,7 @@ impl std::str::FromStr for Network {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?} has no valid prefix length (0–{max})"))?,
+                .ok_or_else(|| NetworkError::BadPrefix(text.to_owned(), max))?,
         };
         Ok(Network { addr, prefix })
     }

@@ -80,11 +80,8 @@ pub fn run_due_blocking(p: &Provider, now: i64) -> Result<Vec<Rotated>, StartErr
             if !signing_due(&rows, alg, interval.as_secs() as i64, lead, now) {
                 continue;
             }
-            let kid = keyring::rotate(&p.db, &p.kek, alg, lead, now)?;
-            let event = Event::new(Kind::KeysRotated, Actor::System).data(json!({
-                "kid": kid, "alg": alg.as_str(), "lead": lead, "scheduled": true,
-            }));
-            p.db.write_blocking(|c| audit::record(c, &event, now))?;
+            // Audited by the rotation itself, as the system.
+            let kid = keyring::rotate(&p.db, &p.kek, alg, lead, now, &Actor::System)?;
             tracing::info!(%kid, alg = alg.as_str(), activate_at = now + lead, "signing key rotated on schedule");
             done.push(Rotated::SigningKey {
                 kid,

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use crate::domain::secret::{hash_str, random_bytes};
-use crate::domain::Secret;
+use crate::domain::{MyKeyId, Secret};
 use crate::store::grants::CodeRow;
 
 /// Marks a sealed code and its layout: the generation (4 bytes, big-endian), the nonce, the
@@ -276,7 +276,8 @@ fn decode(mut b: &[u8]) -> Option<CodeRow> {
         grant_id,
         client_id,
         client_session_id,
-        person_id: String::new(),
+        // Not in the code: read from the client session when the code is redeemed.
+        person_id: MyKeyId::from_stored(String::new()),
         redirect_uri,
         scope,
         nonce,
