@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use mykey_connect::cli::{self, clients::ClientArgs};
+use mykey_connect::cli::{self, clients::ClientArgs, deployment};
 use mykey_connect::clock::Clock;
-use mykey_connect::config::Settings;
 use mykey_connect::provider::Provider;
 use mykey_connect::web::App;
 
@@ -39,7 +38,31 @@ enum Command {
         listen: String,
     },
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// List the pending migrations; apply nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The settings: check them and show the ones in force.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Exit 0 when the provider of these settings answers /healthz (container health checks).
+    Healthcheck,
+    /// Copy the SQLite database (while the provider runs) into FILE, and verify the copy.
+    Backup {
+        file: PathBuf,
+        /// Also copy the key-encryption key file to FILE.kek (keep it apart from the backup).
+        #[arg(long)]
+        with_key: bool,
+    },
+    /// Replace the SQLite database with the backup FILE (the provider must be stopped).
+    Restore {
+        file: PathBuf,
+        /// The key-encryption key file that opens the backup (default: FILE.kek, then the
+        /// deployment's own).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
     /// Manage client sites.
     #[command(subcommand)]
     Client(Box<ClientCommand>),
@@ -58,6 +81,13 @@ enum Command {
     /// Renewal linkage (J-LIS old → new certificate records).
     #[command(subcommand)]
     Linkage(LinkageCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load the settings as `serve` would, check what they point at, and print them with where
+    /// each value came from (secrets masked); exit 1 listing every problem.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -132,8 +162,7 @@ async fn main() -> anyhow::Result<()> {
             return mykey_connect::demo::run(&dir, &listen).await;
         }
         Command::Serve => {
-            let settings = Settings::load(cli.config.as_deref())?;
-            cli::logging::init(settings.log_format);
+            let settings = deployment::settings(cli.config.as_deref())?;
             tracing::info!(settings = ?settings, "starting");
             let provider = Arc::new(Provider::open(settings, clock).context("start-up failed")?);
             let app = App::build(provider.clone()).context("cannot listen")?;
@@ -142,19 +171,28 @@ async fn main() -> anyhow::Result<()> {
                 issuer = provider.settings.issuer_str(),
                 "serving"
             );
-            mykey_connect::provider::background::spawn(provider);
-            app.run().await?;
+            mykey_connect::provider::background::spawn(provider.clone());
+            cli::service::ready(&provider.settings.listen);
+            let served = app.run().await;
+            cli::service::stopping();
+            return Ok(served?);
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", deployment::config_check(cli.config.as_deref())?);
             return Ok(());
         }
         _ => {}
     }
-    let settings = Settings::load(cli.config.as_deref())?;
-    cli::logging::init(settings.log_format);
-    if let Command::Migrate = cli.command {
-        // Not `Db::open_for_command`, which migrates without saying what it applied.
-        let db = mykey_connect::store::Db::connect_for_command(&settings.database_url)?;
-        let applied = db.migrate()?;
-        println!("{} migration(s) applied", applied.len());
+    let settings = deployment::settings(cli.config.as_deref())?;
+    let done = match &cli.command {
+        Command::Migrate { dry_run } => Some(deployment::migrate(&settings, *dry_run)),
+        Command::Healthcheck => Some(deployment::healthcheck(&settings)),
+        Command::Backup { file, with_key } => Some(deployment::backup(&settings, file, *with_key)),
+        Command::Restore { file, key } => Some(deployment::restore(&settings, file, key.clone())),
+        _ => None,
+    };
+    if let Some(done) = done {
+        print!("{}", done?);
         return Ok(());
     }
     let p = cli::open(settings, clock)?;
@@ -182,9 +220,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Linkage(LinkageCommand::Import { file }) => {
             cli::revocation::linkage_import(&p, &file).await
         }
-        Command::Serve | Command::Demo { .. } | Command::Migrate => {
-            unreachable!("handled above")
-        }
+        Command::Serve
+        | Command::Demo { .. }
+        | Command::Config(_)
+        | Command::Migrate { .. }
+        | Command::Healthcheck
+        | Command::Backup { .. }
+        | Command::Restore { .. } => unreachable!("handled above"),
     }?;
     print!("{out}");
     Ok(())

@@ -1,4 +1,5 @@
-//! Signing keys for operators: the list with each key's state, and rotation — a new key
+//! Signing keys for operators: the list with each key's state (and the generations of the
+//! code-sealing key), and rotation — a new key
 //! published now that signs after the lead time, audited, and this node's key ring refreshed
 //! at once.
 
@@ -38,6 +39,41 @@ pub async fn list(p: &Provider) -> Result<Vec<KeyView>, AdminError> {
             alg: r.alg,
             activate_at: r.activate_at,
             retired_at: r.retired_at,
+        })
+        .collect())
+}
+
+/// A generation of the key that seals authorization codes, as operators see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeKeyView {
+    pub generation: i64,
+    /// `next` (published, not sealing yet), `sealing`, or `opening` (replaced; opens the codes
+    /// it sealed until they expire, then is deleted).
+    pub state: &'static str,
+    pub activate_at: i64,
+}
+
+/// Every live generation of the code key, oldest first.
+pub async fn code_keys(p: &Provider) -> Result<Vec<CodeKeyView>, AdminError> {
+    let rows = p.db.read(store::keys::code_keys).await?;
+    let now = p.clock.unix();
+    let sealing = rows
+        .iter()
+        .filter(|r| r.activate_at <= now)
+        .map(|r| r.generation)
+        .max();
+    Ok(rows
+        .into_iter()
+        .map(|r| CodeKeyView {
+            state: if r.activate_at > now {
+                "next"
+            } else if Some(r.generation) == sealing {
+                "sealing"
+            } else {
+                "opening"
+            },
+            generation: r.generation,
+            activate_at: r.activate_at,
         })
         .collect())
 }

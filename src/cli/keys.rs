@@ -19,6 +19,15 @@ pub async fn list(p: &Provider) -> Result<String, CliError> {
             k.retired_at.map(rfc3339).unwrap_or_default()
         ));
     }
+    out.push_str("\ncode key generation  state      activate_at\n");
+    for g in admin::keys::code_keys(p).await? {
+        out.push_str(&format!(
+            "{:<20} {:<10} {}\n",
+            g.generation,
+            g.state,
+            rfc3339(g.activate_at)
+        ));
+    }
     Ok(out)
 }
 

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod audit;
 pub mod clients;
+pub mod deployment;
 pub mod keys;
 pub mod logging;
 pub mod revocation;

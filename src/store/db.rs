@@ -15,6 +15,17 @@ use parking_lot::Mutex;
 pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Every migration this binary has, by name, oldest first (both backends have the same names).
+pub fn known_migrations() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    let mut names: Vec<String> =
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+            .map(|all| all.iter().map(|m| m.name().to_string()).collect())
+            .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// One connection to either backend. Queries are written once against this type.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {

@@ -4,4 +4,4 @@
 
 mod postgres;
 mod sqlite;
-mod support;
+pub mod support;

@@ -43,6 +43,7 @@ mod browser;
 mod helper;
 mod identity;
 mod jose;
+mod operator;
 mod packaging;
 mod provider;
 mod revocation;

@@ -3,4 +3,5 @@
 //! purged).
 
 mod container;
+mod deb;
 mod unit;

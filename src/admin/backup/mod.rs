@@ -18,7 +18,8 @@ use serde_json::json;
 pub use restore::{restore, Restored};
 pub use verify::{check, Checked};
 
-use crate::audit::{self, chain, Actor, AuditError, Event, Kind};
+use super::Principal;
+use crate::audit::{self, chain, AuditError, Event, Kind};
 use crate::config::Settings;
 use crate::jose::Kek;
 use crate::provider::secrets::kek_file;
@@ -181,6 +182,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// and (`with_key`) copies the key file beside it as `to.kek`. The backup is audited.
 pub fn backup(
     settings: &Settings,
+    who: &Principal,
     to: &Path,
     with_key: bool,
     now: i64,
@@ -204,7 +206,7 @@ pub fn backup(
         ));
     }
     let db = Db::open_for_command(&settings.database_url)?;
-    let event = Event::new(Kind::BackupCreated, Actor::Cli)
+    let event = Event::new(Kind::BackupCreated, who.actor.clone())
         .data(json!({ "file": to.display().to_string(), "with_key": with_key }));
     db.write_blocking(|c| audit::record(c, &event, now))?;
     chain::drain_blocking(&db, PATIENCE)?;

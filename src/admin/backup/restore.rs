@@ -10,7 +10,8 @@ use super::{
     check, copy_private, io, key_file_of, read_key_file, sqlite_path, BackupError, Checked,
     KeyPlace,
 };
-use crate::audit::{self, chain, Actor, Event, Kind};
+use crate::admin::Principal;
+use crate::audit::{self, chain, Event, Kind};
 use crate::config::Settings;
 use crate::jose::Kek;
 use crate::provider::secrets::kek_file;
@@ -115,6 +116,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// database.
 pub fn restore(
     settings: &Settings,
+    who: &Principal,
     from: &Path,
     key: Option<&Path>,
     now: i64,
@@ -167,7 +169,7 @@ pub fn restore(
     let key_installed = install_key(settings, &place, replaced.as_deref(), now)?;
 
     let db = Db::open_for_command(&settings.database_url)?;
-    let event = Event::new(Kind::DatabaseRestored, Actor::Cli).data(json!({
+    let event = Event::new(Kind::DatabaseRestored, who.actor.clone()).data(json!({
         "from": from.display().to_string(),
         "replaced": replaced.as_ref().map(|p| p.display().to_string()),
         "migrations": migrations,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
 use mykey_connect::admin::backup::{self, BackupError, KeyPlace};
+use mykey_connect::admin::Principal;
 use mykey_connect::config::Settings;
 
 use super::support::{audit_kinds, audit_verify, log_in_once, tokens_still_work};
@@ -45,7 +46,7 @@ async fn a_backup_taken_while_serving_restores_on_a_new_machine_with_its_session
     let settings = tp.provider.settings.clone();
     let taken = tokio::task::spawn_blocking({
         let file = file.clone();
-        move || backup::backup(&settings, &file, false, now)
+        move || backup::backup(&settings, &Principal::cli(), &file, false, now)
     })
     .await
     .expect("join")
@@ -79,7 +80,8 @@ async fn a_backup_taken_while_serving_restores_on_a_new_machine_with_its_session
         names
     };
     let before = listing();
-    let refused = backup::restore(&tp.provider.settings, &file, None, now).expect_err("in use");
+    let refused = backup::restore(&tp.provider.settings, &Principal::cli(), &file, None, now)
+        .expect_err("in use");
     assert!(matches!(refused, BackupError::InUse(_)), "{refused}");
     assert!(refused.to_string().contains("stop the provider first"));
     assert_eq!(listing(), before, "nothing was moved, replaced or staged");
@@ -88,11 +90,18 @@ async fn a_backup_taken_while_serving_restores_on_a_new_machine_with_its_session
     let machine = tempfile::tempdir().expect("tempdir");
     let target = machine.path().join("mykey.sqlite3");
     let new_settings = settings_at(&tp, &target);
-    let no_key = backup::restore(&new_settings, &file, None, now).expect_err("no key");
+    let no_key =
+        backup::restore(&new_settings, &Principal::cli(), &file, None, now).expect_err("no key");
     assert!(no_key.to_string().contains("pass --key FILE"), "{no_key}");
     assert!(!target.exists(), "nothing was restored");
-    let restored =
-        backup::restore(&new_settings, &file, Some(&kek_of(&live)), now).expect("restored");
+    let restored = backup::restore(
+        &new_settings,
+        &Principal::cli(),
+        &file,
+        Some(&kek_of(&live)),
+        now,
+    )
+    .expect("restored");
     assert_eq!(restored.replaced, None);
     assert_eq!(
         restored.key_installed.as_deref(),
@@ -134,13 +143,14 @@ async fn a_restore_over_a_stopped_database_keeps_the_one_it_replaced_and_finds_t
     let out = tempfile::tempdir().expect("tempdir");
     let file = out.path().join("nightly.sqlite3");
     let now = tp.clock.unix();
-    let taken = backup::backup(&tp.provider.settings, &file, true, now).expect("backup");
+    let taken =
+        backup::backup(&tp.provider.settings, &Principal::cli(), &file, true, now).expect("backup");
     assert_eq!(taken.key_copy.as_deref(), Some(kek_of(&file).as_path()));
     assert!(taken.to_string().contains("keep it apart from the backup"));
     #[cfg(unix)]
     assert_eq!(mode(&kek_of(&file)), 0o600);
     assert!(matches!(
-        backup::backup(&tp.provider.settings, &file, false, now),
+        backup::backup(&tp.provider.settings, &Principal::cli(), &file, false, now),
         Err(BackupError::Exists(_))
     ));
 
@@ -150,7 +160,7 @@ async fn a_restore_over_a_stopped_database_keeps_the_one_it_replaced_and_finds_t
     let settings = settings_at(&tp, &target);
     let other = tempfile::tempdir().expect("tempdir");
     let first = other.path().join("first.sqlite3");
-    backup::backup(&tp.provider.settings, &first, false, now).expect("backup");
+    backup::backup(&tp.provider.settings, &Principal::cli(), &first, false, now).expect("backup");
     std::fs::copy(&first, &target).expect("an existing database");
     std::fs::write(
         kek_of(&target),
@@ -158,7 +168,8 @@ async fn a_restore_over_a_stopped_database_keeps_the_one_it_replaced_and_finds_t
     )
     .expect("another key");
 
-    let restored = backup::restore(&settings, &file, None, now).expect("restored");
+    let restored =
+        backup::restore(&settings, &Principal::cli(), &file, None, now).expect("restored");
     let kept = restored
         .replaced
         .clone()
@@ -195,14 +206,15 @@ async fn a_backup_with_an_altered_audit_entry_or_the_wrong_key_is_not_restored()
     let out = tempfile::tempdir().expect("tempdir");
     let file = out.path().join("b.sqlite3");
     let now = tp.clock.unix();
-    backup::backup(&tp.provider.settings, &file, true, now).expect("backup");
+    backup::backup(&tp.provider.settings, &Principal::cli(), &file, true, now).expect("backup");
 
     let machine = tempfile::tempdir().expect("tempdir");
     let target = machine.path().join("mykey.sqlite3");
     let settings = settings_at(&tp, &target);
     let wrong = out.path().join("wrong.kek");
     std::fs::write(&wrong, "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktMDA=").expect("key");
-    let e = backup::restore(&settings, &file, Some(&wrong), now).expect_err("wrong key");
+    let e = backup::restore(&settings, &Principal::cli(), &file, Some(&wrong), now)
+        .expect_err("wrong key");
     assert!(matches!(e, BackupError::KeysDoNotOpen(_)), "{e}");
 
     let altered = out.path().join("altered.sqlite3");
@@ -213,7 +225,8 @@ async fn a_backup_with_an_altered_audit_entry_or_the_wrong_key_is_not_restored()
     c.batch_execute("UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
         .expect("alter");
     drop(c);
-    let e = backup::restore(&settings, &altered, None, now).expect_err("altered");
+    let e =
+        backup::restore(&settings, &Principal::cli(), &altered, None, now).expect_err("altered");
     assert!(
         e.to_string().starts_with("audit chain BROKEN at entry 2"),
         "{e}"

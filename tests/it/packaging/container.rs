@@ -91,6 +91,17 @@ fn the_image_builds_in_one_stage_and_runs_the_provider_in_another_as_a_non_root_
         health[0]
     );
 
+    // The health check's command is one the binary has.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_mykey-connect"))
+        .args(["healthcheck", "--help"])
+        .output()
+        .expect("run");
+    assert!(
+        help.status.success(),
+        "{}",
+        String::from_utf8_lossy(&help.stderr)
+    );
+
     // What the image copies from the context exists, and the default settings keep the
     // database in the volume.
     for (k, r) in run.iter().chain(build) {

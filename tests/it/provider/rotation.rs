@@ -195,6 +195,23 @@ async fn a_code_sealed_just_before_the_code_key_rotates_is_redeemed_after_with_t
             generations: vec![1]
         }]
     );
+    let listed = command(&tp)
+        .args(["keys", "list"])
+        .output()
+        .expect("keys list");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let generations: Vec<&str> = listed
+        .lines()
+        .skip_while(|l| !l.starts_with("code key generation"))
+        .skip(1)
+        .collect();
+    assert_eq!(generations.len(), 1, "{listed}");
+    assert!(generations[0].starts_with("2 "), "{listed}");
+    // The command runs on the machine's clock; at the test's time generation 2 seals.
+    let views = mykey_connect::admin::keys::code_keys(&tp.provider)
+        .await
+        .expect("code keys");
+    assert_eq!((views.len(), views[0].state), (1, "sealing"));
     let entries = audited(&tp, "code_key.rotated");
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["actor"], "system");
