@@ -222,21 +222,33 @@ async fn the_debian_package_installs_serves_a_login_as_its_unit_runs_it_and_purg
 
     let out = tempfile::tempdir().expect("tempdir");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let deb = PathBuf::from(
-        run(Command::new(repo.join("packaging/deb/build-provider"))
-            .args([
-                "--binary",
-                env!("CARGO_BIN_EXE_mykey-connect"),
-                "--fast",
-                "--out",
-            ])
-            .arg(out.path()))
-        .trim(),
+    let built = Command::new(repo.join("packaging/deb/build-provider"))
+        .args([
+            "--binary",
+            env!("CARGO_BIN_EXE_mykey-connect"),
+            "--fast",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .expect("build-provider");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr),
     );
+    assert!(built.status.success(), "{stderr}");
+    // lintian, where it is installed, finds no error.
+    assert!(!stderr.lines().any(|l| l.starts_with("E: ")), "{stderr}");
+    let deb = PathBuf::from(stdout.trim());
     let _purge = PurgeOnDrop;
     run(Command::new("dpkg").arg("-i").arg(&deb));
     let listed = run(Command::new("dpkg").args(["-L", "mykey-connect"]));
-    for file in ["/usr/bin/mykey-connect", UNIT, CONFIG] {
+    for file in [
+        "/usr/bin/mykey-connect",
+        UNIT,
+        CONFIG,
+        "/usr/share/man/man8/mykey-connect.8.gz",
+    ] {
         assert!(listed.lines().any(|l| l == file), "{file} in {listed}");
     }
     let status = run(Command::new("dpkg").args(["-s", "mykey-connect"]));
