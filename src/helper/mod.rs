@@ -4,6 +4,7 @@ pub mod apdu;
 pub mod jpki;
 pub mod login;
 pub mod messages;
+pub mod native;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod prompt;

@@ -33,6 +33,11 @@ pub trait Prompter {
     fn notice(&mut self, message: &Bilingual);
     /// Asks for the PIN (`Auth`) or the signature password (`Sign`).
     fn ask_secret(&mut self, purpose: Purpose, tries_left: u8) -> Result<Secret, PromptError>;
+    /// Tells the person why the login failed (wrong PIN and the tries left, blocked, refused),
+    /// where the PIN was asked. On a terminal the command's own error line says it.
+    fn failed(&mut self, message: &Bilingual) {
+        let _ = message;
+    }
 }
 
 /// Where the PIN comes from.

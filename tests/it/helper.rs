@@ -2,6 +2,7 @@
 
 mod cli;
 mod login;
+mod native;
 #[cfg(feature = "pcsc")]
 mod pcsc;
 mod provider;
@@ -24,6 +25,8 @@ pub struct ScriptedPerson {
     pub shown: Vec<CheckedChallenge>,
     pub notices: Vec<Bilingual>,
     pub asked: Vec<(Purpose, u8)>,
+    /// What the person was told when the login failed.
+    pub failures: Vec<Bilingual>,
 }
 
 impl ScriptedPerson {
@@ -53,5 +56,9 @@ impl Prompter for ScriptedPerson {
         self.asked.push((purpose, tries_left));
         let answer = self.answers.pop_front().ok_or(PromptError::EndOfInput)?;
         Ok(Secret::for_purpose(purpose, answer.to_owned())?)
+    }
+
+    fn failed(&mut self, message: &Bilingual) {
+        self.failures.push(message.clone());
     }
 }
