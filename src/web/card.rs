@@ -100,36 +100,3 @@ pub async fn status(
         None => Err(WebError::Card(CardErrorCode::UnknownChallenge)),
     }
 }
-
-/// `GET /card/challenges/{id}/qr.svg`: the `mykey://` link of a challenge as a QR code, for a
-/// helper on a phone. A separate, lazily loaded image: drawing it costs more than the rest of
-/// the login page, and most residents use the link or the command instead.
-pub async fn qr(p: web::Data<Provider>, id: web::Path<String>) -> Result<HttpResponse, WebError> {
-    let owned = id.into_inner();
-    let exists =
-        p.db.read({
-            let id = owned.clone();
-            move |c| crate::store::requests::get_challenge(c, &id)
-        })
-        .await?
-        .is_some_and(|c| c.state == "pending");
-    if !exists {
-        return Err(WebError::Card(CardErrorCode::UnknownChallenge));
-    }
-    let link = login::helper_link(&login::challenge_url(&p, &owned));
-    let svg = tokio::task::spawn_blocking(move || {
-        qrcode::QrCode::new(link.as_bytes()).map(|code| {
-            code.render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(192, 192)
-                .quiet_zone(true)
-                .build()
-        })
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
-    .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(svg))
-}
