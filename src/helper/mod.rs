@@ -6,6 +6,7 @@ pub mod login;
 pub mod messages;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
+pub mod pinentry;
 pub mod prompt;
 pub mod secret;
 pub mod softcard;
