@@ -1,9 +1,11 @@
 //! The helper end to end: login against a real HTTP server, the CLI binary, vpcd and PC/SC.
 
 mod cli;
+mod dialogs;
 mod login;
 #[cfg(feature = "pcsc")]
 mod pcsc;
+mod pinentry;
 mod provider;
 mod refusals;
 mod vpcd;
