@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, Subcommand};
 use mykey_connect::helper::login::{login, LoginError, LoginOptions};
 use mykey_connect::helper::messages::{self, exit, EXIT_CODES_HELP};
-use mykey_connect::helper::prompt::{Prompter, SecretSource, TerminalPrompter};
+use mykey_connect::helper::prompt::{self, Prompter};
 use mykey_connect::helper::softcard::SoftCard;
 use mykey_connect::helper::status::card_status;
 use mykey_connect::helper::transport::{CardChoice, CardTransport, TransportError};
@@ -95,14 +95,6 @@ fn main() -> ExitCode {
     })
 }
 
-fn source(pin_stdin: bool) -> SecretSource {
-    if pin_stdin {
-        SecretSource::StdinLines
-    } else {
-        SecretSource::Terminal
-    }
-}
-
 fn choose(card: Option<&str>) -> Result<CardChoice, TransportError> {
     card.map(CardChoice::parse)
         .unwrap_or_else(CardChoice::default_choice)
@@ -114,15 +106,28 @@ fn fail(error: &LoginError) -> u8 {
     messages::exit_code(error)
 }
 
+/// [`fail`], and the message in a dialog too when the prompter is one; not after Cancel,
+/// which the person chose.
+fn fail_shown(error: &LoginError, prompter: &mut dyn Prompter) -> u8 {
+    let code = fail(error);
+    if code != exit::CANCELLED {
+        prompter.show_failure(&messages::login(error));
+    }
+    code
+}
+
 fn run_login(target: &str, card: Option<&str>, pin_stdin: bool, yes: bool) -> u8 {
-    let transport: Box<dyn CardTransport> = match choose(card).and_then(|c| c.open()) {
-        Ok(transport) => transport,
+    let mut prompter = match prompt::for_this_process(pin_stdin) {
+        Ok(prompter) => prompter,
         Err(error) => return fail(&error.into()),
     };
-    let mut prompter = TerminalPrompter::new(source(pin_stdin));
+    let transport: Box<dyn CardTransport> = match choose(card).and_then(|c| c.open()) {
+        Ok(transport) => transport,
+        Err(error) => return fail_shown(&error.into(), &mut *prompter),
+    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let options = LoginOptions { assume_yes: yes };
-    match login(target, transport, &mut prompter, &options, now) {
+    match login(target, transport, &mut *prompter, &options, now) {
         Ok(outcome) => {
             println!(
                 "ログインしました（{}）。ブラウザに戻ってください。\nLogged in to {} ({}). Return to your browser.",
@@ -130,7 +135,7 @@ fn run_login(target: &str, card: Option<&str>, pin_stdin: bool, yes: bool) -> u8
             );
             exit::OK
         }
-        Err(error) => fail(&error),
+        Err(error) => fail_shown(&error, &mut *prompter),
     }
 }
 
@@ -146,8 +151,12 @@ fn run_status(card: Option<&str>, with_password: bool, pin_stdin: bool) -> u8 {
         Ok(transport) => transport,
         Err(error) => return fail(&error.into()),
     };
-    let mut prompter = TerminalPrompter::new(source(pin_stdin));
-    let prompter = with_password.then_some(&mut prompter as &mut dyn Prompter);
+    let mut prompter = match with_password.then(|| prompt::for_this_process(pin_stdin)) {
+        Some(Ok(prompter)) => Some(prompter),
+        Some(Err(error)) => return fail(&error.into()),
+        None => None,
+    };
+    let prompter = prompter.as_mut().map(|p| &mut **p as &mut dyn Prompter);
     match card_status(transport, prompter) {
         Ok(status) => {
             println!("{status}");

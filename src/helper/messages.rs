@@ -6,6 +6,7 @@ use crate::card::jpki::Purpose;
 use crate::card::protocol::CardErrorCode;
 use crate::helper::jpki::JpkiError;
 use crate::helper::login::LoginError;
+use crate::helper::pinentry;
 use crate::helper::prompt::PromptError;
 use crate::helper::secret::SecretError;
 use crate::helper::transport::TransportError;
@@ -204,6 +205,8 @@ pub fn login(error: &LoginError) -> Bilingual {
             "暗証番号を入力できる端末がありません。スクリプトから使うときは --pin-stdin を指定してください。",
             "There is no terminal to type the PIN on. Scripts must use --pin-stdin.",
         ),
+        LoginError::Prompt(PromptError::Cancelled) => Bilingual::new("中止しました。", "Cancelled."),
+        LoginError::Prompt(PromptError::Pinentry(error)) => pinentry::failure(error),
         LoginError::Prompt(_) => Bilingual::new(
             "暗証番号が入力されなかったため中止しました。",
             "Stopped: no PIN or password was given.",

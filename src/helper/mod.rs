@@ -7,6 +7,7 @@ pub mod messages;
 pub mod native;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
+pub mod pinentry;
 pub mod prompt;
 pub mod secret;
 pub mod softcard;

@@ -1,10 +1,12 @@
 //! The helper end to end: login against a real HTTP server, the CLI binary, vpcd and PC/SC.
 
 mod cli;
+mod dialogs;
 mod login;
 mod native;
 #[cfg(feature = "pcsc")]
 mod pcsc;
+mod pinentry;
 mod provider;
 mod refusals;
 mod vpcd;
@@ -58,7 +60,7 @@ impl Prompter for ScriptedPerson {
         Ok(Secret::for_purpose(purpose, answer.to_owned())?)
     }
 
-    fn failed(&mut self, message: &Bilingual) {
+    fn show_failure(&mut self, message: &Bilingual) {
         self.failures.push(message.clone());
     }
 }

@@ -167,7 +167,7 @@ fn log_in(
         let reply = refusal(&error);
         if !matches!(error, LoginError::Cancelled | LoginError::Prompt(_)) {
             // Wrong PIN, last try, blocked, refused: told in a dialog as the PIN was asked.
-            prompter.failed(&messages::login(&error));
+            prompter.show_failure(&messages::login(&error));
         }
         reply
     })
@@ -213,7 +213,9 @@ fn reply_error(error: &LoginError) -> (ReplyError, bool) {
         | LoginError::MalformedChallenge(_) => (ReplyError::ChallengeRefused, false),
         LoginError::Cancelled => (ReplyError::Cancelled, true),
         LoginError::Prompt(PromptError::Format(_)) => (ReplyError::WrongPin, true),
-        LoginError::Prompt(PromptError::EndOfInput) => (ReplyError::Cancelled, true),
+        LoginError::Prompt(PromptError::EndOfInput | PromptError::Cancelled) => {
+            (ReplyError::Cancelled, true)
+        }
         LoginError::Prompt(_) => (ReplyError::PromptUnavailable, true),
         LoginError::Card(JpkiError::Transport(TransportError::SoftCard(_))) => {
             (ReplyError::CardError, true)

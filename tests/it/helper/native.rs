@@ -51,8 +51,8 @@ impl Prompter for Person {
     fn ask_secret(&mut self, purpose: Purpose, tries_left: u8) -> Result<Secret, PromptError> {
         self.seen().ask_secret(purpose, tries_left)
     }
-    fn failed(&mut self, message: &Bilingual) {
-        self.seen().failed(message);
+    fn show_failure(&mut self, message: &Bilingual) {
+        self.seen().show_failure(message);
     }
 }
 
