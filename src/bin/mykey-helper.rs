@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, Subcommand};
 use mykey_connect::helper::login::{login, LoginError, LoginOptions};
 use mykey_connect::helper::messages::{self, exit, EXIT_CODES_HELP};
-use mykey_connect::helper::prompt::{self, Prompter};
+use mykey_connect::helper::native::{self, Caller, HostContext};
+use mykey_connect::helper::pinentry::PinentryPrompter;
+use mykey_connect::helper::prompt::{self, PromptError, Prompter};
 use mykey_connect::helper::softcard::SoftCard;
 use mykey_connect::helper::status::card_status;
 use mykey_connect::helper::transport::{CardChoice, CardTransport, TransportError};
@@ -54,6 +56,12 @@ enum Command {
         #[arg(long, requires = "with_password")]
         pin_stdin: bool,
     },
+    /// ブラウザ拡張機能のネイティブメッセージングホスト（ブラウザが起動します）/ The browser extension's native-messaging host (browsers start it)
+    NativeHost {
+        /// ブラウザが渡す引数 / what the browser passes: chrome-extension://ID/, or MANIFEST EXTENSION-ID
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        browser_args: Vec<String>,
+    },
     /// ソフトウェアカードを vpcd 経由で PC/SC に見せる / Serve a software card to pcscd through vsmartcard vpcd
     Vpcd {
         /// CARD file (file:CARD also accepted)
@@ -67,9 +75,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A browser starts the host named in its manifest with its own arguments, not ours.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Caller::from_args(&args[1..]) {
+        Some(_) => Cli {
+            command: Command::NativeHost {
+                browser_args: args[1..]
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            },
+        },
+        None => Cli::parse(),
+    };
     let default_log = match cli.command {
         Command::Vpcd { .. } => "info",
+        Command::NativeHost { .. } => "info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG")
@@ -92,6 +113,7 @@ fn main() -> ExitCode {
             pin_stdin,
         } => run_status(card.as_deref(), with_password, pin_stdin),
         Command::Vpcd { card, host, port } => run_vpcd(&card, &host, port),
+        Command::NativeHost { browser_args } => run_native_host(&browser_args),
     })
 }
 
@@ -203,6 +225,44 @@ fn run_vpcd(card: &str, host: &str, port: u16) -> u8 {
         Err(error) => {
             eprintln!("vpcd: {error}");
             exit::READER
+        }
+    }
+}
+
+/// The machine the native host runs on: the card from `MYKEY_CARD` (as `--card`; PC/SC by
+/// default) and a PIN dialog, since standard input is the browser's pipe.
+struct Desktop;
+
+impl HostContext for Desktop {
+    fn prompter(&mut self) -> Result<Box<dyn Prompter>, PromptError> {
+        Ok(Box::new(PinentryPrompter::locate()?))
+    }
+
+    fn card(&mut self) -> Result<Box<dyn CardTransport>, TransportError> {
+        choose(std::env::var("MYKEY_CARD").ok().as_deref())?.open()
+    }
+
+    fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+}
+
+fn run_native_host(browser_args: &[String]) -> u8 {
+    let caller = Caller::from_args(browser_args);
+    if caller.as_ref().is_some_and(|c| !c.is_our_extension()) {
+        tracing::warn!(
+            ?caller,
+            "refusing a browser extension that is not mykey-helper's"
+        );
+        return exit::USAGE;
+    }
+    tracing::info!(?caller, "native-messaging host started");
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    match native::serve(&mut stdin.lock(), &mut stdout.lock(), &mut Desktop) {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            tracing::warn!(%error, "the browser's pipe failed");
+            exit::UNEXPECTED
         }
     }
 }

@@ -2,6 +2,8 @@
 //! expired challenge, in Japanese and in English; every page self-contained under its CSP.
 
 mod driver;
+#[cfg(feature = "pcsc")]
+mod extension;
 mod page;
 mod site;
 

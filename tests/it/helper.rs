@@ -5,7 +5,7 @@ mod dialogs;
 mod login;
 mod native;
 #[cfg(feature = "pcsc")]
-mod pcsc;
+pub(crate) mod pcsc;
 mod pinentry;
 mod provider;
 mod refusals;

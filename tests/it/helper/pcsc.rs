@@ -22,13 +22,13 @@ use super::cli::{helper, text};
 use super::provider::TestProvider;
 use crate::softcard::fixture;
 
-static VPCD: Mutex<()> = Mutex::new(());
+pub(crate) static VPCD: Mutex<()> = Mutex::new(());
 
 /// The bridge process; killed when the test ends, however it ends.
-struct Bridge(Child);
+pub(crate) struct Bridge(Child);
 
 impl Bridge {
-    fn start(card: &Path) -> Bridge {
+    pub(crate) fn start(card: &Path) -> Bridge {
         let child = Command::new(env!("CARGO_BIN_EXE_mykey-helper"))
             .args(["vpcd", "--card"])
             .arg(card)
@@ -72,7 +72,7 @@ fn readers() -> Vec<ReaderStatus> {
     }
 }
 
-fn wait_for_virtual_card(deadline: Duration) -> ReaderStatus {
+pub(crate) fn wait_for_virtual_card(deadline: Duration) -> ReaderStatus {
     let until = Instant::now() + deadline;
     loop {
         let readers = readers();
