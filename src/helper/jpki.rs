@@ -45,7 +45,9 @@ fn secret_name(purpose: Purpose) -> &'static str {
 /// What a VERIFY without data says about a PIN or password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretState {
-    /// Already verified in this card session.
+    /// The card says no verification is needed (`9000`, ISO/IEC 7816-4). A My Number Card
+    /// never answers so: it gives the tries left even right after a correct VERIFY (a trace
+    /// in OpenSC pull request 959; docs/softcard-fidelity.md).
     Verified,
     /// Not verified; this many tries before it blocks.
     TriesLeft(u8),
@@ -53,13 +55,21 @@ pub enum SecretState {
 }
 
 /// The JPKI application of one card.
+///
+/// Selecting the application makes the card forget every verified secret, so a `Jpki` selects
+/// it once, before its first command, and never again: a VERIFY and the signature or read it
+/// unlocks must go through the same `Jpki`.
 pub struct Jpki<T: CardTransport> {
     transport: T,
+    application_selected: bool,
 }
 
 impl<T: CardTransport> Jpki<T> {
     pub fn new(transport: T) -> Jpki<T> {
-        Jpki { transport }
+        Jpki {
+            transport,
+            application_selected: false,
+        }
     }
 
     pub fn transport(&self) -> &T {
@@ -74,12 +84,25 @@ impl<T: CardTransport> Jpki<T> {
         self.transport
     }
 
-    /// SELECT the JPKI application; a card without it is not a My Number Card.
+    /// SELECT the JPKI application; a card without it is not a My Number Card. The card
+    /// forgets what was verified before.
     pub fn select_application(&mut self) -> Result<(), JpkiError> {
+        self.application_selected = false;
         let command = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(JPKI_AID.to_vec());
         match self.exchange(&command)?.sw {
-            StatusWord::OK => Ok(()),
+            StatusWord::OK => {
+                self.application_selected = true;
+                Ok(())
+            }
             _ => Err(JpkiError::NotJpki),
+        }
+    }
+
+    /// Selects the application unless this `Jpki` already did, which would undo a VERIFY.
+    fn enter_application(&mut self) -> Result<(), JpkiError> {
+        match self.application_selected {
+            true => Ok(()),
+            false => self.select_application(),
         }
     }
 
@@ -108,9 +131,9 @@ impl<T: CardTransport> Jpki<T> {
     }
 
     /// The end-entity certificate of one key. The signature certificate needs
-    /// [`Jpki::verify`] with the signature password first.
+    /// [`Jpki::verify`] with the signature password first, through this same `Jpki`.
     pub fn read_certificate(&mut self, purpose: Purpose) -> Result<Vec<u8>, JpkiError> {
-        self.select_application()?;
+        self.enter_application()?;
         self.read_der_file(match purpose {
             Purpose::Auth => ef::AUTH_CERT,
             Purpose::Sign => ef::SIGN_CERT,
@@ -119,7 +142,7 @@ impl<T: CardTransport> Jpki<T> {
 
     /// The certificate of the CA that issued one key's certificate.
     pub fn read_ca_certificate(&mut self, purpose: Purpose) -> Result<Vec<u8>, JpkiError> {
-        self.select_application()?;
+        self.enter_application()?;
         self.read_der_file(match purpose {
             Purpose::Auth => ef::AUTH_CA_CERT,
             Purpose::Sign => ef::SIGN_CA_CERT,
@@ -128,16 +151,17 @@ impl<T: CardTransport> Jpki<T> {
 
     /// The token label of EF 0006 without its padding (`JPKIAPICCTOKEN2` on a My Number Card).
     pub fn token_label(&mut self) -> Result<String, JpkiError> {
-        self.select_application()?;
+        self.enter_application()?;
         self.select_ef(ef::TOKEN_INFO)?;
         let raw = self.read_binary(0, 0x20)?;
         let text = String::from_utf8_lossy(&raw);
         Ok(text.trim_end_matches([' ', '\0']).to_owned())
     }
 
-    /// Asks the card, without spending a try, whether a secret is verified, open or blocked.
+    /// Asks the card, without spending a try, how many tries a secret has left or whether it is
+    /// blocked.
     pub fn secret_state(&mut self, purpose: Purpose) -> Result<SecretState, JpkiError> {
-        self.select_application()?;
+        self.enter_application()?;
         self.select_ef(secret_ef(purpose))?;
         let sw = self.exchange(&Command::new(0x00, 0x20, 0x00, 0x80))?.sw;
         match sw {
@@ -155,7 +179,7 @@ impl<T: CardTransport> Jpki<T> {
 
     /// Presents the PIN or password once. Never retried here: a wrong secret costs a try.
     pub fn verify(&mut self, purpose: Purpose, secret: &Secret) -> Result<(), JpkiError> {
-        self.select_application()?;
+        self.enter_application()?;
         self.select_ef(secret_ef(purpose))?;
         let command = Command::new(0x00, 0x20, 0x00, 0x80).with_data(secret.expose().as_bytes());
         let apdu = Zeroizing::new(command.to_bytes().map_err(|e| JpkiError::Malformed {
@@ -184,7 +208,7 @@ impl<T: CardTransport> Jpki<T> {
     /// Signs `message` with one key: the card receives the DER DigestInfo of SHA-256(message)
     /// and returns the RSASSA-PKCS1-v1_5 signature (card-login spec §3).
     pub fn sign(&mut self, purpose: Purpose, message: &[u8]) -> Result<Vec<u8>, JpkiError> {
-        self.select_application()?;
+        self.enter_application()?;
         self.select_ef(match purpose {
             Purpose::Auth => ef::AUTH_KEY,
             Purpose::Sign => ef::SIGN_KEY,

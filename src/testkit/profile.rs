@@ -6,8 +6,8 @@ use yasna::Tag;
 use super::card_file::Holder;
 use super::der::{self, oids, Attr, Extension};
 use super::error::TestkitError;
-use super::root::{directory_crl_distribution_point, Root};
-use crate::card::jpki::{self, oid, Purpose};
+use super::root::{directory_crl_distribution_point, root_alt_name, Root};
+use crate::card::jpki::{oid, Purpose};
 
 /// CPS pointer J-LIS certificates carry in their policy qualifier.
 const CPS_URI: &str = "http://www.jpki.go.jp/cps.html";
@@ -107,7 +107,9 @@ fn extensions(root: &Root, subject: &EndEntity<'_>) -> Result<Vec<Extension>, Te
             basic_facts(subject.holder)?,
         ));
     }
-    let issuer_alt_name = der::name(&[(Attr::Organization, jpki::ISSUER_ALT_ORG)]);
+    // Real certificates show `C=JP, O=公的個人認証サービス` first (docs/jpki-profiles.md); the
+    // rest is taken to be the issuing root's own subjectAltName.
+    let issuer_alt_name = root_alt_name(root.purpose);
     extensions.extend([
         Extension::new(
             oids::ISSUER_ALT_NAME,
@@ -134,8 +136,8 @@ fn extensions(root: &Root, subject: &EndEntity<'_>) -> Result<Vec<Extension>, Te
 }
 
 /// extendedKeyUsage of the user-authentication certificate: TLS client authentication,
-/// PKINIT client authentication and Windows smart card logon. Not confirmed against a J-LIS
-/// document here; see docs/linkage-format.md "Test certificate profiles" for the reasoning.
+/// PKINIT client authentication and Windows smart card logon. No public source read for this
+/// project confirms or refutes it (docs/jpki-profiles.md), so no verifier here relies on it.
 fn client_authentication_purposes() -> Vec<u8> {
     yasna::construct_der(|w| {
         w.write_sequence(|w| {
@@ -150,27 +152,25 @@ fn client_authentication_purposes() -> Vec<u8> {
     })
 }
 
-/// subjectAltName of the signature certificate: the four basic facts (and the substitute
-/// maps when any) as otherName { type-id, [0] EXPLICIT UTF8String } (reference/jpki.md).
+/// subjectAltName of the signature certificate: the four basic facts and both substitute maps
+/// as otherName { type-id, [0] EXPLICIT UTF8String }, in the order real certificates show
+/// (name, birth date, sex, address, name map, address map; docs/jpki-profiles.md). A map is
+/// written even without 外字, as all `0`s, one per character.
 fn basic_facts(holder: &Holder) -> Result<Vec<u8>, TestkitError> {
     let sex = holder.sex.to_string();
-    let facts: Vec<(&str, &str)> = [
-        (oid::NAME, Some(holder.name.as_str())),
-        (
-            oid::NAME_SUBSTITUTE_MAP,
-            holder.name_substitute_map.as_deref(),
-        ),
-        (oid::SEX, Some(sex.as_str())),
-        (oid::DATE_OF_BIRTH, Some(holder.date_of_birth.as_str())),
-        (oid::ADDRESS, Some(holder.address.as_str())),
-        (
-            oid::ADDRESS_SUBSTITUTE_MAP,
-            holder.address_substitute_map.as_deref(),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(type_id, value)| value.map(|v| (type_id, v)))
-    .collect();
+    let no_substitutes = |text: &str| "0".repeat(text.chars().count());
+    let name_map =
+        (holder.name_substitute_map.clone()).unwrap_or_else(|| no_substitutes(&holder.name));
+    let address_map =
+        (holder.address_substitute_map.clone()).unwrap_or_else(|| no_substitutes(&holder.address));
+    let facts: Vec<(&str, &str)> = vec![
+        (oid::NAME, holder.name.as_str()),
+        (oid::DATE_OF_BIRTH, holder.date_of_birth.as_str()),
+        (oid::SEX, sex.as_str()),
+        (oid::ADDRESS, holder.address.as_str()),
+        (oid::NAME_SUBSTITUTE_MAP, name_map.as_str()),
+        (oid::ADDRESS_SUBSTITUTE_MAP, address_map.as_str()),
+    ];
     let facts = facts
         .into_iter()
         .map(|(type_id, value)| Ok((der::dotted(type_id)?, value)))

@@ -39,8 +39,9 @@ pub(crate) fn root_subject(purpose: Purpose) -> Vec<u8> {
     ])
 }
 
-/// The Japanese name J-LIS roots carry as subjectAltName (as in the 2015 and 2023 roots).
-fn root_alt_name(purpose: Purpose) -> Vec<u8> {
+/// The Japanese name J-LIS roots carry as subjectAltName (as in the 2015 and 2023 roots), and
+/// their end-entity certificates as issuerAltName (docs/jpki-profiles.md).
+pub(crate) fn root_alt_name(purpose: Purpose) -> Vec<u8> {
     let unit = match purpose {
         Purpose::Auth => "公的個人認証サービス利用者証明用",
         Purpose::Sign => "公的個人認証サービス署名用",

@@ -5,6 +5,8 @@ mod dialogs;
 mod login;
 mod native;
 #[cfg(feature = "pcsc")]
+mod opensc;
+#[cfg(feature = "pcsc")]
 pub(crate) mod pcsc;
 mod pinentry;
 mod provider;

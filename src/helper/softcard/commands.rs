@@ -3,8 +3,8 @@
 use rsa::Pkcs1v15Sign;
 
 use super::files::{kind_of, FileKind};
+use super::session::{status_answer, Application};
 use super::{max_tries, SoftCard};
-use crate::card::jpki::JPKI_AID;
 use crate::helper::apdu::{Command, Response, StatusWord, MAX_SHORT_LE};
 
 /// SELECT by DF name (ISO/IEC 7816-4 §11.2.2, P1=04).
@@ -33,11 +33,10 @@ impl SoftCard {
                     return status(StatusWord::WRONG_LENGTH);
                 }
                 // A failed SELECT leaves the current selection as it was (ISO/IEC 7816-4 §7.1.1).
-                if command.data != JPKI_AID {
+                let Some(application) = Application::by_aid(&command.data) else {
                     return status(StatusWord::FILE_NOT_FOUND);
-                }
-                self.session.application_selected = true;
-                self.session.current_ef = None;
+                };
+                self.session.enter(application);
                 Response::ok(Vec::new())
             }
             SELECT_EF_UNDER_DF => {
@@ -45,11 +44,12 @@ impl SoftCard {
                     return status(StatusWord::WRONG_LENGTH);
                 };
                 let fid = u16::from_be_bytes([hi, lo]);
-                // The EFs live in the JPKI application: from the MF they do not exist.
-                if !self.session.application_selected || kind_of(fid).is_none() {
+                // The EFs live in the JPKI application: from the MF or another application
+                // they do not exist.
+                if self.session.application() != Some(Application::Jpki) || kind_of(fid).is_none() {
                     return status(StatusWord::FILE_NOT_FOUND);
                 }
-                self.session.current_ef = Some(fid);
+                self.session.select_ef(fid);
                 Response::ok(Vec::new())
             }
             _ => status(StatusWord::INCORRECT_P1P2),
@@ -64,12 +64,12 @@ impl SoftCard {
         if command.p1 & 0x80 != 0 {
             return status(StatusWord::INCORRECT_P1P2);
         }
-        let Some(fid) = self.session.current_ef else {
+        let Some(fid) = self.session.current_ef() else {
             return status(StatusWord::NO_CURRENT_EF);
         };
         match kind_of(fid) {
             Some(FileKind::Binary { guard }) => {
-                if guard.is_some_and(|purpose| !self.is_verified(purpose)) {
+                if guard.is_some_and(|purpose| !self.session.is_verified(purpose)) {
                     return status(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
                 }
                 let content = self.files.content(fid).unwrap_or_default();
@@ -91,7 +91,7 @@ impl SoftCard {
         if command.le.is_some() || command.data.len() > MAX_SECRET_LEN {
             return status(StatusWord::WRONG_LENGTH);
         }
-        let Some(fid) = self.session.current_ef else {
+        let Some(fid) = self.session.current_ef() else {
             return status(StatusWord::NO_CURRENT_EF);
         };
         let Some(FileKind::Secret(purpose)) = kind_of(fid) else {
@@ -101,12 +101,10 @@ impl SoftCard {
         if tries_left == 0 {
             return status(StatusWord::REFERENCE_DATA_BLOCKED);
         }
-        // VERIFY without data asks for the state and never costs a try (ISO/IEC 7816-4 §11.5.6).
+        // VERIFY without data asks for the state, never costs a try (ISO/IEC 7816-4 §11.5.6)
+        // and changes nothing.
         if command.data.is_empty() {
-            return match self.is_verified(purpose) {
-                true => Response::ok(Vec::new()),
-                false => status(StatusWord::verification_failed(tries_left)),
-            };
+            return status(status_answer(tries_left));
         }
         let matches = constant_time_eq(&command.data, self.slot_mut(purpose).secret.as_bytes());
         let (tries_after, answer) = if matches {
@@ -115,7 +113,7 @@ impl SoftCard {
             let left = tries_left - 1;
             (left, StatusWord::verification_failed(left))
         };
-        *self.verified_mut(purpose) = matches;
+        self.session.record_verify(purpose, matches);
         if tries_after != tries_left {
             self.slot_mut(purpose).tries_left = tries_after;
             // The counter must be on disk before the host learns the result, or pulling the
@@ -134,13 +132,13 @@ impl SoftCard {
         if command.data.is_empty() || command.le != Some(MAX_SHORT_LE) {
             return status(StatusWord::WRONG_LENGTH);
         }
-        let Some(fid) = self.session.current_ef else {
+        let Some(fid) = self.session.current_ef() else {
             return status(StatusWord::NO_CURRENT_EF);
         };
         let Some(FileKind::Key(purpose)) = kind_of(fid) else {
             return status(StatusWord::INCOMPATIBLE_WITH_FILE);
         };
-        if !self.is_verified(purpose) {
+        if !self.session.is_verified(purpose) {
             return status(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         }
         // The card pads exactly what it is given with PKCS#1 v1.5 type 1 (RFC 8017 §9.2 step 5)

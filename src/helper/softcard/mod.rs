@@ -1,11 +1,15 @@
 //! A software JPKI card: answers the card's APDUs from a CARD file, retry counters included.
 //!
 //! The card keeps a session (selected application and EF, which secrets were verified) that a
-//! power-off or reset clears, and retry counters that survive everything: when the card was
-//! opened from a path, each counter change is saved to the file before the answer leaves.
+//! power-off, a reset or a new SELECT of an application clears, and retry counters that
+//! survive everything: when the card was opened from a path, each counter change is saved to
+//! the file before the answer leaves.
 
 mod commands;
 mod files;
+mod session;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -34,15 +38,6 @@ pub enum SoftCardError {
     Key { purpose: Purpose, reason: String },
 }
 
-/// What a power cycle forgets.
-#[derive(Debug, Clone, Default)]
-struct Session {
-    application_selected: bool,
-    current_ef: Option<u16>,
-    auth_verified: bool,
-    sign_verified: bool,
-}
-
 #[derive(Clone)]
 pub struct SoftCard {
     card: CardFile,
@@ -50,7 +45,7 @@ pub struct SoftCard {
     files: files::BinaryFiles,
     auth_key: RsaPrivateKey,
     sign_key: RsaPrivateKey,
-    session: Session,
+    session: session::Session,
 }
 
 impl std::fmt::Debug for SoftCard {
@@ -73,7 +68,7 @@ impl SoftCard {
             sign_key: private_key(&card.sign, Purpose::Sign)?,
             card,
             path: None,
-            session: Session::default(),
+            session: session::Session::default(),
         })
     }
 
@@ -99,7 +94,7 @@ impl SoftCard {
 
     /// Cuts the power: the selection and every verified secret are forgotten.
     pub fn power_off(&mut self) {
-        self.session = Session::default();
+        self.session = session::Session::default();
     }
 
     /// A warm reset forgets the same as a power cycle.
@@ -139,20 +134,6 @@ impl SoftCard {
         }
     }
 
-    fn verified_mut(&mut self, purpose: Purpose) -> &mut bool {
-        match purpose {
-            Purpose::Auth => &mut self.session.auth_verified,
-            Purpose::Sign => &mut self.session.sign_verified,
-        }
-    }
-
-    fn is_verified(&self, purpose: Purpose) -> bool {
-        match purpose {
-            Purpose::Auth => self.session.auth_verified,
-            Purpose::Sign => self.session.sign_verified,
-        }
-    }
-
     fn key(&self, purpose: Purpose) -> &RsaPrivateKey {
         match purpose {
             Purpose::Auth => &self.auth_key,
@@ -189,15 +170,4 @@ fn private_key(slot: &KeySlot, purpose: Purpose) -> Result<RsaPrivateKey, SoftCa
         purpose,
         reason: e.to_string(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_atr_check_byte_makes_the_xor_of_t0_to_tck_zero() {
-        // ISO/IEC 7816-3 §8.2.5: TCK is present when T=1 is offered.
-        assert_eq!(ATR[1..].iter().fold(0u8, |acc, b| acc ^ b), 0);
-    }
 }

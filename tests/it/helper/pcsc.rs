@@ -2,7 +2,8 @@
 //!
 //! These need a running pcscd (`.ci/run` starts it; by hand: `pcscd` as root). They fail,
 //! never skip, when it is not reachable. pcscd serves one vpcd reader per port, so every
-//! step runs in one test function, behind a process-wide lock for any test added later.
+//! test that inserts a card (here and in `opensc`) holds the process-wide [`VPCD`] lock;
+//! other processes are kept out by `flock /tmp/mykey-vpcd.lock`.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,6 +23,7 @@ use super::cli::{helper, text};
 use super::provider::TestProvider;
 use crate::softcard::fixture;
 
+/// Held by every test of this binary that uses the virtual reader.
 pub(crate) static VPCD: Mutex<()> = Mutex::new(());
 
 /// The bridge process; killed when the test ends, however it ends.
@@ -60,7 +62,7 @@ impl Drop for Bridge {
     }
 }
 
-fn readers() -> Vec<ReaderStatus> {
+pub(crate) fn readers() -> Vec<ReaderStatus> {
     match list_readers() {
         Ok(readers) => readers,
         Err(TransportError::NoService) => panic!(

@@ -145,9 +145,9 @@ fn unknown_applications_and_files_are_not_found_and_keep_the_selection() {
     let mut card = fresh_card();
     send(&mut card, SELECT_JPKI);
     send(&mut card, "00 A4 02 0C 02 00 0A");
-    // The card-info application of a My Number Card is not part of this card.
+    // The PIV application is not on a My Number Card.
     assert_eq!(
-        sw(&mut card, "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 08"),
+        sw(&mut card, "00 A4 04 0C 09 A0 00 00 03 08 00 00 10 00"),
         StatusWord::FILE_NOT_FOUND
     );
     assert_eq!(

@@ -111,9 +111,10 @@ fn signing_before_verify_is_a_security_status_error_and_after_it_verifies() {
         Err(JpkiError::SecurityStatusNotSatisfied)
     ));
     jpki.verify(Purpose::Auth, &pin(PIN)).expect("verify");
+    // Like a My Number Card, the software card tells the tries left even once verified.
     assert_eq!(
         jpki.secret_state(Purpose::Auth).expect("state"),
-        SecretState::Verified
+        SecretState::TriesLeft(3)
     );
     let signature = jpki.sign(Purpose::Auth, &message).expect("sign");
     let certificate = jpki.read_certificate(Purpose::Auth).expect("certificate");
@@ -122,6 +123,38 @@ fn signing_before_verify_is_a_security_status_error_and_after_it_verifies() {
         &message,
         &signature
     ));
+}
+
+#[test]
+fn one_client_keeps_the_pin_verified_while_it_reads_other_files_and_then_signs() {
+    let mut jpki = Jpki::new(fresh_card());
+    jpki.verify(Purpose::Auth, &pin(PIN)).expect("verify");
+    assert_eq!(jpki.token_label().expect("label"), TOKEN_LABEL);
+    jpki.read_ca_certificate(Purpose::Auth).expect("auth CA");
+    let certificate = jpki.read_certificate(Purpose::Auth).expect("certificate");
+    let signature = jpki.sign(Purpose::Auth, b"message").expect("sign");
+    assert!(fixture::signature_verifies(
+        &certificate,
+        b"message",
+        &signature
+    ));
+}
+
+#[test]
+fn a_second_client_selects_the_application_again_so_the_pin_must_be_verified_again() {
+    let mut card = fresh_card();
+    Jpki::new(&mut card)
+        .verify(Purpose::Auth, &pin(PIN))
+        .expect("the first client verifies");
+    let mut second = Jpki::new(&mut card);
+    assert!(matches!(
+        second.sign(Purpose::Auth, b"message"),
+        Err(JpkiError::SecurityStatusNotSatisfied)
+    ));
+    second
+        .verify(Purpose::Auth, &pin(PIN))
+        .expect("verify again");
+    second.sign(Purpose::Auth, b"message").expect("sign");
 }
 
 #[test]

@@ -160,7 +160,21 @@ fn both_certificates_point_back_to_their_root_by_key_and_by_name() {
         let [GeneralName::DirectoryName(name)] = ian.general_names.as_slice() else {
             panic!("one directoryName")
         };
-        assert_eq!(name.to_string(), format!("O={}", jpki::ISSUER_ALT_ORG));
+        // Real certificates show C=JP, O=公的個人認証サービス first; the whole name is the root's
+        // own subjectAltName.
+        assert!(
+            name.to_string()
+                .starts_with(&format!("C=JP, O={}, OU=", jpki::ISSUER_ALT_ORG)),
+            "{name}"
+        );
+        let ParsedExtension::SubjectAlternativeName(root_san) = extension(&root, "2.5.29.17")
+        else {
+            panic!("root SAN")
+        };
+        let [GeneralName::DirectoryName(root_name)] = root_san.general_names.as_slice() else {
+            panic!("one directoryName in the root")
+        };
+        assert_eq!(name.as_raw(), root_name.as_raw());
         let ParsedExtension::CRLDistributionPoints(points) = extension(&cert, "2.5.29.31") else {
             panic!("CRL DP")
         };
@@ -197,21 +211,20 @@ fn the_basic_facts_are_other_names_with_the_jlis_oids() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
+    // The order of real certificates; a map is present even without 外字 (all 0).
     let expected = [
         (oid::NAME, "山田\u{3000}太郎"),
-        (oid::NAME_SUBSTITUTE_MAP, "00100"),
-        (oid::SEX, "1"),
         (oid::DATE_OF_BIRTH, "319850401"),
+        (oid::SEX, "1"),
         (oid::ADDRESS, "東京都千代田区千代田１番１号"),
+        (oid::NAME_SUBSTITUTE_MAP, "00100"),
+        (oid::ADDRESS_SUBSTITUTE_MAP, "00000000000000"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
         .map(|(o, v)| (o.to_string(), v.to_string()))
         .collect();
-    assert_eq!(
-        facts, expected,
-        "no address map when the address has no 外字"
-    );
+    assert_eq!(facts, expected);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write(dir.path(), "sign.der", &der);
