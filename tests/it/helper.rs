@@ -2,6 +2,7 @@
 
 mod cli;
 mod dialogs;
+mod install;
 mod login;
 #[cfg(feature = "pcsc")]
 mod pcsc;
