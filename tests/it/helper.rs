@@ -1,6 +1,9 @@
 //! The helper end to end: login against a real HTTP server, the CLI binary, vpcd and PC/SC.
 
 mod cli;
+// The package depends on libpcsclite: built from the helper with the pcsc feature.
+#[cfg(feature = "pcsc")]
+mod deb;
 mod dialogs;
 mod install;
 mod login;
