@@ -1,9 +1,11 @@
 //! `mykey-helper`: the resident's helper command line; parses arguments and calls the library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand};
+use mykey_connect::helper::install;
 use mykey_connect::helper::login::{login, LoginError, LoginOptions};
 use mykey_connect::helper::messages::{self, exit, EXIT_CODES_HELP};
 use mykey_connect::helper::native::{self, Caller, HostContext};
@@ -62,6 +64,27 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         browser_args: Vec<String>,
     },
+    /// mykey:// リンクとブラウザ拡張の接続先（ネイティブメッセージング）を登録 / Register mykey:// links and the browsers' native-messaging host
+    Install {
+        /// 全ユーザー用（パッケージ向け、システムのフォルダー）/ for every user: the system folders (Linux packages)
+        #[arg(long)]
+        system: bool,
+        /// --system の書き込み先（パッケージの作業フォルダー、何も実行しない）/ with --system: write under this folder instead of / (package staging; runs nothing)
+        #[arg(long, requires = "system")]
+        root: Option<PathBuf>,
+        /// 登録するヘルパーの絶対パス（省略時はこのプログラム）/ absolute path of the helper to register (default: this program)
+        #[arg(long)]
+        exe: Option<PathBuf>,
+    },
+    /// install が登録したものを削除 / Remove what install registered
+    Uninstall {
+        /// 全ユーザー用の登録を削除 / remove the registration for every user
+        #[arg(long)]
+        system: bool,
+        /// --system の対象フォルダー / with --system: the folder standing for /
+        #[arg(long, requires = "system")]
+        root: Option<PathBuf>,
+    },
     /// ソフトウェアカードを vpcd 経由で PC/SC に見せる / Serve a software card to pcscd through vsmartcard vpcd
     Vpcd {
         /// CARD file (file:CARD also accepted)
@@ -114,6 +137,17 @@ fn main() -> ExitCode {
         } => run_status(card.as_deref(), with_password, pin_stdin),
         Command::Vpcd { card, host, port } => run_vpcd(&card, &host, port),
         Command::NativeHost { browser_args } => run_native_host(&browser_args),
+        Command::Install { system, root, exe } => {
+            run_install(&install::Options { system, root, exe }, Step::Install)
+        }
+        Command::Uninstall { system, root } => run_install(
+            &install::Options {
+                system,
+                root,
+                exe: None,
+            },
+            Step::Uninstall,
+        ),
     })
 }
 
@@ -206,6 +240,32 @@ fn print_readers(choice: &CardChoice) -> Result<(), TransportError> {
 #[cfg(not(feature = "pcsc"))]
 fn print_readers(_choice: &CardChoice) -> Result<(), TransportError> {
     Ok(())
+}
+
+enum Step {
+    Install,
+    Uninstall,
+}
+
+fn run_install(options: &install::Options, step: Step) -> u8 {
+    let result = install::plan(options, &|name| std::env::var_os(name)).and_then(|plan| {
+        let mut out = std::io::stdout();
+        match step {
+            Step::Install => install::install(&plan, &mut out),
+            Step::Uninstall => install::uninstall(&plan, &mut out),
+        }
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            let (ja, en) = match step {
+                Step::Install => ("インストールできませんでした", "Install failed"),
+                Step::Uninstall => ("アンインストールできませんでした", "Uninstall failed"),
+            };
+            eprintln!("{ja}: {error}\n{en}: {error}");
+            error.exit_code()
+        }
+    }
 }
 
 fn run_vpcd(card: &str, host: &str, port: u16) -> u8 {

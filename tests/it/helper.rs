@@ -1,7 +1,11 @@
 //! The helper end to end: login against a real HTTP server, the CLI binary, vpcd and PC/SC.
 
 mod cli;
-mod dialogs;
+// The package depends on libpcsclite: built from the helper with the pcsc feature.
+#[cfg(feature = "pcsc")]
+mod deb;
+pub(crate) mod dialogs;
+mod install;
 mod login;
 mod native;
 #[cfg(feature = "pcsc")]

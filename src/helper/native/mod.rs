@@ -8,18 +8,7 @@ use std::io::{self, Read, Write};
 
 pub use host::{serve, HostContext, HostReply, HostRequest, ReplyError};
 
-/// The host's name in the manifests browsers read (`jp.mykey.helper.json`).
-pub const HOST_NAME: &str = "jp.mykey.helper";
-/// The extension's id in Chromium, Chrome and Edge: fixed by the `key` in its manifest.json
-/// (the first 128 bits of SHA-256 of that public key, written with the letters a–p).
-pub const CHROMIUM_EXTENSION_ID: &str = "dojcljefpojahfgnhmnhomlimaofgnoc";
-/// The extension's id in Firefox (`browser_specific_settings.gecko.id`).
-pub const FIREFOX_EXTENSION_ID: &str = "mykey-helper@mykey-connect.jp";
-
-/// The origin Chromium-family browsers name the extension by.
-pub fn chromium_extension_origin() -> String {
-    format!("chrome-extension://{CHROMIUM_EXTENSION_ID}/")
-}
+use crate::helper::install::{CHROMIUM_EXTENSION_ORIGIN, FIREFOX_EXTENSION_ID};
 
 /// The longest message the host reads: a request is a URL and an origin, so far less.
 pub const MAX_REQUEST: u32 = 64 * 1024;
@@ -69,9 +58,7 @@ impl Caller {
     /// its manifest allows; the host checks again rather than trust a manifest edited later.
     pub fn is_our_extension(&self) -> bool {
         match self {
-            Caller::Chromium { extension_origin } => {
-                *extension_origin == chromium_extension_origin()
-            }
+            Caller::Chromium { extension_origin } => extension_origin == CHROMIUM_EXTENSION_ORIGIN,
             Caller::Firefox { extension_id, .. } => extension_id == FIREFOX_EXTENSION_ID,
         }
     }

@@ -59,14 +59,19 @@ fn shown_name(name: &str) -> String {
 /// The PIN dialog's description: the request (Japanese first, then English), then what to
 /// do. A compact form when a long origin would not fit in one Assuan line.
 pub fn description(request: Option<&Request>, secret: Purpose) -> String {
-    let (place_ja, place_en) = match secret {
-        Purpose::Auth => (
+    let (place_ja, place_en) = match (secret, request.is_some()) {
+        (Purpose::Auth, _) => (
             "マイナンバーカードをカードリーダーに置いて、暗証番号を入力してください。",
             "Place your My Number Card on the reader and enter its PIN.",
         ),
-        Purpose::Sign => (
+        // After the PIN, in an identity verification.
+        (Purpose::Sign, true) => (
             "続けて、署名用電子証明書のパスワードを入力してください。",
             "Now enter the signature password.",
+        ),
+        (Purpose::Sign, false) => (
+            "マイナンバーカードをカードリーダーに置いて、署名用電子証明書のパスワードを入力してください。",
+            "Place your My Number Card on the reader and enter its signature password.",
         ),
     };
     let Some(r) = request else {
@@ -252,6 +257,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(&format!("{}…", "図".repeat(SITE_LIMIT - 1))));
+    }
+
+    #[test]
+    fn without_a_request_the_description_says_only_what_to_enter() {
+        assert_eq!(
+            description(None, Purpose::Sign),
+            "マイナンバーカードをカードリーダーに置いて、署名用電子証明書のパスワードを入力してください。\n\
+             Place your My Number Card on the reader and enter its signature password."
+        );
     }
 
     #[test]

@@ -4,29 +4,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::PinentryError;
+pub use crate::helper::platform::Platform;
 
 /// Names the pinentry program to use, as a path or a name looked up in `PATH`.
 pub const ENV: &str = "MYKEY_PINENTRY";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    Linux,
-    MacOs,
-    Windows,
-}
-
-impl Platform {
-    /// The platform this helper was built for (the BSDs are searched like Linux).
-    pub fn this() -> Platform {
-        if cfg!(target_os = "macos") {
-            Platform::MacOs
-        } else if cfg!(windows) {
-            Platform::Windows
-        } else {
-            Platform::Linux
-        }
-    }
-}
 
 /// The pinentry for this process: `MYKEY_PINENTRY`, else the first of [`candidates`] that
 /// exists and can draw a window.

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use mykey_connect::helper::native::{self, HOST_NAME};
+use mykey_connect::helper::install::{self, HOST_NAME};
 use mykey_connect::web::i18n::JA;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::driver::{Browser, ChromeDriver, Extension, Tools};
 use super::site::DemoSite;
 use super::{DEMO_CLIENT_NAME, DEMO_LOGIN};
+use crate::helper::dialogs::Dialogs;
 use crate::helper::pcsc::{wait_for_virtual_card, Bridge, VPCD};
 
 /// The unpacked extension in the repository, as a resident's browser loads it.
@@ -22,64 +23,9 @@ fn extension_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("extension")
 }
 
-/// A pinentry that answers from a file and logs what the dialog showed.
-fn test_pinentry() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/test-pinentry")
-}
-
-/// The host manifest a user-level install writes for Chromium, naming the helper binary.
+/// The host manifest `mykey-helper install` writes for Chromium, naming the helper binary.
 fn host_manifest() -> String {
-    json!({
-        "name": HOST_NAME,
-        "description": "mykey-helper",
-        "path": env!("CARGO_BIN_EXE_mykey-helper"),
-        "type": "stdio",
-        "allowed_origins": [native::chromium_extension_origin()],
-    })
-    .to_string()
-}
-
-/// The PIN dialog's side of the test: what it will answer, and what it was shown.
-struct Dialog {
-    dir: tempfile::TempDir,
-}
-
-impl Dialog {
-    fn new() -> Dialog {
-        let dir = tempfile::tempdir().expect("dialog folder");
-        std::fs::write(dir.path().join("answers"), "").expect("answers");
-        std::fs::write(dir.path().join("log"), "").expect("log");
-        Dialog { dir }
-    }
-
-    fn answers(&self) -> PathBuf {
-        self.dir.path().join("answers")
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("log")
-    }
-
-    /// The next answers the person gives, one per dialog (`CANCEL` presses Cancel).
-    fn will_answer(&self, lines: &[&str]) {
-        std::fs::write(self.answers(), lines.join("\n") + "\n").expect("answers");
-    }
-
-    /// Everything the dialogs were told so far, percent-escapes decoded.
-    fn log(&self) -> String {
-        let raw = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        percent_encoding::percent_decode_str(&raw)
-            .decode_utf8_lossy()
-            .into_owned()
-    }
-
-    fn env(&self) -> Vec<(&'static str, PathBuf)> {
-        vec![
-            ("MYKEY_PINENTRY", test_pinentry()),
-            ("MYKEY_TEST_PINENTRY_ANSWERS", self.answers()),
-            ("MYKEY_TEST_PINENTRY_LOG", self.log_path()),
-        ]
-    }
+    install::manifest::chromium(env!("CARGO_BIN_EXE_mykey-helper"))
 }
 
 /// A site of another origin whose page asks the extension to answer the challenge named in
@@ -149,10 +95,9 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
     tokio::task::spawn_blocking(|| wait_for_virtual_card(Duration::from_secs(20)))
         .await
         .expect("the card is in the reader");
-    let dialog = Dialog::new();
-    let env = dialog.env();
-    let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
-    let driver = ChromeDriver::start_with_env(&tools, &env).await;
+    // The person cancels the first dialog, mistypes in the second, then types the PIN.
+    let dialogs = Dialogs::answering(&["CANCEL", "0000", "1234"]);
+    let driver = ChromeDriver::start_with_env(&tools, &dialogs.env()).await;
     let extension = Extension {
         dir: extension_dir(),
         host_manifest: Some((HOST_NAME.to_owned(), host_manifest())),
@@ -176,17 +121,9 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
         .expect("the command names the challenge")
         .to_owned();
     assert!(
-        !bystander
-            .client
-            .find(fantoccini::Locator::Css("#extension"))
-            .await
-            .expect("panel")
-            .is_displayed()
-            .await
-            .expect("shown?"),
+        !bystander.shown("#extension").await && bystander.shown("#open-helper").await,
         "without the extension the page offers the helper link"
     );
-    assert!(bystander.has("#open-helper").await);
 
     // Another origin asks the resident's extension to answer it: refused, no dialog, no
     // request to the provider, the challenge still waiting for its own browser.
@@ -204,10 +141,10 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
     assert_eq!(reply["type"], "refused", "{reply}");
     assert_eq!(reply["error"], "origin_mismatch", "{reply}");
     assert_eq!(reply["retry"], false);
-    assert!(
-        dialog.log().is_empty(),
-        "no dialog was shown: {}",
-        dialog.log()
+    assert_eq!(
+        dialogs.commands(),
+        Vec::<String>::new(),
+        "no dialog was shown"
     );
     assert_eq!(bystander.text("#status").await, JA.waiting);
     other_server.stop(true).await;
@@ -216,8 +153,7 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
     bystander.close().await;
 
     // The resident: one click at the site; the page finds the extension and the helper's
-    // dialog asks the PIN. The first time they press Cancel, then mistype, then type it.
-    dialog.will_answer(&["CANCEL", "0000", "1234"]);
+    // dialog asks the PIN.
     b.client.goto(&site.url("/demo/")).await.expect("open");
     b.click(DEMO_LOGIN).await;
     b.wait_for_path("the login page", |p| p.starts_with("/login/"))
@@ -227,16 +163,9 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
         t.contains("中止")
     })
     .await;
-    assert!(b.has("#use-card").await);
     assert!(
-        !b.client
-            .find(fantoccini::Locator::Css("#open-helper"))
-            .await
-            .expect("link")
-            .is_displayed()
-            .await
-            .expect("shown?"),
-        "with the extension the page no longer needs the helper link: {cancelled}"
+        b.shown("#use-card").await && !b.shown("#open-helper").await,
+        "with the extension the page offers the card again, not the helper link: {cancelled}"
     );
     b.assert_self_contained("login page with the extension")
         .await;
@@ -249,19 +178,12 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
     assert!(wrong.contains("暗証番号が違います"), "{wrong}");
     b.screenshot("ja-extension-2-wrong-pin").await;
     b.click(JA.use_card_again).await;
-
-    b.wait_for_path("the consent page", |p| p.starts_with("/consent/"))
-        .await;
-    b.click(JA.approve).await;
-    b.wait_for("#id-token-claims").await;
-    let claims: Value = serde_json::from_str(&b.text("#id-token-claims").await).expect("claims");
-    assert_eq!(claims["iss"], site.issuer.as_str());
-    assert!(claims["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    consent_and_claims(b, &site).await;
     b.screenshot("ja-extension-3-logged-in").await;
 
     // Each dialog named the site, the provider's origin and the page's match code; the
     // wrong PIN was told in a dialog too.
-    let shown = dialog.log();
+    let shown = dialogs.commands().join("\n");
     for expected in [
         DEMO_CLIENT_NAME,
         site.issuer.as_str(),
@@ -273,9 +195,22 @@ async fn a_resident_logs_in_through_the_extension_and_a_dialog_and_another_origi
             "{expected:?} missing from the dialogs: {shown}"
         );
     }
-    assert_eq!(shown.matches("GETPIN").count(), 3, "{shown}");
+    assert_eq!(dialogs.count("GETPIN"), 3, "{shown}");
 
     resident.close().await;
     drop(driver);
     site.stop().await;
+}
+
+/// From the login page on, once the card has answered: consent, and the demo site shows the
+/// claims of the ID token it verified.
+pub(crate) async fn consent_and_claims(b: &Browser, site: &DemoSite) -> Value {
+    b.wait_for_path("the consent page", |p| p.starts_with("/consent/"))
+        .await;
+    b.click(JA.approve).await;
+    b.wait_for("#id-token-claims").await;
+    let claims: Value = serde_json::from_str(&b.text("#id-token-claims").await).expect("claims");
+    assert_eq!(claims["iss"], site.issuer.as_str());
+    assert!(claims["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    claims
 }

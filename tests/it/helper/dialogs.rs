@@ -47,12 +47,18 @@ impl Dialogs {
         }
     }
 
-    /// Sets the environment the helper passes on to its pinentry.
+    /// The environment the helper passes on to its pinentry.
+    pub fn env(&self) -> [(&'static str, &Path); 3] {
+        [
+            ("MYKEY_PINENTRY", &self.program),
+            ("MYKEY_TEST_PINENTRY_LOG", &self.log),
+            ("MYKEY_TEST_PINENTRY_ANSWERS", &self.answers),
+        ]
+    }
+
+    /// Sets that environment on `command`.
     pub fn configure<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        command
-            .env("MYKEY_PINENTRY", &self.program)
-            .env("MYKEY_TEST_PINENTRY_LOG", &self.log)
-            .env("MYKEY_TEST_PINENTRY_ANSWERS", &self.answers)
+        command.envs(self.env())
     }
 
     /// Every command the pinentries received, percent-decoded.

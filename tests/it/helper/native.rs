@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use mykey_connect::card::jpki::Purpose;
 use mykey_connect::card::protocol::{CardErrorCode, ChallengePurpose};
+use mykey_connect::helper::install;
 use mykey_connect::helper::login::CheckedChallenge;
 use mykey_connect::helper::messages::Bilingual;
 use mykey_connect::helper::native::{
@@ -303,13 +304,13 @@ fn host_process(args: &[&str], requests: &[Value]) -> (Option<i32>, Vec<HostRepl
 #[test]
 fn the_binary_is_a_host_when_chromium_or_firefox_starts_it_and_only_for_our_extension() {
     let version = [json!({"type": "version"})];
-    let chromium = native::chromium_extension_origin();
+    let chromium = install::CHROMIUM_EXTENSION_ORIGIN;
     for args in [
-        vec![chromium.as_str()],
-        vec![chromium.as_str(), "--parent-window=0"],
+        vec![chromium],
+        vec![chromium, "--parent-window=0"],
         vec![
             "/usr/lib/mozilla/native-messaging-hosts/jp.mykey.helper.json",
-            native::FIREFOX_EXTENSION_ID,
+            install::FIREFOX_EXTENSION_ID,
         ],
         vec!["native-host"],
     ] {

@@ -323,3 +323,24 @@ fn without_any_pinentry_the_helper_says_what_to_install() {
     }
     assert_eq!(provider.posts(), 0);
 }
+
+#[test]
+fn status_with_password_without_a_terminal_asks_the_password_in_a_dialog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = fixture::card_in(dir.path());
+    let dialogs = Dialogs::answering(&[fixture::PASSWORD]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mykey-helper"));
+    command
+        .args(["status", "--with-password", "--card"])
+        .arg(format!("file:{}", card.display()))
+        .stdin(Stdio::null());
+    let output = dialogs.configure(&mut command).output().expect("run");
+
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let (subject, _) = fixture::subject_and_expiry(mykey_connect::card::jpki::Purpose::Sign);
+    assert!(text(&output.stdout).contains(&subject));
+    assert_eq!(
+        dialogs.texts_of("SETPROMPT"),
+        ["署名用電子証明書のパスワード（英大文字と数字6〜16文字、残り5回）/ signature password (6–16 letters A–Z and digits, 5 tries left)"]
+    );
+}
