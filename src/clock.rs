@@ -45,3 +45,15 @@ impl Clock {
         }
     }
 }
+
+/// Unix seconds as RFC 3339 UTC (the seconds themselves when out of range), for tables, logs
+/// and exports.
+pub fn rfc3339(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}

@@ -221,7 +221,7 @@ impl Settings {
             if v == 0 || v > 300 {
                 return Err(ConfigError::Invalid {
                     name: "challenge_ttl",
-                    message: "must be 1–300 seconds (card-login spec §1)".to_owned(),
+                    message: "must be 1–300 seconds (docs/card-login.md §1)".to_owned(),
                 });
             }
             lifetimes.challenge = secs(v);
@@ -262,9 +262,9 @@ impl Settings {
                 .unwrap_or_default()
                 .iter()
                 .map(|n| {
-                    n.parse().map_err(|message| ConfigError::Invalid {
+                    n.parse().map_err(|e: NetworkError| ConfigError::Invalid {
                         name: "trusted_proxies",
-                        message,
+                        message: e.to_string(),
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -418,10 +418,19 @@ fn prefix_eq(net: &[u8], addr: &[u8], prefix: u8) -> bool {
     }
 }
 
-impl std::str::FromStr for Network {
-    type Err = String;
+/// Why text is not a network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    #[error("{0:?} is not an IP address or CIDR block")]
+    NotAnAddress(String),
+    #[error("{0:?} has no valid prefix length (0–{1})")]
+    BadPrefix(String, u8),
+}
 
-    fn from_str(text: &str) -> Result<Network, String> {
+impl std::str::FromStr for Network {
+    type Err = NetworkError;
+
+    fn from_str(text: &str) -> Result<Network, NetworkError> {
         let (addr, prefix) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
@@ -429,7 +438,7 @@ impl std::str::FromStr for Network {
         let addr: std::net::IpAddr = addr
             .trim()
             .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+            .map_err(|_| NetworkError::NotAnAddress(text.to_owned()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
@@ -438,7 +447,7 @@ impl std::str::FromStr for Network {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?} has no valid prefix length (0–{max})"))?,
+                .ok_or_else(|| NetworkError::BadPrefix(text.to_owned(), max))?,
         };
         Ok(Network { addr, prefix })
     }

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use mykey_connect::cli::{self, clients::ClientArgs};
 use mykey_connect::clock::Clock;
 use mykey_connect::config::Settings;
-use mykey_connect::domain::IdTokenAlg;
 use mykey_connect::provider::Provider;
 use mykey_connect::web::App;
 
@@ -151,52 +150,42 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::load(cli.config.as_deref())?;
     cli::logging::init(settings.log_format);
-    let now = clock.unix();
+    if let Command::Migrate = cli.command {
+        // Not `Db::open_for_command`, which migrates without saying what it applied.
+        let db = mykey_connect::store::Db::connect_for_command(&settings.database_url)?;
+        let applied = db.migrate()?;
+        println!("{} migration(s) applied", applied.len());
+        return Ok(());
+    }
+    let p = cli::open(settings, clock)?;
     let out = match cli.command {
-        Command::Migrate => {
-            // Not `Db::open_for_command`, which migrates without saying what it applied.
-            let db = mykey_connect::store::Db::connect_for_command(&settings.database_url)?;
-            let applied = db.migrate()?;
-            format!("{} migration(s) applied\n", applied.len())
-        }
         Command::Client(c) => match *c {
-            ClientCommand::Add { args, json } => {
-                cli::clients::add(&settings, &args, json, now).await
-            }
-            ClientCommand::List { json } => cli::clients::list(&settings, json).await,
-            ClientCommand::Show { id, json } => cli::clients::show(&settings, &id, json).await,
+            ClientCommand::Add { args, json } => cli::clients::add(&p, &args, json).await,
+            ClientCommand::List { json } => cli::clients::list(&p, json).await,
+            ClientCommand::Show { id, json } => cli::clients::show(&p, &id, json).await,
             ClientCommand::Update { id, args, json } => {
-                cli::clients::update(&settings, &id, &args, json, now).await
+                cli::clients::update(&p, &id, &args, json).await
             }
-            ClientCommand::Remove { id } => cli::clients::remove(&settings, &id).await,
+            ClientCommand::Remove { id } => cli::clients::remove(&p, &id).await,
             ClientCommand::RotateSecret { id, json } => {
-                cli::clients::rotate_secret(&settings, &id, json, now).await
+                cli::clients::rotate_secret(&p, &id, json).await
             }
-        }
-        .map_err(anyhow::Error::msg)?,
-        Command::Keys(KeysCommand::List) => cli::keys::list(&settings, now)?,
+        },
+        Command::Keys(KeysCommand::List) => cli::keys::list(&p).await,
         Command::Keys(KeysCommand::Rotate { alg, lead_time }) => {
-            let alg = IdTokenAlg::parse(&alg).context("--alg must be RS256 or ES256")?;
-            cli::keys::rotate(&settings, alg, lead_time, now)?
+            cli::keys::rotate(&p, &alg, lead_time).await
         }
-        Command::Admin(c) => cli::admin::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
-        Command::Audit(c) => cli::audit::run(&settings, &c, now).map_err(anyhow::Error::msg)?,
-        Command::Crl(c) => {
-            let p = Provider::open_for_command(settings, clock).context("start-up failed")?;
-            match c {
-                CrlCommand::Import { files } => cli::revocation::crl_import(&p, &files).await,
-                CrlCommand::Status => cli::revocation::crl_status(&p).await,
-            }
-            .map_err(anyhow::Error::msg)?
-        }
+        Command::Admin(c) => cli::admin::run(&p, &c).await,
+        Command::Audit(c) => cli::audit::run(&p, &c).await,
+        Command::Crl(CrlCommand::Import { files }) => cli::revocation::crl_import(&p, &files).await,
+        Command::Crl(CrlCommand::Status) => cli::revocation::crl_status(&p).await,
         Command::Linkage(LinkageCommand::Import { file }) => {
-            let p = Provider::open_for_command(settings, clock).context("start-up failed")?;
-            cli::revocation::linkage_import(&p, &file)
-                .await
-                .map_err(anyhow::Error::msg)?
+            cli::revocation::linkage_import(&p, &file).await
         }
-        Command::Serve | Command::Demo { .. } => unreachable!("handled above"),
-    };
+        Command::Serve | Command::Demo { .. } | Command::Migrate => {
+            unreachable!("handled above")
+        }
+    }?;
     print!("{out}");
     Ok(())
 }

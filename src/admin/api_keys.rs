@@ -8,8 +8,9 @@ use super::{AdminError, Principal, Role};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::domain::secret::random_b64;
 use crate::domain::Secret;
+use crate::provider::Provider;
+use crate::store;
 use crate::store::admin::ApiKeyRow;
-use crate::store::{self, Db};
 
 /// Prefix of every key, so leaked keys are recognisable by secret scanners.
 pub const PREFIX: &str = "mkc_";
@@ -42,13 +43,13 @@ impl From<&ApiKeyRow> for ApiKeyView {
 }
 
 /// Creates a key; the secret is returned once and only its hash is kept.
-pub fn create(
-    db: &Db,
+pub async fn create(
+    p: &Provider,
+    who: &Principal,
     name: &str,
     role: Role,
-    actor: &Actor,
-    now: i64,
 ) -> Result<(ApiKeyView, Secret), AdminError> {
+    let (actor, now) = (&who.actor, p.clock.unix());
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AdminError::Invalid(
@@ -68,30 +69,37 @@ pub fn create(
     };
     let event = Event::new(Kind::ApiKeyCreated, actor.clone())
         .data(json!({ "key_id": row.id, "name": name, "role": role.as_str() }));
-    db.write_blocking(|c| {
+    let view = ApiKeyView::from(&row);
+    p.db.write(move |c| {
         store::admin::insert_api_key(c, &row)?;
         audit::record(c, &event, now)
-    })?;
-    Ok((ApiKeyView::from(&row), secret))
+    })
+    .await?;
+    Ok((view, secret))
 }
 
-pub fn list(db: &Db) -> Result<Vec<ApiKeyView>, AdminError> {
-    Ok(db
-        .read_blocking(store::admin::api_keys)?
+pub async fn list(p: &Provider) -> Result<Vec<ApiKeyView>, AdminError> {
+    Ok(p.db
+        .read(store::admin::api_keys)
+        .await?
         .iter()
         .map(ApiKeyView::from)
         .collect())
 }
 
-pub fn revoke(db: &Db, id: &str, actor: &Actor, now: i64) -> Result<(), AdminError> {
-    let event = Event::new(Kind::ApiKeyRevoked, actor.clone()).data(json!({ "key_id": id }));
-    let n = db.write_blocking(|c| {
-        let n = store::admin::revoke_api_key(c, id, now)?;
-        if n > 0 {
-            audit::record(c, &event, now)?;
-        }
-        Ok(n)
-    })?;
+pub async fn revoke(p: &Provider, who: &Principal, id: &str) -> Result<(), AdminError> {
+    let now = p.clock.unix();
+    let event = Event::new(Kind::ApiKeyRevoked, who.actor.clone()).data(json!({ "key_id": id }));
+    let owned = id.to_owned();
+    let n =
+        p.db.write(move |c| {
+            let n = store::admin::revoke_api_key(c, &owned, now)?;
+            if n > 0 {
+                audit::record(c, &event, now)?;
+            }
+            Ok(n)
+        })
+        .await?;
     if n == 0 {
         return Err(AdminError::NotFound("live API key"));
     }
@@ -99,16 +107,22 @@ pub fn revoke(db: &Db, id: &str, actor: &Actor, now: i64) -> Result<(), AdminErr
 }
 
 /// The principal of a bearer key, if it is a live one.
-pub fn authenticate(db: &Db, bearer: &str, now: i64) -> Result<Option<Principal>, AdminError> {
+pub async fn authenticate(p: &Provider, bearer: &str) -> Result<Option<Principal>, AdminError> {
     if !bearer.starts_with(PREFIX) || bearer.len() > 128 {
         return Ok(None);
     }
+    let now = p.clock.unix();
     let hash = Secret::new(bearer).hash();
-    let Some(row) = db.read_blocking(|c| store::admin::api_key_by_hash(c, &hash))? else {
+    let Some(row) =
+        p.db.read(move |c| store::admin::api_key_by_hash(c, &hash))
+            .await?
+    else {
         return Ok(None);
     };
     if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
-        db.write_blocking(|c| store::admin::touch_api_key(c, &row.id, now))?;
+        let id = row.id.clone();
+        p.db.write(move |c| store::admin::touch_api_key(c, &id, now))
+            .await?;
     }
     Ok(Some(Principal {
         actor: Actor::ApiKey(row.name.clone()),

@@ -12,18 +12,8 @@ use crate::provider::Provider;
 use crate::store;
 use crate::store::clients::ClientRow;
 
-/// A refused change: field errors to show next to the form fields, or a failure.
-#[derive(Debug)]
-pub enum ChangeError {
-    Fields(Vec<FieldError>),
-    Failed(AdminError),
-    NotFound,
-}
-
-impl From<crate::store::StoreError> for ChangeError {
-    fn from(e: crate::store::StoreError) -> ChangeError {
-        ChangeError::Failed(e.into())
-    }
+fn not_found() -> AdminError {
+    AdminError::NotFound("client")
 }
 
 /// The stored client and when it was created.
@@ -34,6 +24,10 @@ pub async fn load(p: &Provider, id: &str) -> Result<Option<(Client, i64)>, Admin
         let created = r.created_at;
         r.into_client().ok().map(|c| (c, created))
     }))
+}
+
+async fn existing(p: &Provider, id: &str) -> Result<(Client, i64), AdminError> {
+    load(p, id).await?.ok_or_else(not_found)
 }
 
 pub async fn list(p: &Provider, search: Option<&str>) -> Result<Vec<Client>, AdminError> {
@@ -57,18 +51,28 @@ pub async fn list(p: &Provider, search: Option<&str>) -> Result<Vec<Client>, Adm
         .collect())
 }
 
+/// A client built from a spec, with its sector document checked (OIDC Core §8.1).
+async fn valid(
+    p: &Provider,
+    id: ClientId,
+    spec: &ClientSpec,
+    secret_hash: Option<String>,
+) -> Result<Client, AdminError> {
+    let client = clients::build_client(id, spec, secret_hash).map_err(AdminError::Fields)?;
+    clients::fetch_sector_document(&p.http, &client)
+        .await
+        .map_err(|e| AdminError::Fields(vec![e]))?;
+    Ok(client)
+}
+
 /// Registers a client; returns it and its secret (shown once).
 pub async fn create(
     p: &Provider,
     who: &Principal,
     spec: &ClientSpec,
-) -> Result<(Client, Option<Secret>), ChangeError> {
+) -> Result<(Client, Option<Secret>), AdminError> {
     let (secret, hash) = clients::new_secret();
-    let client = clients::build_client(ClientId::generate(), spec, Some(hash))
-        .map_err(ChangeError::Fields)?;
-    clients::fetch_sector_document(&p.http, &client)
-        .await
-        .map_err(|e| ChangeError::Fields(vec![e]))?;
+    let client = valid(p, ClientId::generate(), spec, Some(hash)).await?;
     let now = p.clock.unix();
     let row = ClientRow::from_client(&client, now, now);
     let event = Event::new(Kind::ClientCreated, who.actor.clone())
@@ -90,22 +94,15 @@ pub async fn update(
     who: &Principal,
     id: &str,
     spec: &ClientSpec,
-) -> Result<Client, ChangeError> {
-    let (existing, created) = load(p, id)
-        .await
-        .map_err(ChangeError::Failed)?
-        .ok_or(ChangeError::NotFound)?;
+) -> Result<Client, AdminError> {
+    let (existing, created) = existing(p, id).await?;
     // A client moving to a secret-based method gets a secret nobody has seen; the operator
     // rotates it to learn one.
     let secret_hash = existing
         .secret_hash
         .clone()
         .or_else(|| Some(clients::new_secret().1));
-    let client = clients::build_client(existing.id.clone(), spec, secret_hash)
-        .map_err(ChangeError::Fields)?;
-    clients::fetch_sector_document(&p.http, &client)
-        .await
-        .map_err(|e| ChangeError::Fields(vec![e]))?;
+    let client = valid(p, existing.id.clone(), spec, secret_hash).await?;
     let now = p.clock.unix();
     let row = ClientRow::from_client(&client, created, now);
     let event = Event::new(Kind::ClientUpdated, who.actor.clone())
@@ -129,11 +126,8 @@ pub async fn set_enabled(
     who: &Principal,
     id: &str,
     enabled: bool,
-) -> Result<Client, ChangeError> {
-    let (existing, _) = load(p, id)
-        .await
-        .map_err(ChangeError::Failed)?
-        .ok_or(ChangeError::NotFound)?;
+) -> Result<Client, AdminError> {
+    let (existing, _) = existing(p, id).await?;
     let mut spec = clients::spec_of(&existing);
     spec.enabled = Some(enabled);
     update(p, who, id, &spec).await
@@ -141,13 +135,10 @@ pub async fn set_enabled(
 
 /// A new secret (shown once); the old one stops working at once on this node and within the
 /// cache lifetime on others.
-pub async fn rotate_secret(p: &Provider, who: &Principal, id: &str) -> Result<Secret, ChangeError> {
-    let (existing, _) = load(p, id)
-        .await
-        .map_err(ChangeError::Failed)?
-        .ok_or(ChangeError::NotFound)?;
+pub async fn rotate_secret(p: &Provider, who: &Principal, id: &str) -> Result<Secret, AdminError> {
+    let (existing, _) = existing(p, id).await?;
     if !existing.auth_method.uses_secret() {
-        return Err(ChangeError::Fields(vec![FieldError {
+        return Err(AdminError::Fields(vec![FieldError {
             field: "auth_method",
             message: format!("{} uses no secret", existing.auth_method.as_str()),
         }]));
@@ -165,22 +156,14 @@ pub async fn rotate_secret(p: &Provider, who: &Principal, id: &str) -> Result<Se
     Ok(secret)
 }
 
-/// Deletes a client with its consents, sessions and tokens.
-pub async fn delete(p: &Provider, who: &Principal, id: &str) -> Result<(), ChangeError> {
-    let (existing, _) = load(p, id)
-        .await
-        .map_err(ChangeError::Failed)?
-        .ok_or(ChangeError::NotFound)?;
-    let now = p.clock.unix();
-    let owned = id.to_owned();
+/// Deletes a client with its consents, sessions and tokens. Its live client sessions end, and
+/// each gets a back-channel logout (`provider::clients::remove`). Returns how many were queued.
+pub async fn delete(p: &Provider, who: &Principal, id: &str) -> Result<usize, AdminError> {
+    let (existing, _) = existing(p, id).await?;
     let event = Event::new(Kind::ClientDeleted, who.actor.clone())
         .client(id)
         .data(json!({ "before": clients::spec_of(&existing) }));
-    p.db.write(move |c| {
-        store::clients::delete(c, &owned)?;
-        audit::record(c, &event, now)
-    })
-    .await?;
+    let queued = clients::remove(p, &existing, event).await?;
     p.clients.invalidate(id);
-    Ok(())
+    Ok(queued)
 }

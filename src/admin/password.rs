@@ -61,6 +61,24 @@ pub fn verify(password: &Password, phc: &str) -> bool {
     }
 }
 
+/// [`hash`] with a fresh random salt, off the async threads (Argon2id takes tens of
+/// milliseconds of CPU on purpose).
+pub async fn hash_new(password: &Password) -> Result<String, AdminError> {
+    let owned = Password::new(password.expose());
+    let salt = crate::domain::secret::random_bytes(16);
+    tokio::task::spawn_blocking(move || hash(&owned, &salt))
+        .await
+        .map_err(|e| AdminError::Hash(e.to_string()))?
+}
+
+/// [`verify`] off the async threads.
+pub async fn verify_off(password: &Password, phc: &str) -> bool {
+    let (owned, phc) = (Password::new(password.expose()), phc.to_owned());
+    tokio::task::spawn_blocking(move || verify(&owned, &phc))
+        .await
+        .unwrap_or(false)
+}
+
 /// A hash to verify against when the user name is unknown, so the answer takes as long as for
 /// a known one (no user-name probing by timing).
 pub fn dummy_hash() -> &'static str {

@@ -7,9 +7,10 @@ use serde_json::json;
 
 use super::{AdminError, Principal};
 use crate::audit::{self, Event, Kind};
+use crate::domain::MyKeyId;
 use crate::provider::{grants, sessions, Provider};
 use crate::store;
-use crate::store::admin::views::LiveSession;
+pub use crate::store::admin::views::LiveSession;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BindingView {
@@ -30,7 +31,7 @@ pub struct PersonView {
     pub merged_into: Option<String>,
 }
 
-async fn view(p: &Provider, id: String) -> Result<PersonView, AdminError> {
+async fn view(p: &Provider, id: MyKeyId) -> Result<PersonView, AdminError> {
     let now = p.clock.unix();
     let (bindings, live, merged) = {
         let id = id.clone();
@@ -38,13 +39,13 @@ async fn view(p: &Provider, id: String) -> Result<PersonView, AdminError> {
             Ok((
                 store::persons::bindings_of(c, &id)?,
                 store::admin::views::live_session_count(c, &id, now)?,
-                store::admin::merged_into(c, &id)?,
+                store::admin::merged_into(c, id.as_str())?,
             ))
         })
         .await?
     };
     Ok(PersonView {
-        id,
+        id: id.into_string(),
         bindings: bindings
             .into_iter()
             .map(|b| BindingView {
@@ -52,7 +53,7 @@ async fn view(p: &Provider, id: String) -> Result<PersonView, AdminError> {
                 issuer_key_id: b.issuer_key_id,
                 serial: b.serial,
                 not_after: b.not_after,
-                status: b.status,
+                status: b.status.as_str().to_owned(),
                 revoked_reason: b.revoked_reason,
             })
             .collect(),
@@ -77,6 +78,7 @@ pub async fn by_sub(
             .await?;
     let found = ids
         .into_iter()
+        .map(MyKeyId::from_stored)
         .find(|id| grants::subject(p, &client, id).as_str() == sub.trim());
     match found {
         Some(id) => Ok(Some(view(p, id).await?)),
@@ -116,15 +118,17 @@ pub async fn by_serial(p: &Provider, serial: &str) -> Result<Vec<PersonView>, Ad
     Ok(out)
 }
 
+/// The person of a MyKey ID an operator gives (as the console and API show them).
 pub async fn get(p: &Provider, id: &str) -> Result<Option<PersonView>, AdminError> {
-    let owned = id.to_owned();
+    let id = MyKeyId::from_stored(id.to_owned());
+    let owned = id.clone();
     let exists =
         p.db.read(move |c| Ok(!store::persons::bindings_of(c, &owned)?.is_empty()))
             .await?;
     if !exists {
         return Ok(None);
     }
-    Ok(Some(view(p, id.to_owned()).await?))
+    Ok(Some(view(p, id).await?))
 }
 
 pub async fn live_sessions(
@@ -175,18 +179,28 @@ pub async fn merge(
         }
     }
     let now = p.clock.unix();
-    let (source, target) = (source.to_owned(), target.to_owned());
+    let (source, target) = (
+        MyKeyId::from_stored(source.to_owned()),
+        MyKeyId::from_stored(target.to_owned()),
+    );
     let merged_by = who.actor.to_string();
     let event = Event::new(Kind::PersonMerged, who.actor.clone())
-        .person(target.clone())
-        .data(json!({ "source": source, "target": target, "reason": reason }));
+        .person(target.as_str())
+        .data(json!({ "source": source.as_str(), "target": target.as_str(), "reason": reason }));
     let moved =
         p.db.write(move |c| {
-            if store::admin::merged_into(c, &source)?.is_some() {
+            if store::admin::merged_into(c, source.as_str())?.is_some() {
                 return Ok(None);
             }
             let n = store::admin::views::move_person(c, &source, &target)?;
-            store::admin::insert_merge(c, &source, &target, &reason, &merged_by, now)?;
+            store::admin::insert_merge(
+                c,
+                source.as_str(),
+                target.as_str(),
+                &reason,
+                &merged_by,
+                now,
+            )?;
             audit::record(c, &event, now)?;
             Ok(Some(n))
         })

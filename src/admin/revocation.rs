@@ -97,7 +97,7 @@ pub async fn status(p: &Provider) -> Result<Status, AdminError> {
         terminations: terminations
             .into_iter()
             .map(|t| TerminationLine {
-                person_id: t.person_id,
+                person_id: t.person_id.into_string(),
                 serial: t.serial,
                 reason: t.reason,
                 crl_number: t.crl_number,
@@ -116,6 +116,16 @@ pub async fn status(p: &Provider) -> Result<Status, AdminError> {
     })
 }
 
+/// The trusted roots for which no CRL is loaded: logins with their certificates fail closed.
+pub fn roots_without_crl(p: &Provider) -> Vec<(String, &'static str)> {
+    p.trust
+        .roots()
+        .iter()
+        .filter(|root| p.revocation.set(root.key_id()).is_none())
+        .map(|root| (root.key_id().to_owned(), root.purpose().as_str()))
+        .collect()
+}
+
 /// The CRL import's source label: who uploaded it, through what.
 fn source(who: &Principal, through: &str) -> String {
     format!("{through}:{}", who.actor)
@@ -125,21 +135,22 @@ fn source(who: &Principal, through: &str) -> String {
 /// million entries.
 pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Imports an uploaded CRL (DER or PEM).
+/// Imports an operator's CRL (DER or PEM); `through`: `console`, `api`, or the file name the
+/// command line read. Audited as `crl.imported` with the operator as actor.
 pub async fn upload_crl(
     p: &Provider,
     who: &Principal,
     through: &str,
-    bytes: &[u8],
-) -> Result<revocation::ImportReport, String> {
-    revocation::import_crl(p, bytes, &source(who, through))
-        .await
-        .map_err(|e| e.to_string())
+    bytes: impl Into<Vec<u8>>,
+) -> Result<revocation::ImportReport, AdminError> {
+    Ok(revocation::import_crl_by(p, bytes, &source(who, through), who.actor.clone()).await?)
 }
 
-/// Imports an uploaded linkage file.
-pub async fn upload_linkage(p: &Provider, bytes: &[u8]) -> Result<linkage::LinkageReport, String> {
-    linkage::import_linkage(p, bytes)
-        .await
-        .map_err(|e| e.to_string())
+/// Imports an operator's linkage file. Audited as `linkage.imported`.
+pub async fn upload_linkage(
+    p: &Provider,
+    who: &Principal,
+    bytes: &[u8],
+) -> Result<linkage::LinkageReport, AdminError> {
+    Ok(linkage::import_linkage(p, bytes, &who.actor).await?)
 }

@@ -5,8 +5,9 @@ use super::{AdminError, Principal, Role};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::domain::secret::{constant_time_eq, hash_str, random_b64};
 use crate::domain::Secret;
+use crate::provider::Provider;
+use crate::store;
 use crate::store::admin::{AccountRow, SessionRow};
-use crate::store::{self, Db};
 
 /// The console cookie (HttpOnly, SameSite=Strict, Path=/admin, Secure on https).
 pub const COOKIE: &str = "mykey_admin";
@@ -49,7 +50,8 @@ fn csrf_of(cookie: &str) -> String {
 }
 
 /// Starts a session for an account that just logged in; returns the cookie value.
-pub fn start(db: &Db, account: &AccountRow, now: i64) -> Result<Secret, AdminError> {
+pub async fn start(p: &Provider, account: &AccountRow) -> Result<Secret, AdminError> {
+    let now = p.clock.unix();
     let cookie = Secret::generate(32);
     let row = SessionRow {
         id: random_b64(12),
@@ -60,19 +62,25 @@ pub fn start(db: &Db, account: &AccountRow, now: i64) -> Result<Secret, AdminErr
         expires_at: now + ABSOLUTE_SECS,
         ended_at: None,
     };
-    db.write_blocking(|c| store::admin::insert_session(c, &row))?;
+    p.db.write(move |c| store::admin::insert_session(c, &row))
+        .await?;
     Ok(cookie)
 }
 
 /// The live session of a cookie value, refreshing its idle timer.
-pub fn current(db: &Db, cookie: &str, now: i64) -> Result<Option<ConsoleSession>, AdminError> {
+pub async fn current(p: &Provider, cookie: &str) -> Result<Option<ConsoleSession>, AdminError> {
+    let now = p.clock.unix();
     let hash = Secret::new(cookie).hash();
-    let found = db.read_blocking(|c| store::admin::live_session(c, &hash, now - IDLE_SECS, now))?;
+    let found =
+        p.db.read(move |c| store::admin::live_session(c, &hash, now - IDLE_SECS, now))
+            .await?;
     let Some((session, account)) = found else {
         return Ok(None);
     };
     if now - session.last_seen_at >= TOUCH_EVERY {
-        db.write_blocking(|c| store::admin::touch_session(c, &session.id, now))?;
+        let id = session.id.clone();
+        p.db.write(move |c| store::admin::touch_session(c, &id, now))
+            .await?;
     }
     Ok(Some(ConsoleSession {
         session,
@@ -81,11 +89,14 @@ pub fn current(db: &Db, cookie: &str, now: i64) -> Result<Option<ConsoleSession>
     }))
 }
 
-pub fn end(db: &Db, s: &ConsoleSession, now: i64) -> Result<(), AdminError> {
+pub async fn end(p: &Provider, s: &ConsoleSession) -> Result<(), AdminError> {
+    let now = p.clock.unix();
     let event = Event::new(Kind::AdminLogout, Actor::Admin(s.account.username.clone()));
-    db.write_blocking(|c| {
-        store::admin::end_session(c, &s.session.id, now)?;
+    let id = s.session.id.clone();
+    p.db.write(move |c| {
+        store::admin::end_session(c, &id, now)?;
         audit::record(c, &event, now)
-    })?;
+    })
+    .await?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! The chainer: moves inbox rows into `audit_log`, each entry hashing its predecessor.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
@@ -8,7 +7,6 @@ use diesel::sql_types::Bool;
 use diesel::RunQueryDsl as _;
 
 use super::AuditError;
-use crate::provider::Provider;
 use crate::store::audit::LogRow;
 use crate::store::{self, Db, DbConn};
 
@@ -132,12 +130,12 @@ pub async fn drain(db: &Db, patience: Duration) -> Result<usize, AuditError> {
 }
 
 /// The chainer loop of a serving node. Every node runs one; the lock lets one work at a time.
-pub fn spawn(p: Arc<Provider>) {
+pub fn spawn(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         loop {
             tick.tick().await;
-            let db = p.db.clone();
+            let db = db.clone();
             let chained = tokio::task::spawn_blocking(move || {
                 let mut n = 0;
                 while let Some(k) = db.write_blocking(chain_batch)? {

@@ -12,7 +12,7 @@ pub fn entry_json(row: &LogRow) -> Value {
     json!({
         "seq": row.seq,
         "time": row.time,
-        "time_rfc3339": crate::cli::keys::rfc3339(row.time),
+        "time_rfc3339": crate::clock::rfc3339(row.time),
         "kind": row.kind,
         "actor": row.actor,
         "client_id": row.client_id,

@@ -1,18 +1,19 @@
 //! The events the provider records from inside its own transactions, each one call, so the
-//! hooks in `provider/` and `web/` stay one line long.
+//! hooks in `provider/` stay one line long.
 
 use serde_json::json;
 
 use super::{record, Actor, Event, Kind};
+use crate::domain::MyKeyId;
 use crate::store::{self, DbConn};
 
 type Q = diesel::QueryResult<()>;
 
-/// A card login's outcome (card-login spec §5 code on failure; never the PIN or signature).
+/// A card login's outcome (docs/card-login.md §5 code on failure; never the PIN or signature).
 pub fn login_outcome(
     c: &mut DbConn,
     auth_request_id: &str,
-    person: Option<&str>,
+    person: Option<&MyKeyId>,
     error: Option<&str>,
     now: i64,
 ) -> Q {
@@ -22,49 +23,49 @@ pub fn login_outcome(
         Some(code) => Event::new(Kind::LoginFailed, Actor::Resident).data(json!({ "error": code })),
     };
     event.client_id = client;
-    event.person_id = person.map(str::to_owned);
+    event.person_id = person.map(|p| p.as_str().to_owned());
     record(c, &event, now)
 }
 
-pub fn enrolled(c: &mut DbConn, person: &str, now: i64) -> Q {
+pub fn enrolled(c: &mut DbConn, person: &MyKeyId, now: i64) -> Q {
     record(
         c,
-        &Event::new(Kind::LoginEnrolled, Actor::Resident).person(person),
+        &Event::new(Kind::LoginEnrolled, Actor::Resident).person(person.as_str()),
         now,
     )
 }
 
-pub fn consent(c: &mut DbConn, person: &str, client: &str, scope: Option<&str>, now: i64) -> Q {
+pub fn consent(c: &mut DbConn, person: &MyKeyId, client: &str, scope: Option<&str>, now: i64) -> Q {
     let event = match scope {
         Some(scope) => {
             Event::new(Kind::ConsentGranted, Actor::Resident).data(json!({ "scope": scope }))
         }
         None => Event::new(Kind::ConsentDenied, Actor::Resident),
     };
-    record(c, &event.person(person).client(client), now)
+    record(c, &event.person(person.as_str()).client(client), now)
 }
 
 pub fn tokens_issued(
     c: &mut DbConn,
     client: &str,
-    person: &str,
+    person: &MyKeyId,
     grant_type: &str,
     scope: &str,
     now: i64,
 ) -> Q {
     let event = Event::new(Kind::TokenIssued, Actor::Client(client.to_owned()))
         .client(client)
-        .person(person)
+        .person(person.as_str())
         .data(json!({ "grant_type": grant_type, "scope": scope }));
     record(c, &event, now)
 }
 
 /// A code presented twice (RFC 6749 §4.1.2) or a rotated refresh token reused: the grant was
 /// revoked.
-pub fn replay(c: &mut DbConn, kind: Kind, client: &str, person: &str, now: i64) -> Q {
+pub fn replay(c: &mut DbConn, kind: Kind, client: &str, person: &MyKeyId, now: i64) -> Q {
     let event = Event::new(kind, Actor::Client(client.to_owned()))
         .client(client)
-        .person(person);
+        .person(person.as_str());
     record(c, &event, now)
 }
 
@@ -83,13 +84,13 @@ pub fn session_ended(
     now: i64,
 ) -> Q {
     let person = store::sessions::get(c, session_id)?.map(|s| s.person_id);
-    person_session_ended(c, person.as_deref(), session_id, reason, clients, now)
+    person_session_ended(c, person.as_ref(), session_id, reason, clients, now)
 }
 
 /// As [`session_ended`], for a caller that knows whose session it was.
 pub fn person_session_ended(
     c: &mut DbConn,
-    person: Option<&str>,
+    person: Option<&MyKeyId>,
     session_id: &str,
     reason: &str,
     clients: &[String],
@@ -102,13 +103,15 @@ pub fn person_session_ended(
     };
     let mut event = Event::new(Kind::SessionEnded, actor)
         .data(json!({ "session_id": session_id, "reason": reason, "clients": clients }));
-    event.person_id = person.map(str::to_owned);
+    event.person_id = person.map(|p| p.as_str().to_owned());
     record(c, &event, now)
 }
 
-/// A CRL import: what it changed, or why it was refused.
+/// A CRL import by `actor` (the provider itself, or an operator): what it changed, or why it was
+/// refused.
 pub fn crl_import(
     c: &mut DbConn,
+    actor: &Actor,
     root: Option<&str>,
     outcome: &str,
     data: serde_json::Value,
@@ -119,7 +122,7 @@ pub fn crl_import(
     data["root_key_id"] = json!(root);
     record(
         c,
-        &Event::new(Kind::CrlImported, Actor::System).data(data),
+        &Event::new(Kind::CrlImported, actor.clone()).data(data),
         now,
     )
 }
@@ -127,7 +130,7 @@ pub fn crl_import(
 /// A person logged out everywhere because their certificate was revoked.
 pub fn terminated(
     c: &mut DbConn,
-    person: &str,
+    person: &MyKeyId,
     serial: &str,
     reason: &str,
     crl_number: &str,
@@ -135,7 +138,7 @@ pub fn terminated(
     now: i64,
 ) -> Q {
     let event = Event::new(Kind::PersonTerminated, Actor::System)
-        .person(person)
+        .person(person.as_str())
         .data(json!({ "serial": serial, "reason": reason, "crl_number": crl_number, "sessions_ended": sessions }));
     record(c, &event, now)
 }
@@ -155,4 +158,13 @@ pub fn delivery(
         .client(client)
         .data(json!({ "kind": kind, "outcome": outcome, "attempts": attempts, "count": count }));
     record(c, &event, now)
+}
+
+/// A linkage file imported by `actor`: how many records, and what they did.
+pub fn linkage_import(c: &mut DbConn, actor: &Actor, data: serde_json::Value, now: i64) -> Q {
+    record(
+        c,
+        &Event::new(Kind::LinkageImported, actor.clone()).data(data),
+        now,
+    )
 }

@@ -62,12 +62,13 @@ pub enum Kind {
     AuditPruned,
     AdminSessionEnded,
     CrlImported,
+    LinkageImported,
     PersonTerminated,
     LogoutDelivery,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 31] = [
+    pub const ALL: [Kind; 32] = [
         Kind::LoginEnrolled,
         Kind::LoginSucceeded,
         Kind::LoginFailed,
@@ -97,6 +98,7 @@ impl Kind {
         Kind::AuditPruned,
         Kind::AdminSessionEnded,
         Kind::CrlImported,
+        Kind::LinkageImported,
         Kind::PersonTerminated,
         Kind::LogoutDelivery,
     ];
@@ -132,6 +134,7 @@ impl Kind {
             Kind::AuditPruned => "audit.pruned",
             Kind::AdminSessionEnded => "admin.session_ended",
             Kind::CrlImported => "crl.imported",
+            Kind::LinkageImported => "linkage.imported",
             Kind::PersonTerminated => "person.terminated",
             Kind::LogoutDelivery => "logout.delivery",
         }

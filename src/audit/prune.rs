@@ -3,10 +3,16 @@
 
 use super::verify::{CheckpointClaims, CHECKPOINT_TYP};
 use super::{record, Actor, AuditError, Event, Kind};
-use crate::domain::IdTokenAlg;
-use crate::provider::keyring::KeySet;
+use crate::jose::SigningKey;
 use crate::store::audit::CheckpointRow;
 use crate::store::{self, Db};
+
+/// Where a checkpoint's signing key comes from: the provider's key ring, which lives above
+/// the audit trail and implements this.
+pub trait CheckpointSigner {
+    /// The RS256 key that signs at `now`, if there is one.
+    fn checkpoint_key(&self, now: i64) -> Option<&SigningKey>;
+}
 
 /// Deletes the entries older than `before` (Unix seconds) and records a checkpoint over the
 /// last deleted entry, signed with the current RS256 key of `keys`, and who pruned (`actor`: the command line, or the
@@ -14,7 +20,7 @@ use crate::store::{self, Db};
 /// enough. Entries still in the inbox are not touched (they are newer than any chained one).
 pub fn prune(
     db: &Db,
-    keys: &KeySet,
+    keys: &dyn CheckpointSigner,
     issuer: &str,
     before: i64,
     now: i64,
@@ -24,7 +30,7 @@ pub fn prune(
         return Ok(None);
     };
     let key = keys
-        .signing_key(IdTokenAlg::Rs256, now)
+        .checkpoint_key(now)
         .ok_or_else(|| AuditError::Sign("no current signing key".to_owned()))?;
     let claims = CheckpointClaims {
         iss: issuer.to_owned(),

@@ -78,10 +78,10 @@ pub fn verify(conn: &mut DbConn, keys: &[VerifyingKey]) -> diesel::QueryResult<R
         report.checkpoint_seq = cp.through_seq;
         report.head_seq = cp.through_seq;
         report.head_hash = cp.last_hash.clone();
-        if let Err(reason) = check_checkpoint(&cp, keys) {
+        if let Err(e) = check_checkpoint(&cp, keys) {
             report.broken = Some(Broken {
                 seq: cp.through_seq,
-                reason,
+                reason: e.to_string(),
             });
             return Ok(report);
         }
@@ -118,17 +118,31 @@ pub fn verify(conn: &mut DbConn, keys: &[VerifyingKey]) -> diesel::QueryResult<R
     }
 }
 
-fn check_checkpoint(cp: &store::audit::CheckpointRow, keys: &[VerifyingKey]) -> Result<(), String> {
+/// Why a stored checkpoint does not vouch for the pruned prefix.
+#[derive(Debug, thiserror::Error)]
+enum CheckpointError {
+    #[error("the checkpoint signature does not verify: {0}")]
+    Signature(crate::jose::JoseError),
+    #[error("the checkpoint is not an audit checkpoint")]
+    NotACheckpoint,
+    #[error("the checkpoint does not parse: {0}")]
+    Claims(crate::jose::JoseError),
+    #[error("the checkpoint row differs from what was signed")]
+    Differs,
+}
+
+fn check_checkpoint(
+    cp: &store::audit::CheckpointRow,
+    keys: &[VerifyingKey],
+) -> Result<(), CheckpointError> {
     let jws = crate::jose::verify(&cp.jws, keys, &[Alg::RS256, Alg::ES256])
-        .map_err(|e| format!("the checkpoint signature does not verify: {e}"))?;
+        .map_err(CheckpointError::Signature)?;
     if jws.header.typ.as_deref() != Some(CHECKPOINT_TYP) {
-        return Err("the checkpoint is not an audit checkpoint".to_owned());
+        return Err(CheckpointError::NotACheckpoint);
     }
-    let claims: CheckpointClaims = jws
-        .claims()
-        .map_err(|e| format!("the checkpoint does not parse: {e}"))?;
+    let claims: CheckpointClaims = jws.claims().map_err(CheckpointError::Claims)?;
     if claims.through_seq != cp.through_seq || claims.last_hash != cp.last_hash {
-        return Err("the checkpoint row differs from what was signed".to_owned());
+        return Err(CheckpointError::Differs);
     }
     Ok(())
 }

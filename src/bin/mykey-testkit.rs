@@ -226,15 +226,16 @@ fn show(card: &CardFile) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_purpose(text: &str) -> Result<Purpose, String> {
-    Purpose::parse(text).ok_or_else(|| format!("{text:?} is not auth or sign"))
+fn parse_purpose(text: &str) -> anyhow::Result<Purpose> {
+    Purpose::parse(text).ok_or_else(|| anyhow::anyhow!("{text:?} is not auth or sign"))
 }
 
-fn parse_reason(text: &str) -> Result<RevocationReason, String> {
-    RevocationReason::parse(text).ok_or_else(|| format!("{text:?} is not an RFC 5280 reason"))
+fn parse_reason(text: &str) -> anyhow::Result<RevocationReason> {
+    RevocationReason::parse(text)
+        .ok_or_else(|| anyhow::anyhow!("{text:?} is not an RFC 5280 reason"))
 }
 
-fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(t);
     }
@@ -242,11 +243,11 @@ fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
         text,
         time::macros::format_description!("[year]-[month]-[day]"),
     )
-    .map_err(|_| format!("{text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
+    .map_err(|_| anyhow::anyhow!("{text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
     Ok(date.midnight().assume_offset(JST))
 }
 
-fn parse_birth(text: &str) -> Result<EraDate, String> {
+fn parse_birth(text: &str) -> anyhow::Result<EraDate> {
     if let Ok(era_date) = EraDate::parse(text) {
         return Ok(era_date);
     }
@@ -255,5 +256,5 @@ fn parse_birth(text: &str) -> Result<EraDate, String> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .map(EraDate::from_date)
-    .map_err(|_| format!("{text:?} is neither YYYY-MM-DD nor EYYYYMMDD"))
+    .map_err(|_| anyhow::anyhow!("{text:?} is neither YYYY-MM-DD nor EYYYYMMDD"))
 }

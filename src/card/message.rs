@@ -1,4 +1,4 @@
-//! The canonical bytes a card signs for a challenge (card-login spec §3).
+//! The canonical bytes a card signs for a challenge (docs/card-login.md §3).
 
 use super::protocol::ChallengePurpose;
 

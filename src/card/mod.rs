@@ -9,6 +9,7 @@ pub mod facts;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jpki;
+pub mod linkage;
 pub mod message;
 mod oids;
 pub mod protocol;

@@ -1,4 +1,5 @@
 //! Wire types of the card login protocol `mykey-clp/1`, shared by provider and helper.
+//! Section numbers (spec §) are those of the card-login protocol, docs/card-login.md.
 
 use serde::{Deserialize, Serialize};
 

@@ -4,11 +4,10 @@ use std::io::BufRead as _;
 
 use clap::{Args, Subcommand};
 
+use super::CliError;
 use crate::admin::password::Password;
-use crate::admin::{accounts, api_keys, Role};
-use crate::audit::Actor;
-use crate::config::Settings;
-use crate::store::Db;
+use crate::admin::{accounts, api_keys, Principal, Role};
+use crate::provider::Provider;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -60,31 +59,34 @@ pub struct PasswordSource {
 }
 
 impl PasswordSource {
-    fn read(&self) -> Result<Password, String> {
+    fn read(&self) -> Result<Password, CliError> {
         if self.password_stdin {
             let mut line = String::new();
             std::io::stdin()
                 .lock()
                 .read_line(&mut line)
-                .map_err(|e| format!("cannot read the password: {e}"))?;
+                .map_err(|e| CliError::read(std::path::Path::new("the password"), e))?;
             return Ok(Password::new(line.trim_end_matches(['\r', '\n'])));
         }
-        let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
-        let again = rpassword::prompt_password("Repeat it: ").map_err(|e| e.to_string())?;
+        let prompt = |text| {
+            rpassword::prompt_password(text)
+                .map_err(|e| CliError::read(std::path::Path::new("the password"), e))
+        };
+        let first = prompt("New password: ")?;
+        let again = prompt("Repeat it: ")?;
         if first != again {
-            return Err("the two passwords differ".to_owned());
+            return Err(CliError::Usage("the two passwords differ".to_owned()));
         }
         Ok(Password::new(first))
     }
 }
 
-fn role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| "--role must be admin or viewer".to_owned())
+fn role(text: &str) -> Result<Role, CliError> {
+    Role::parse(text).ok_or_else(|| CliError::Usage("--role must be admin or viewer".to_owned()))
 }
 
-pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<String, String> {
-    let db = Db::open_for_command(&settings.database_url).map_err(|e| e.to_string())?;
-    let err = |e: crate::admin::AdminError| e.to_string();
+pub async fn run(p: &Provider, command: &AdminCommand) -> Result<String, CliError> {
+    let (cli, now) = (Principal::cli(), p.clock.unix());
     match command {
         AdminCommand::Create {
             username,
@@ -92,9 +94,7 @@ pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<Stri
             password,
         } => {
             let role = role(r)?;
-            let account =
-                accounts::create(&db, username, &password.read()?, role, &Actor::Cli, now)
-                    .map_err(err)?;
+            let account = accounts::create(p, &cli, username, &password.read()?, role).await?;
             Ok(format!(
                 "created {} account {}\n",
                 account.role, account.username
@@ -102,7 +102,7 @@ pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<Stri
         }
         AdminCommand::List => {
             let mut out = String::new();
-            for a in accounts::list(&db).map_err(err)? {
+            for a in accounts::list(p).await? {
                 let state = if a.disabled {
                     "disabled"
                 } else if a.locked_until.is_some_and(|t| t > now) {
@@ -118,17 +118,15 @@ pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<Stri
             Ok(out)
         }
         AdminCommand::Disable { username } => {
-            accounts::disable(&db, username, &Actor::Cli, now).map_err(err)?;
+            accounts::disable(p, &cli, username).await?;
             Ok(format!("disabled {username}; its sessions have ended\n"))
         }
         AdminCommand::ResetPassword { username, password } => {
-            accounts::reset_password(&db, username, &password.read()?, &Actor::Cli, now)
-                .map_err(err)?;
+            accounts::reset_password(p, &cli, username, &password.read()?).await?;
             Ok(format!("new password set for {username}\n"))
         }
         AdminCommand::ApiKey(ApiKeyCommand::Create { name, role: r }) => {
-            let (key, secret) =
-                api_keys::create(&db, name, role(r)?, &Actor::Cli, now).map_err(err)?;
+            let (key, secret) = api_keys::create(p, &cli, name, role(r)?).await?;
             Ok(format!(
                 "id:   {}\nrole: {}\nkey:  {}\n(shown once: only its hash is kept)\n",
                 key.id,
@@ -138,7 +136,7 @@ pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<Stri
         }
         AdminCommand::ApiKey(ApiKeyCommand::List) => {
             let mut out = String::new();
-            for k in api_keys::list(&db).map_err(err)? {
+            for k in api_keys::list(p).await? {
                 out.push_str(&format!(
                     "{:<14} {:<7} {:<8} {}\n",
                     k.id,
@@ -154,7 +152,7 @@ pub fn run(settings: &Settings, command: &AdminCommand, now: i64) -> Result<Stri
             Ok(out)
         }
         AdminCommand::ApiKey(ApiKeyCommand::Revoke { id }) => {
-            api_keys::revoke(&db, id, &Actor::Cli, now).map_err(err)?;
+            api_keys::revoke(p, &cli, id).await?;
             Ok(format!("revoked API key {id}\n"))
         }
     }

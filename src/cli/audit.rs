@@ -1,13 +1,14 @@
 //! `mykey-connect audit verify|export|prune`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::audit::{chain, export, prune, verify, Actor};
-use crate::config::Settings;
-use crate::provider::{secrets, KeyRing};
-use crate::store::{self, Db};
+use super::CliError;
+use crate::admin::audit::{self as trail, Filter};
+use crate::admin::Principal;
+use crate::provider::Provider;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -32,18 +33,11 @@ pub enum AuditCommand {
 /// How long a command waits for another node's chainer to finish its batch.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Returns the text to print and whether the command succeeded.
-pub fn run(settings: &Settings, command: &AuditCommand, now: i64) -> Result<String, String> {
-    let db = Db::open_for_command(&settings.database_url).map_err(|e| e.to_string())?;
-    chain::drain_blocking(&db, PATIENCE).map_err(|e| e.to_string())?;
+/// The text to print; a broken chain is an error whose text is the report.
+pub async fn run(p: &Arc<Provider>, command: &AuditCommand) -> Result<String, CliError> {
     match command {
         AuditCommand::Verify { json } => {
-            let report = db
-                .read_blocking(|c| {
-                    let keys = verify::published_keys(c)?;
-                    verify::verify(c, &keys)
-                })
-                .map_err(|e| e.to_string())?;
+            let report = trail::verify(p, PATIENCE).await?;
             let text = if *json {
                 format!("{}\n", serde_json::to_string(&report).unwrap_or_default())
             } else {
@@ -65,48 +59,25 @@ pub fn run(settings: &Settings, command: &AuditCommand, now: i64) -> Result<Stri
             if report.ok() {
                 Ok(text)
             } else {
-                Err(text.trim_end().to_owned())
+                Err(CliError::Failed(text.trim_end().to_owned()))
             }
         }
         AuditCommand::Export { output } => {
-            let mut rows = Vec::new();
-            let mut after = i64::MIN;
-            loop {
-                let page = db
-                    .read_blocking(|c| store::audit::page_after(c, after, 1000))
-                    .map_err(|e| e.to_string())?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                rows.extend(page);
-            }
-            let mut buf = Vec::new();
-            export::write_jsonl(&mut buf, &rows).map_err(|e| e.to_string())?;
+            let body = trail::export(p, Filter::default(), PATIENCE).await?;
             match output {
                 Some(path) => {
-                    std::fs::write(path, &buf).map_err(|e| e.to_string())?;
-                    Ok(format!(
-                        "{} entries written to {}\n",
-                        rows.len(),
-                        path.display()
-                    ))
+                    std::fs::write(path, &body).map_err(|source| CliError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                    let entries = body.iter().filter(|b| **b == b'\n').count();
+                    Ok(format!("{entries} entries written to {}\n", path.display()))
                 }
-                None => Ok(String::from_utf8_lossy(&buf).into_owned()),
+                None => Ok(String::from_utf8_lossy(&body).into_owned()),
             }
         }
         AuditCommand::Prune { keep_days } => {
-            let kek = secrets::key_encryption_key(settings, &db).map_err(|e| e.to_string())?;
-            let keys = KeyRing::open(&db, &kek, 0, now).map_err(|e| e.to_string())?;
-            let before = now - i64::from(*keep_days) * 86_400;
-            match prune::prune(
-                &db,
-                &keys.snapshot(),
-                settings.issuer_str(),
-                before,
-                now,
-                Actor::Cli,
-            )
-            .map_err(|e| e.to_string())?
-            {
+            match trail::prune(p, &Principal::cli(), *keep_days, PATIENCE).await? {
                 Some(seq) => Ok(format!(
                     "pruned entries through {seq}; a signed checkpoint keeps the rest verifiable\n"
                 )),

@@ -3,10 +3,11 @@
 use clap::Args;
 use serde_json::json;
 
-use crate::config::Settings;
+use super::CliError;
+use crate::admin::{self, Principal};
 use crate::domain::Client;
-use crate::provider::clients::{self, ClientSpec, FieldError};
-use crate::store::{self, Db};
+use crate::provider::clients::{self, ClientSpec};
+use crate::provider::Provider;
 
 /// Client fields; on `update`, only the given ones change.
 #[derive(Debug, Args, Default)]
@@ -62,7 +63,7 @@ pub struct ClientArgs {
 
 impl ClientArgs {
     /// Applies the given fields over `base`.
-    pub fn apply(&self, mut spec: ClientSpec) -> Result<ClientSpec, String> {
+    pub fn apply(&self, mut spec: ClientSpec) -> Result<ClientSpec, CliError> {
         if let Some(v) = &self.name {
             spec.name = v.clone();
         }
@@ -91,10 +92,7 @@ impl ClientArgs {
         set(&mut spec.policy_uri, &self.policy_uri);
         set(&mut spec.security_event_uri, &self.security_event_uri);
         if let Some(path) = &self.jwks_file {
-            spec.jwks = Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-            );
+            spec.jwks = Some(std::fs::read_to_string(path).map_err(|e| CliError::read(path, e))?);
         }
         if self.backchannel_logout_session_required.is_some() {
             spec.backchannel_logout_session_required = self.backchannel_logout_session_required;
@@ -109,17 +107,9 @@ impl ClientArgs {
     }
 }
 
-fn field_errors(errors: Vec<FieldError>) -> String {
-    errors
-        .iter()
-        .map(|e| format!("  {}: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// What an RP developer needs, as text or JSON.
-pub fn describe(settings: &Settings, c: &Client, secret: Option<&str>, as_json: bool) -> String {
-    let issuer = settings.issuer_str();
+pub fn describe(p: &Provider, c: &Client, secret: Option<&str>, as_json: bool) -> String {
+    let issuer = p.settings.issuer_str();
     if as_json {
         let mut v = json!({
             "client_id": c.id.as_str(),
@@ -151,63 +141,30 @@ pub fn describe(settings: &Settings, c: &Client, secret: Option<&str>, as_json: 
     out
 }
 
-fn open(settings: &Settings) -> Result<Db, String> {
-    Db::open_for_command(&settings.database_url).map_err(|e| e.to_string())
-}
-
-fn http() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-pub async fn add(
-    settings: &Settings,
-    args: &ClientArgs,
-    as_json: bool,
-    now: i64,
-) -> Result<String, String> {
+pub async fn add(p: &Provider, args: &ClientArgs, as_json: bool) -> Result<String, CliError> {
     let spec = args.apply(ClientSpec::default())?;
-    let db = open(settings)?;
-    let (client, secret) = clients::register(&db, &http()?, &spec, now)
-        .await
-        .map_err(|e| format!("the client is not valid:\n{}", field_errors(e)))?;
+    let (client, secret) = admin::clients::create(p, &Principal::cli(), &spec).await?;
     Ok(describe(
-        settings,
+        p,
         &client,
         secret.as_ref().map(|s| s.expose()),
         as_json,
     ))
 }
 
-async fn load(db: &Db, id: &str) -> Result<(Client, i64), String> {
-    let owned = id.to_owned();
-    let row = db
-        .read(move |c| store::clients::get(c, &owned))
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no client {id}"))?;
-    let created = row.created_at;
-    Ok((row.into_client()?, created))
+async fn load(p: &Provider, id: &str) -> Result<Client, CliError> {
+    Ok(admin::clients::load(p, id)
+        .await?
+        .ok_or(admin::AdminError::NotFound("client"))?
+        .0)
 }
 
-pub async fn show(settings: &Settings, id: &str, as_json: bool) -> Result<String, String> {
-    let db = open(settings)?;
-    let (client, _) = load(&db, id).await?;
-    Ok(describe(settings, &client, None, as_json))
+pub async fn show(p: &Provider, id: &str, as_json: bool) -> Result<String, CliError> {
+    Ok(describe(p, &load(p, id).await?, None, as_json))
 }
 
-pub async fn list(settings: &Settings, as_json: bool) -> Result<String, String> {
-    let db = open(settings)?;
-    let rows = db
-        .read(store::clients::list)
-        .await
-        .map_err(|e| e.to_string())?;
-    let clients: Vec<Client> = rows
-        .into_iter()
-        .filter_map(|r| r.into_client().ok())
-        .collect();
+pub async fn list(p: &Provider, as_json: bool) -> Result<String, CliError> {
+    let clients = admin::clients::list(p, None).await?;
     if as_json {
         let v: Vec<_> = clients
             .iter()
@@ -228,54 +185,26 @@ pub async fn list(settings: &Settings, as_json: bool) -> Result<String, String> 
 }
 
 pub async fn update(
-    settings: &Settings,
+    p: &Provider,
     id: &str,
     args: &ClientArgs,
     as_json: bool,
-    now: i64,
-) -> Result<String, String> {
-    let db = open(settings)?;
-    let (client, created) = load(&db, id).await?;
-    let spec = args.apply(clients::spec_of(&client))?;
-    let updated = clients::update(&db, &http()?, &client, created, &spec, now)
-        .await
-        .map_err(|e| format!("the client is not valid:\n{}", field_errors(e)))?;
-    Ok(describe(settings, &updated, None, as_json))
+) -> Result<String, CliError> {
+    let spec = args.apply(clients::spec_of(&load(p, id).await?))?;
+    let updated = admin::clients::update(p, &Principal::cli(), id, &spec).await?;
+    Ok(describe(p, &updated, None, as_json))
 }
 
-pub async fn remove(settings: &Settings, id: &str) -> Result<String, String> {
-    let db = open(settings)?;
-    let owned = id.to_owned();
-    let n = db
-        .write(move |c| store::clients::delete(c, &owned))
-        .await
-        .map_err(|e| e.to_string())?;
-    if n == 0 {
-        return Err(format!("no client {id}"));
-    }
+pub async fn remove(p: &Provider, id: &str) -> Result<String, CliError> {
+    let logouts = admin::clients::delete(p, &Principal::cli(), id).await?;
     Ok(format!(
-        "removed client {id} with its sessions, consents and tokens\n"
+        "removed client {id} with its sessions, consents and tokens; {logouts} back-channel \
+         logout(s) queued\n"
     ))
 }
 
-pub async fn rotate_secret(
-    settings: &Settings,
-    id: &str,
-    as_json: bool,
-    now: i64,
-) -> Result<String, String> {
-    let db = open(settings)?;
-    let (client, _) = load(&db, id).await?;
-    if !client.auth_method.uses_secret() {
-        return Err(format!(
-            "client {id} uses {} and has no secret",
-            client.auth_method.as_str()
-        ));
-    }
-    let (secret, hash) = clients::new_secret();
-    let owned = id.to_owned();
-    db.write(move |c| store::clients::set_secret_hash(c, &owned, &hash, now))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(describe(settings, &client, Some(secret.expose()), as_json))
+pub async fn rotate_secret(p: &Provider, id: &str, as_json: bool) -> Result<String, CliError> {
+    let client = load(p, id).await?;
+    let secret = admin::clients::rotate_secret(p, &Principal::cli(), id).await?;
+    Ok(describe(p, &client, Some(secret.expose()), as_json))
 }

@@ -1,6 +1,7 @@
 //! `mykey-connect demo`: a working provider out of the box — SQLite in a folder, a test CA, one
 //! software card, fresh CRLs, a demo client and the demo site on the same server.
 
+mod backchannel;
 pub mod rp;
 
 use std::net::TcpListener;
@@ -156,12 +157,13 @@ pub async fn prepare(
     }
 
     let secret = register_demo_client(&provider).await?;
-    let admin_password = demo_operator(&provider)?;
+    let admin_password = demo_operator(&provider).await?;
     let issuer = provider.settings.issuer_str().to_owned();
-    let rp = web::Data::new(
-        rp::DemoRp::new(issuer.clone(), DEMO_CLIENT_ID.to_owned(), secret)
-            .map_err(anyhow::Error::msg)?,
-    );
+    let rp = web::Data::new(rp::DemoRp::new(
+        issuer.clone(),
+        DEMO_CLIENT_ID.to_owned(),
+        secret,
+    )?);
     let app = App::with_routes(
         provider.clone(),
         listener,
@@ -184,16 +186,16 @@ fn passed_through_env() -> impl Iterator<Item = (String, String)> {
 }
 
 /// The console's `admin` operator with a fresh random password (printed for the newcomer).
-fn demo_operator(p: &Provider) -> anyhow::Result<String> {
+async fn demo_operator(p: &Provider) -> anyhow::Result<String> {
     use crate::admin::password::Password;
-    use crate::admin::{accounts, AdminError, Role};
+    use crate::admin::{accounts, AdminError, Principal, Role};
     let password = crate::domain::secret::random_b64(12);
     let secret = Password::new(password.clone());
-    let (db, actor, now) = (&p.db, crate::audit::Actor::System, p.clock.unix());
-    match accounts::create(db, "admin", &secret, Role::Admin, &actor, now) {
+    let system = Principal::system();
+    match accounts::create(p, &system, "admin", &secret, Role::Admin).await {
         Ok(_) => {}
         Err(AdminError::UsernameTaken(_)) => {
-            accounts::reset_password(db, "admin", &secret, &actor, now)?
+            accounts::reset_password(p, &system, "admin", &secret).await?
         }
         Err(e) => return Err(e.into()),
     }
@@ -207,6 +209,9 @@ async fn register_demo_client(p: &Provider) -> anyhow::Result<String> {
         name: "デモサイト (Demo site)".to_owned(),
         redirect_uris: vec![format!("{issuer}/demo/callback")],
         post_logout_redirect_uris: vec![format!("{issuer}/demo/")],
+        // The demo ends its own session when the provider ends it (and so `sid` means what it
+        // means for any site that registers back-channel logout).
+        backchannel_logout_uri: Some(rp::DemoRp::backchannel_logout_uri(issuer)),
         ..ClientSpec::default()
     };
     let (secret, hash) = new_secret();

@@ -1,5 +1,6 @@
 //! The demo site: a real OpenID Connect client (the `openidconnect` crate) on the provider's
-//! own server, showing the verified ID token and userinfo after a card login.
+//! own server, showing the verified ID token and userinfo after a card login, and ending its
+//! own session when the provider sends a back-channel logout token for its `sid`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,6 +8,8 @@ use std::sync::Mutex;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
@@ -23,6 +26,23 @@ use crate::web::assets::{assets, Assets};
 const STATE_COOKIE: &str = "demo_rp_login";
 const SESSION_COOKIE: &str = "demo_rp_session";
 
+/// Why the demo site could not complete a step; shown on its page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    #[error("HTTP client: {0}")]
+    Http(String),
+    #[error("discovery failed: {0}")]
+    Discovery(String),
+    #[error("token request failed: {0}")]
+    Token(String),
+    #[error("ID token refused: {0}")]
+    IdToken(String),
+    #[error("userinfo failed: {0}")]
+    UserInfo(String),
+    #[error("logout token refused: {0}")]
+    LogoutToken(&'static str),
+}
 /// The demo site's registration and what it remembers between requests.
 pub struct DemoRp {
     pub issuer: String,
@@ -30,11 +50,14 @@ pub struct DemoRp {
     pub client_secret: String,
     http: openidconnect::reqwest::Client,
     pending: Mutex<HashMap<String, (String, String)>>,
-    sessions: Mutex<HashMap<String, LoggedIn>>,
+    pub(super) sessions: Mutex<HashMap<String, LoggedIn>>,
 }
 
 #[derive(Clone)]
-struct LoggedIn {
+pub(super) struct LoggedIn {
+    /// The provider's session at this site (the ID token's `sid`), which back-channel logout
+    /// names.
+    pub(super) sid: Option<String>,
     id_token: String,
     claims_json: String,
     userinfo_json: String,
@@ -49,11 +72,15 @@ struct DemoPage<'a> {
 }
 
 impl DemoRp {
-    pub fn new(issuer: String, client_id: String, client_secret: String) -> Result<DemoRp, String> {
+    pub fn new(
+        issuer: String,
+        client_id: String,
+        client_secret: String,
+    ) -> Result<DemoRp, DemoError> {
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| DemoError::Http(e.to_string()))?;
         Ok(DemoRp {
             issuer,
             client_id,
@@ -68,11 +95,17 @@ impl DemoRp {
         format!("{}/demo/callback", self.issuer)
     }
 
-    async fn metadata(&self) -> Result<CoreProviderMetadata, String> {
-        let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| e.to_string())?;
+    /// Where the provider sends logout tokens for this site.
+    pub fn backchannel_logout_uri(issuer: &str) -> String {
+        format!("{issuer}/demo/backchannel")
+    }
+
+    pub(super) async fn metadata(&self) -> Result<CoreProviderMetadata, DemoError> {
+        let issuer =
+            IssuerUrl::new(self.issuer.clone()).map_err(|e| DemoError::Discovery(e.to_string()))?;
         CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| format!("discovery failed: {e}"))
+            .map_err(|e| DemoError::Discovery(e.to_string()))
     }
 
     pub fn configure(data: web::Data<DemoRp>) -> impl Fn(&mut web::ServiceConfig) + Send + Sync {
@@ -81,7 +114,11 @@ impl DemoRp {
                 .route("/demo/", web::get().to(home))
                 .route("/demo/login", web::get().to(login))
                 .route("/demo/callback", web::get().to(callback))
-                .route("/demo/logout", web::get().to(logout));
+                .route("/demo/logout", web::get().to(logout))
+                .route(
+                    "/demo/backchannel",
+                    web::post().to(super::backchannel::receive),
+                );
         }
     }
 }
@@ -116,7 +153,7 @@ fn found(location: &str) -> actix_web::HttpResponseBuilder {
 async fn login(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {
     let metadata = match rp.metadata().await {
         Ok(m) => m,
-        Err(e) => return page(&rp, &req, Some(e)),
+        Err(e) => return page(&rp, &req, Some(e.to_string())),
     };
     let Ok(redirect) = RedirectUrl::new(rp.redirect_uri()) else {
         return page(&rp, &req, Some("bad redirect URI".into()));
@@ -200,7 +237,7 @@ async fn callback(
                 )
                 .finish()
         }
-        Err(e) => page(&rp, &req, Some(e)),
+        Err(e) => page(&rp, &req, Some(e.to_string())),
     }
 }
 
@@ -210,46 +247,69 @@ async fn finish(
     code: &str,
     verifier: String,
     nonce: String,
-) -> Result<LoggedIn, String> {
+) -> Result<LoggedIn, DemoError> {
     let metadata = rp.metadata().await?;
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(rp.client_id.clone()),
         Some(ClientSecret::new(rp.client_secret.clone())),
     )
-    .set_redirect_uri(RedirectUrl::new(rp.redirect_uri()).map_err(|e| e.to_string())?);
+    .set_redirect_uri(
+        RedirectUrl::new(rp.redirect_uri()).map_err(|e| DemoError::Token(e.to_string()))?,
+    );
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| DemoError::Token(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
         .request_async(&rp.http)
         .await
-        .map_err(|e| format!("token request failed: {e}"))?;
-    let id_token = token.id_token().ok_or("no ID token")?;
+        .map_err(|e| DemoError::Token(e.to_string()))?;
+    let id_token = token
+        .id_token()
+        .ok_or(DemoError::Token("no ID token".into()))?;
     let verifier = client.id_token_verifier();
     let claims = id_token
         .claims(&verifier, &Nonce::new(nonce))
-        .map_err(|e| format!("ID token refused: {e}"))?;
+        .map_err(|e| DemoError::IdToken(e.to_string()))?;
+    let refused = |e: &dyn std::fmt::Display| DemoError::IdToken(e.to_string());
     if let Some(expected) = claims.access_token_hash() {
-        let alg = id_token.signing_alg().map_err(|e| e.to_string())?;
-        let key = id_token.signing_key(&verifier).map_err(|e| e.to_string())?;
-        let actual = AccessTokenHash::from_token(token.access_token(), alg, key)
-            .map_err(|e| e.to_string())?;
+        let alg = id_token.signing_alg().map_err(|e| refused(&e))?;
+        let key = id_token.signing_key(&verifier).map_err(|e| refused(&e))?;
+        let actual =
+            AccessTokenHash::from_token(token.access_token(), alg, key).map_err(|e| refused(&e))?;
         if actual != *expected {
-            return Err("at_hash does not match the access token".into());
+            return Err(DemoError::IdToken(
+                "at_hash does not match the access token".into(),
+            ));
         }
     }
     let userinfo: CoreUserInfoClaims = client
         .user_info(token.access_token().to_owned(), None)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| DemoError::UserInfo(e.to_string()))?
         .request_async(&rp.http)
         .await
-        .map_err(|e| format!("userinfo failed: {e}"))?;
+        .map_err(|e| DemoError::UserInfo(e.to_string()))?;
+    // The library's standard claims leave out `sid` (OIDC Front- and Back-Channel Logout);
+    // it is read from the token just verified and shown with them.
+    let id_token = id_token.to_string();
+    let sid =
+        payload(&id_token).and_then(|p| p.get("sid").and_then(|s| s.as_str()).map(str::to_owned));
+    let mut shown = serde_json::to_value(claims).unwrap_or_default();
+    if let (Some(map), Some(sid)) = (shown.as_object_mut(), &sid) {
+        map.insert("sid".to_owned(), serde_json::json!(sid));
+    }
     Ok(LoggedIn {
-        id_token: id_token.to_string(),
-        claims_json: serde_json::to_string_pretty(claims).unwrap_or_default(),
+        sid,
+        id_token,
+        claims_json: serde_json::to_string_pretty(&shown).unwrap_or_default(),
         userinfo_json: serde_json::to_string_pretty(&userinfo).unwrap_or_default(),
     })
+}
+
+/// The JSON payload of a compact JWS (not verified here).
+pub(super) fn payload(jws: &str) -> Option<serde_json::Value> {
+    let part = jws.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
 }
 
 async fn logout(rp: web::Data<DemoRp>, req: HttpRequest) -> HttpResponse {

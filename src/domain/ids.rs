@@ -48,6 +48,10 @@ impl MyKeyId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl std::fmt::Debug for MyKeyId {

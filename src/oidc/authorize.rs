@@ -29,6 +29,47 @@ pub struct AuthorizeParams {
     pub duplicated: Vec<String>,
 }
 
+impl AuthorizeParams {
+    /// The parameters of a query or form, in order; a repeated name keeps its first value and
+    /// is listed in `duplicated` (RFC 6749 §3.1: parameters must not be included more than
+    /// once). Unknown names are ignored (RFC 6749 §3.1).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> AuthorizeParams {
+        let mut p = AuthorizeParams::default();
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in pairs {
+            if seen.contains(&key) {
+                if !p.duplicated.contains(&key) {
+                    p.duplicated.push(key.clone());
+                }
+                continue;
+            }
+            seen.push(key.clone());
+            let v = Some(value);
+            match key.as_str() {
+                "client_id" => p.client_id = v,
+                "redirect_uri" => p.redirect_uri = v,
+                "response_type" => p.response_type = v,
+                "response_mode" => p.response_mode = v,
+                "scope" => p.scope = v,
+                "state" => p.state = v,
+                "nonce" => p.nonce = v,
+                "code_challenge" => p.code_challenge = v,
+                "code_challenge_method" => p.code_challenge_method = v,
+                "prompt" => p.prompt = v,
+                "max_age" => p.max_age = v,
+                "ui_locales" => p.ui_locales = v,
+                "acr_values" => p.acr_values = v,
+                "claims" => p.claims = v,
+                "request" => p.request = v,
+                "request_uri" => p.request_uri = v,
+                "registration" => p.registration = v,
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
 /// `prompt` (OIDC Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prompt {

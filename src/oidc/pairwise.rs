@@ -30,36 +30,44 @@ pub fn subject(key: &PairwiseKey, sector: &str, person: &MyKeyId) -> PairwiseSub
     PairwiseSub::from_computed(URL_SAFE_NO_PAD.encode(ctx.sign()))
 }
 
+/// Why redirect URIs and a sector do not fit together (OIDC Core §8.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SectorError {
+    #[error("at least one redirect URI is required")]
+    NoRedirectUri,
+    #[error("redirect URIs must name a host, or register a sector_identifier_uri")]
+    NoHost,
+    #[error("redirect URIs on several hosts need a sector_identifier_uri (OIDC Core §8.1)")]
+    SeveralHosts,
+    #[error("the sector_identifier_uri must return a JSON array of URIs")]
+    NotAnArray,
+    #[error("the sector_identifier_uri document does not list {0}")]
+    NotListed(String),
+}
+
 /// Without a sector_identifier_uri every redirect URI must share one host, which is the sector
 /// (OIDC Core §8.1).
-pub fn sector_of_redirect_uris(uris: &[RedirectUri]) -> Result<String, String> {
+pub fn sector_of_redirect_uris(uris: &[RedirectUri]) -> Result<String, SectorError> {
     let mut hosts = uris.iter().map(|u| u.host().unwrap_or_default());
-    let first = hosts
-        .next()
-        .ok_or("at least one redirect URI is required")?;
+    let first = hosts.next().ok_or(SectorError::NoRedirectUri)?;
     if first.is_empty() {
-        return Err("redirect URIs must name a host, or register a sector_identifier_uri".into());
+        return Err(SectorError::NoHost);
     }
     if hosts.any(|h| h != first) {
-        return Err(
-            "redirect URIs on several hosts need a sector_identifier_uri (OIDC Core §8.1)".into(),
-        );
+        return Err(SectorError::SeveralHosts);
     }
     Ok(first)
 }
 
 /// Checks a fetched sector identifier document: a JSON array that lists every redirect URI.
-pub fn check_sector_document(body: &[u8], uris: &[RedirectUri]) -> Result<(), String> {
-    let listed: Vec<String> = serde_json::from_slice(body)
-        .map_err(|_| "the sector_identifier_uri must return a JSON array of URIs".to_owned())?;
+pub fn check_sector_document(body: &[u8], uris: &[RedirectUri]) -> Result<(), SectorError> {
+    let listed: Vec<String> = serde_json::from_slice(body).map_err(|_| SectorError::NotAnArray)?;
     match uris
         .iter()
         .find(|u| !listed.iter().any(|l| l == u.as_str()))
     {
-        Some(missing) => Err(format!(
-            "the sector_identifier_uri document does not list {}",
-            missing.as_str()
-        )),
+        Some(missing) => Err(SectorError::NotListed(missing.as_str().to_owned())),
         None => Ok(()),
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::sessions::{end_in, EndReason};
-use super::{outbox, revocation, Provider};
+use super::{outbox, revocation, Provider, ProviderError};
 use crate::domain::secret::random_b64;
 use crate::store;
 
@@ -22,7 +22,7 @@ const LEASE_SECS: i64 = 30;
 /// Starts every background loop on the current tokio runtime.
 pub fn spawn(p: Arc<Provider>) {
     outbox::spawn(p.clone());
-    crate::audit::chain::spawn(p.clone());
+    crate::audit::chain::spawn(p.db.clone());
     every(
         p.clone(),
         KEY_REFRESH,
@@ -31,8 +31,8 @@ pub fn spawn(p: Arc<Provider>) {
             let q = p.clone();
             tokio::task::spawn_blocking(move || q.keys.refresh(&q.db, &q.kek, q.clock.unix()))
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())
+                .map_err(joined)?
+                .map_err(|e| ProviderError::Crypto(e.to_string()))
         },
     );
     every(
@@ -43,9 +43,9 @@ pub fn spawn(p: Arc<Provider>) {
             let q = p.clone();
             tokio::task::spawn_blocking(move || revocation::load_stored_crls(&q))
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(joined)?
                 .map(drop)
-                .map_err(|e| e.to_string())
+                .map_err(ProviderError::from)
         },
     );
     every(p.clone(), PURGE_EVERY, "purge", |p| async move {
@@ -59,7 +59,7 @@ pub fn spawn(p: Arc<Provider>) {
         })
         .await
         .map(drop)
-        .map_err(|e| e.to_string())
+        .map_err(ProviderError::from)
     });
     let holder = random_b64(12);
     tokio::spawn(async move {
@@ -105,7 +105,7 @@ pub fn spawn(p: Arc<Provider>) {
 fn every<F, Fut>(p: Arc<Provider>, period: Duration, what: &'static str, task: F)
 where
     F: Fn(Arc<Provider>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send,
+    Fut: std::future::Future<Output = Result<(), ProviderError>> + Send,
 {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
@@ -124,23 +124,28 @@ async fn apply_audit_retention(
     p: &Arc<Provider>,
     retention: Duration,
     now: i64,
-) -> Result<(), String> {
+) -> Result<(), ProviderError> {
     let q = p.clone();
     tokio::task::spawn_blocking(move || {
         let before = now - retention.as_secs() as i64;
         crate::audit::prune::prune(
             &q.db,
-            &q.keys.snapshot(),
+            &*q.keys.snapshot(),
             q.settings.issuer_str(),
             before,
             now,
             crate::audit::Actor::System,
         )
         .map(drop)
-        .map_err(|e| e.to_string())
+        .map_err(|e| ProviderError::Internal(format!("audit pruning: {e}")))
     })
     .await
-    .map_err(|e| e.to_string())?
+    .map_err(joined)?
+}
+
+/// A blocking task that did not finish (it panicked, or the runtime is shutting down).
+fn joined(e: tokio::task::JoinError) -> ProviderError {
+    ProviderError::Internal(e.to_string())
 }
 
 /// Ends sessions past their lifetime; their client sessions get back-channel logouts.

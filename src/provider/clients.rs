@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::domain::{AuthMethod, Client, ClientId, IdTokenAlg, RedirectUri, Scope, Secret};
 use crate::oidc::pairwise;
-use crate::store::clients::ClientRow;
+use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT};
 use crate::store::{self, Db, StoreError};
 
 /// How long a node trusts its cached copy of a client changed on another node.
@@ -210,7 +210,7 @@ pub fn build_client(
             Ok(s) => s,
             Err(e) => {
                 if !redirect_uris.is_empty() {
-                    err("redirect_uris", e);
+                    err("redirect_uris", e.to_string());
                 }
                 String::new()
             }
@@ -312,7 +312,7 @@ pub async fn fetch_sector_document(
         .bytes()
         .await
         .map_err(|e| fail(format!("cannot read {uri}: {e}")))?;
-    pairwise::check_sector_document(&body, &client.redirect_uris).map_err(fail)
+    pairwise::check_sector_document(&body, &client.redirect_uris).map_err(|e| fail(e.to_string()))
 }
 
 /// A new client secret and its stored hash.
@@ -322,54 +322,51 @@ pub fn new_secret() -> (Secret, String) {
     (secret, hash)
 }
 
-/// Registers a client; returns it and its secret (shown once) for secret-based methods.
-pub async fn register(
-    db: &Db,
-    http: &reqwest::Client,
-    spec: &ClientSpec,
-    now: i64,
-) -> Result<(Client, Option<Secret>), Vec<FieldError>> {
-    let (secret, hash) = new_secret();
-    let client = build_client(ClientId::generate(), spec, Some(hash))?;
-    fetch_sector_document(http, &client)
-        .await
-        .map_err(|e| vec![e])?;
-    let row = ClientRow::from_client(&client, now, now);
-    db.write(move |c| store::clients::insert(c, &row))
-        .await
-        .map_err(|e| {
-            vec![FieldError {
-                field: "database",
-                message: e.to_string(),
-            }]
-        })?;
-    let secret = client.auth_method.uses_secret().then_some(secret);
-    Ok((client, secret))
-}
-
-/// Applies a new spec to an existing client, keeping its id and secret.
-pub async fn update(
-    db: &Db,
-    http: &reqwest::Client,
-    existing: &Client,
-    created_at: i64,
-    spec: &ClientSpec,
-    now: i64,
-) -> Result<Client, Vec<FieldError>> {
-    let client = build_client(existing.id.clone(), spec, existing.secret_hash.clone())?;
-    fetch_sector_document(http, &client)
-        .await
-        .map_err(|e| vec![e])?;
-    let row = ClientRow::from_client(&client, created_at, now);
-    db.write(move |c| store::clients::update(c, &row))
-        .await
-        .map_err(|e| {
-            vec![FieldError {
-                field: "database",
-                message: e.to_string(),
-            }]
-        })?;
-    Ok(client)
+/// Removes a client with everything it holds: consents, codes, tokens, transactions and client
+/// sessions, and records `event` (the operator's audit entry) in the same transaction. Each
+/// live client session ends with a back-channel logout (Back-Channel Logout 1.0 §2.5) when the
+/// client is enabled and registered an endpoint, as any ended session does; the logout carries
+/// the person's `sub` at this client and its signing algorithm, since the client is gone by the
+/// time it is delivered. Returns how many logouts were queued.
+pub async fn remove(
+    p: &super::Provider,
+    client: &Client,
+    event: crate::audit::Event,
+) -> Result<usize, StoreError> {
+    let now = p.clock.unix();
+    let (client, pairwise) = (client.clone(), p.pairwise.clone());
+    let queued =
+        p.db.write(move |c| {
+            let id = client.id.as_str();
+            let endpoint = client
+                .backchannel_logout_uri
+                .as_ref()
+                .filter(|_| client.enabled);
+            let mut rows = Vec::new();
+            if let Some(uri) = endpoint {
+                for cs in store::sessions::live_of_client(c, id)? {
+                    let sub = pairwise::subject(&pairwise, &client.sector, &cs.person_id);
+                    rows.push(OutboxRow::due_now(
+                        BACKCHANNEL_LOGOUT,
+                        id.to_owned(),
+                        uri.clone(),
+                        Some(cs.id),
+                        cs.person_id,
+                        super::outbox::removed_client_event(&sub, client.id_token_alg),
+                        now,
+                    ));
+                }
+            }
+            store::outbox::enqueue_all(c, &rows)?;
+            store::clients::delete(c, id)?;
+            crate::audit::record(c, &event, now)?;
+            Ok(rows.len())
+        })
+        .await?;
+    if queued > 0 {
+        p.deliveries.notify_one();
+    }
+    Ok(queued)
 }
 
 /// The spec that reproduces a client (for `client show` and edit forms).

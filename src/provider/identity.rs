@@ -6,9 +6,10 @@
 use aws_lc_rs::rand::SystemRandom;
 use serde_json::{json, Map, Value};
 
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::card::verify::VerifiedCertificate;
 use crate::domain::secret::random_b64;
+use crate::domain::MyKeyId;
 use crate::oidc::verified_claims::{plain_claims, verified_claims, Evidence, FactValues};
 use crate::store::identity::VerificationRow;
 use crate::store::outbox::{OutboxRow, SECURITY_EVENT};
@@ -68,17 +69,16 @@ pub fn facts_of(
 /// A verification row with the facts sealed (aad = its id), ready to insert.
 pub fn seal(
     p: &Provider,
-    person_id: &str,
     sign_binding_id: &str,
     facts: &SealedFacts,
     now: i64,
-) -> Result<VerificationRow, String> {
+) -> Result<VerificationRow, ProviderError> {
     let id = random_b64(16);
-    let plain = serde_json::to_vec(facts).map_err(|e| e.to_string())?;
+    let plain = serde_json::to_vec(facts).map_err(|e| ProviderError::Internal(e.to_string()))?;
     let sealed = p
         .kek
         .seal(&id, &plain, &SystemRandom::new())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ProviderError::Crypto(e.to_string()))?;
     let l = &p.settings.lifetimes;
     let keep = l
         .refresh_token
@@ -86,7 +86,8 @@ pub fn seal(
         .as_secs() as i64;
     Ok(VerificationRow {
         id,
-        person_id: person_id.to_owned(),
+        // Set by the caller, in the transaction that finds or enrols the person.
+        person_id: MyKeyId::from_stored(String::new()),
         sign_binding_id: sign_binding_id.to_owned(),
         sealed_facts: sealed,
         verified_at: now,
@@ -163,9 +164,10 @@ pub fn security_event_token(
     p: &Provider,
     row: &OutboxRow,
     client: &crate::domain::Client,
-) -> Result<String, String> {
+) -> Result<String, ProviderError> {
     let now = p.clock.unix();
-    let event: Value = serde_json::from_str(&row.event).map_err(|e| e.to_string())?;
+    let event: Value =
+        serde_json::from_str(&row.event).map_err(|e| ProviderError::Internal(e.to_string()))?;
     let sub = super::grants::subject(p, client, &row.person_id);
     let claims = json!({
         "iss": p.settings.issuer_str(),
@@ -186,6 +188,7 @@ pub fn security_event_token(
     let keys = p.keys.snapshot();
     let key = keys
         .signing_key(client.id_token_alg, now)
-        .ok_or("no signing key")?;
-    crate::jose::sign(key, Some("secevent+jwt"), &claims).map_err(|e| e.to_string())
+        .ok_or_else(|| ProviderError::Crypto("no signing key".to_owned()))?;
+    crate::jose::sign(key, Some("secevent+jwt"), &claims)
+        .map_err(|e| ProviderError::Crypto(e.to_string()))
 }

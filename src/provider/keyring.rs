@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::rand::SystemRandom;
 
+use crate::audit::{Actor, Event, Kind};
 use crate::domain::IdTokenAlg;
 use crate::jose::{Alg, Kek, SigningKey, VerifyingKey};
 use crate::store::keys::SigningKeyRow;
@@ -37,6 +38,13 @@ impl KeySet {
             .filter(|k| k.retired_at.is_none_or(|r| r > now))
             .max_by_key(|k| k.activate_at)
             .map(|k| &k.key)
+    }
+}
+
+/// Audit checkpoints are signed with the current RS256 key.
+impl crate::audit::prune::CheckpointSigner for KeySet {
+    fn checkpoint_key(&self, now: i64) -> Option<&SigningKey> {
+        self.signing_key(IdTokenAlg::Rs256, now).map(|k| &**k)
     }
 }
 
@@ -100,17 +108,21 @@ pub fn rotate(
     alg: IdTokenAlg,
     lead: i64,
     now: i64,
+    actor: &Actor,
 ) -> Result<String, StartError> {
     let row = new_key_row(alg, kek, now, now + lead)?;
     let kid = row.kid.clone();
     let want = jose_alg(alg).as_str().to_owned();
+    let event = Event::new(Kind::KeysRotated, actor.clone())
+        .data(serde_json::json!({ "kid": kid, "alg": alg.as_str(), "lead": lead }));
     db.write_blocking(move |c| {
         for old in store::keys::all(c)? {
             if old.alg == want && old.retired_at.is_none() {
                 store::keys::retire(c, &old.kid, now + lead)?;
             }
         }
-        store::keys::insert(c, &row)
+        store::keys::insert(c, &row)?;
+        crate::audit::record(c, &event, now)
     })?;
     Ok(kid)
 }

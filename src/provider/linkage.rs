@@ -2,21 +2,14 @@
 //! one was bound to, so the next login with the new card finds the same MyKey ID and every
 //! site keeps seeing the same `sub`.
 
-use super::Provider;
+use super::{Provider, ProviderError};
+use crate::audit::Actor;
+use crate::card::linkage::LinkageFile;
 use crate::domain::secret::random_b64;
-use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store;
+use crate::store::persons::BindingRow;
 use crate::store::revocation::LinkageRow;
-use crate::store::{self, StoreError};
-use crate::testkit::LinkageFile;
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LinkageError {
-    #[error("not a linkage file: {0}")]
-    Format(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use crate::store::states::BindingStatus;
 
 /// What an import did, record by record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,9 +25,15 @@ pub struct LinkageReport {
     pub conflicts: usize,
 }
 
-/// Imports a `mykey-linkage/1` document (README "Linkage file format").
-pub async fn import_linkage(p: &Provider, bytes: &[u8]) -> Result<LinkageReport, LinkageError> {
-    let file = LinkageFile::from_json(bytes).map_err(|e| LinkageError::Format(e.to_string()))?;
+/// Imports a `mykey-linkage/1` document (README "Linkage file format") for `actor`, whom the
+/// audit entry of the import names.
+pub async fn import_linkage(
+    p: &Provider,
+    bytes: &[u8],
+    actor: &Actor,
+) -> Result<LinkageReport, ProviderError> {
+    let file = LinkageFile::from_json(bytes).map_err(|e| ProviderError::Invalid(e.to_string()))?;
+    let actor = actor.clone();
     let now = p.clock.unix();
     let report =
         p.db.write(move |c| {
@@ -80,7 +79,7 @@ pub async fn import_linkage(p: &Provider, bytes: &[u8]) -> Result<LinkageReport,
                                 serial: r.new.serial.clone(),
                                 // Learnt at the first login with the new card.
                                 not_after: 0,
-                                status: ACTIVE.to_owned(),
+                                status: BindingStatus::Active,
                                 revoked_reason: None,
                                 revoked_at: None,
                                 created_at: now,
@@ -90,6 +89,11 @@ pub async fn import_linkage(p: &Provider, bytes: &[u8]) -> Result<LinkageReport,
                     }
                 }
             }
+            let data = serde_json::json!({
+                "records": report.records, "linked": report.linked, "duplicates": report.duplicates,
+                "unknown_old": report.unknown_old, "conflicts": report.conflicts,
+            });
+            crate::audit::hooks::linkage_import(c, &actor, data, now)?;
             Ok(report)
         })
         .await?;

@@ -1,4 +1,4 @@
-//! Card login (card-login spec §1–§6): challenges, verifying the helper's answer, resolving or
+//! Card login (docs/card-login.md §1–§6): challenges, verifying the helper's answer, resolving or
 //! enrolling the person, and the browser's view of the outcome.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::card::jpki::Purpose;
 use crate::card::message::{signed_message, PROTOCOL_VERSION};
 use crate::card::protocol::{
@@ -16,26 +16,8 @@ use crate::card::protocol::{
 use crate::card::verify::{verify_card_signature, VerifiedCertificate};
 use crate::domain::secret::{random_b64, random_digits};
 use crate::store::requests::ChallengeRow;
+use crate::store::states::ChallengeProgress;
 use crate::store::{self, StoreError};
-
-/// Why an answer was not accepted: a spec §5 code, or the provider could not decide.
-#[derive(Debug)]
-pub enum AnswerError {
-    Card(CardErrorCode),
-    Unavailable(StoreError),
-}
-
-impl From<StoreError> for AnswerError {
-    fn from(e: StoreError) -> AnswerError {
-        AnswerError::Unavailable(e)
-    }
-}
-
-impl From<CardErrorCode> for AnswerError {
-    fn from(c: CardErrorCode) -> AnswerError {
-        AnswerError::Card(c)
-    }
-}
 
 pub fn challenge_url(p: &Provider, id: &str) -> String {
     p.url(&format!("/card/challenges/{id}"))
@@ -64,7 +46,7 @@ pub async fn create_challenge(
         match_code: random_digits(4),
         created_at: now,
         expires_at: now + p.settings.lifetimes.challenge.as_secs() as i64,
-        state: "pending".to_owned(),
+        state: ChallengeProgress::Pending,
         error: None,
         person_id: None,
         answered_at: None,
@@ -78,7 +60,7 @@ pub async fn create_challenge(
 }
 
 /// The document the helper fetches (spec §2).
-pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, AnswerError> {
+pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, ProviderError> {
     let (row, client_name) = load(p, id).await?;
     if row.expires_at <= p.clock.unix() {
         return Err(CardErrorCode::ExpiredChallenge.into());
@@ -96,7 +78,7 @@ pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, Answe
     })
 }
 
-async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), AnswerError> {
+async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), ProviderError> {
     let owned = id.to_owned();
     let found =
         p.db.read(move |c| {
@@ -123,7 +105,7 @@ pub async fn answer(
     p: &Arc<Provider>,
     id: &str,
     response: &ChallengeResponse,
-) -> Result<(), AnswerError> {
+) -> Result<(), ProviderError> {
     let now = p.clock.unix();
     let owned = id.to_owned();
     // Step 1: exists, not expired, not answered; claimed atomically. Claim first, read after:
@@ -139,18 +121,20 @@ pub async fn answer(
         return Err(CardErrorCode::UnknownChallenge.into());
     };
     if !claimed {
-        return Err(if row.state != "pending" || row.expires_at > now {
-            CardErrorCode::ChallengeAlreadyUsed
-        } else {
-            CardErrorCode::ExpiredChallenge
-        }
-        .into());
+        return Err(
+            if row.state != ChallengeProgress::Pending || row.expires_at > now {
+                CardErrorCode::ChallengeAlreadyUsed
+            } else {
+                CardErrorCode::ExpiredChallenge
+            }
+            .into(),
+        );
     }
     let outcome = verify_against_stored_crls(p, &row, response, crl_numbers).await;
     let (resolved, error) = match &outcome {
         Ok(r) => (Some(r.clone()), None),
-        Err(AnswerError::Card(code)) => (None, Some(code.as_str())),
-        Err(AnswerError::Unavailable(_)) => (None, Some("temporarily_unavailable")),
+        Err(ProviderError::Card(code)) => (None, Some(code.as_str())),
+        Err(_) => (None, Some("temporarily_unavailable")),
     };
     let result = outcome
         .as_ref()
@@ -158,19 +142,21 @@ pub async fn answer(
         .unwrap_or_else(|_| error.unwrap_or("error"));
     p.metrics.logins.with_label_values(&[result]).inc();
     let (id, error) = (row.id.clone(), error.map(str::to_owned));
-    let person = resolved.as_ref().map(|r| r.person_id.as_str());
-    let verification = resolved.as_ref().and_then(|r| r.verification_id.as_deref());
-    let (person, verification) = (person.map(str::to_owned), verification.map(str::to_owned));
+    let person = resolved.as_ref().map(|r| r.person_id.clone());
+    let verification = resolved
+        .as_ref()
+        .and_then(|r| r.verification_id.as_deref())
+        .map(str::to_owned);
     let request_id = row.auth_request_id.clone();
     p.db.write(move |c| {
         store::requests::finish_challenge(
             c,
             &id,
-            person.as_deref(),
+            person.as_ref(),
             verification.as_deref(),
             error.as_deref(),
         )?;
-        crate::audit::hooks::login_outcome(c, &request_id, person.as_deref(), error.as_deref(), now)
+        crate::audit::hooks::login_outcome(c, &request_id, person.as_ref(), error.as_deref(), now)
     })
     .await?;
     outcome.map(drop)
@@ -186,7 +172,7 @@ async fn verify_against_stored_crls(
     row: &ChallengeRow,
     response: &ChallengeResponse,
     mut stored: Vec<(String, String)>,
-) -> Result<super::persons::Resolved, AnswerError> {
+) -> Result<super::persons::Resolved, ProviderError> {
     for _round in 0..2 {
         if !super::revocation::is_current(p, &stored) {
             let q = p.clone();
@@ -210,7 +196,7 @@ async fn verify_and_resolve(
     row: &ChallengeRow,
     response: &ChallengeResponse,
     stored: &[(String, String)],
-) -> Result<Option<super::persons::Resolved>, AnswerError> {
+) -> Result<Option<super::persons::Resolved>, ProviderError> {
     let purpose = ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login);
     let message = signed_message(
         p.settings.issuer_str(),
@@ -245,7 +231,7 @@ fn verify_one(
     certificate_b64: &str,
     signature_b64url: &str,
     message: &[u8],
-) -> Result<VerifiedCertificate, AnswerError> {
+) -> Result<VerifiedCertificate, ProviderError> {
     let certificate = STANDARD
         .decode(certificate_b64.trim())
         .map_err(|_| CardErrorCode::InvalidRequest)?;
@@ -270,7 +256,7 @@ pub async fn status(
     p: &Provider,
     id: &str,
     transaction_cookie_hash: &str,
-) -> Result<Option<ChallengeStatus>, StoreError> {
+) -> Result<Option<ChallengeStatus>, ProviderError> {
     let owned = id.to_owned();
     let found =
         p.db.read(move |c| {
@@ -295,9 +281,9 @@ pub async fn status(
 }
 
 pub fn state_of(row: &ChallengeRow, now: i64) -> ChallengeStatus {
-    let (state, error) = match row.state.as_str() {
-        "completed" => (ChallengeState::Completed, None),
-        "failed" => (
+    let (state, error) = match row.state {
+        ChallengeProgress::Completed => (ChallengeState::Completed, None),
+        ChallengeProgress::Failed => (
             ChallengeState::Failed,
             row.error.as_deref().and_then(CardErrorCode::parse),
         ),

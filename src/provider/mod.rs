@@ -4,7 +4,10 @@
 pub mod background;
 pub mod client_auth;
 pub mod clients;
+pub mod error;
+pub mod flow;
 pub mod grants;
+pub mod health;
 pub mod identity;
 pub mod keyring;
 pub mod linkage;
@@ -29,6 +32,7 @@ use crate::oidc::pairwise::PairwiseKey;
 use crate::store::{Db, StoreError};
 
 pub use clients::ClientCache;
+pub use error::ProviderError;
 pub use keyring::KeyRing;
 pub use metrics::Metrics;
 
@@ -50,7 +54,8 @@ pub struct Provider {
     pub clock: Clock,
     pub kek: Kek,
     pub keys: KeyRing,
-    pub pairwise: PairwiseKey,
+    /// Shared with transactions that compute subjects (a client's removal).
+    pub pairwise: Arc<PairwiseKey>,
     /// Seals the grant into each authorization code (`grants::CodeSeal`).
     pub codes: grants::CodeSeal,
     pub trust: Arc<TrustStore>,
@@ -61,7 +66,7 @@ pub struct Provider {
     pub jwks_cache: client_auth::JwksCache,
     /// Wakes the outbox deliverer when this node queued something.
     pub deliveries: tokio::sync::Notify,
-    /// Card challenge creation and responses per client address (card-login spec §7).
+    /// Card challenge creation and responses per client address (docs/card-login.md §7).
     pub card_limiter: ratelimit::RateLimiter,
     /// The discovery document, serialised once.
     pub discovery_json: bytes::Bytes,
@@ -76,17 +81,25 @@ impl Provider {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "database migrated");
         }
-        Provider::on(db, settings, clock)
+        Provider::on(db, settings, clock, true)
     }
 
-    /// The provider of a command that runs once (`crl import`, …), on a command's pool.
+    /// The provider of a command that runs once (`client add`, `crl import`, …), on a
+    /// command's pool. Stored CRLs are not loaded: a command that checks certificates or shows
+    /// freshness loads them (`revocation::load_stored_crls`).
     pub fn open_for_command(settings: Settings, clock: Clock) -> Result<Provider, StartError> {
         let db = Db::open_for_command(&settings.database_url).map_err(StartError::Store)?;
-        Provider::on(db, settings, clock)
+        Provider::on(db, settings, clock, false)
     }
 
-    /// Loads keys, secrets, roots and stored CRLs over a migrated database.
-    fn on(db: Db, settings: Settings, clock: Clock) -> Result<Provider, StartError> {
+    /// Loads keys, secrets and roots over a migrated database, and the stored CRLs when
+    /// `load_crls`.
+    fn on(
+        db: Db,
+        settings: Settings,
+        clock: Clock,
+        load_crls: bool,
+    ) -> Result<Provider, StartError> {
         let now = clock.unix();
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
@@ -143,12 +156,16 @@ impl Provider {
             clock,
             kek,
             keys,
-            pairwise,
+            pairwise: Arc::new(pairwise),
             codes,
             trust: Arc::new(trust),
             http,
         };
-        let loaded = revocation::load_stored_crls(&provider).map_err(StartError::Store)?;
+        let loaded = if load_crls {
+            revocation::load_stored_crls(&provider).map_err(StartError::Store)?
+        } else {
+            0
+        };
         if loaded > 0 {
             tracing::info!(crls = loaded, "revocation data loaded");
         }

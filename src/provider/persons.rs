@@ -3,33 +3,33 @@
 //! bound to the same person (or refused when it is another person's).
 
 use super::identity::{facts_of, seal};
-use super::login::AnswerError;
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::card::jpki::Purpose;
 use crate::card::protocol::CardErrorCode;
 use crate::card::verify::VerifiedCertificate;
 use crate::domain::secret::random_b64;
 use crate::domain::MyKeyId;
-use crate::store::persons::{BindingRow, ACTIVE};
+use crate::store::persons::BindingRow;
 use crate::store::revocation::RowLock;
+use crate::store::states::BindingStatus;
 use crate::store::{self, DbConn, StoreError};
 
 /// Who answered, and the facts read if the signature certificate was used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub verification_id: Option<String>,
 }
 
-fn binding(purpose: Purpose, person: &str, cert: &VerifiedCertificate, now: i64) -> BindingRow {
+fn binding(purpose: Purpose, person: &MyKeyId, cert: &VerifiedCertificate, now: i64) -> BindingRow {
     BindingRow {
         id: random_b64(16),
-        person_id: person.to_owned(),
+        person_id: person.clone(),
         purpose: purpose.as_str().to_owned(),
         issuer_key_id: cert.issuer_key_id.clone(),
         serial: cert.serial.clone(),
         not_after: cert.not_after.unix_timestamp(),
-        status: ACTIVE.to_owned(),
+        status: BindingStatus::Active,
         revoked_reason: None,
         revoked_at: None,
         created_at: now,
@@ -46,7 +46,7 @@ pub async fn resolve(
     auth: &VerifiedCertificate,
     sign: Option<&VerifiedCertificate>,
     checked: &[(String, String)],
-) -> Result<Option<Resolved>, AnswerError> {
+) -> Result<Option<Resolved>, ProviderError> {
     let now_t = p.clock.now();
     let now = now_t.unix_timestamp();
     let facts = match sign {
@@ -58,10 +58,7 @@ pub async fn resolve(
         let sign_binding_id = random_b64(16);
         let (auth, sign, checked) = (auth.clone(), sign.cloned(), checked.to_vec());
         let sealed = match (&facts, sign.is_some()) {
-            (Some(f), true) => Some(
-                seal(p, "", &sign_binding_id, f, now)
-                    .map_err(|e| AnswerError::Unavailable(StoreError::Unavailable(e)))?,
-            ),
+            (Some(f), true) => Some(seal(p, &sign_binding_id, f, now)?),
             _ => None,
         };
         let result =
@@ -85,7 +82,7 @@ pub async fn resolve(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AnswerError::Unavailable(StoreError::Unavailable(
+    Err(ProviderError::Store(StoreError::Unavailable(
         "enrolment kept conflicting".to_owned(),
     )))
 }
@@ -134,7 +131,7 @@ fn resolve_in(
         }
     }
     let person_id = match auth_binding {
-        Some(b) if b.status == ACTIVE => {
+        Some(b) if b.status == BindingStatus::Active => {
             if b.not_after == 0 {
                 // A binding made from a linkage record learns its expiry at first use.
                 store::persons::set_not_after(c, &b.id, auth.not_after.unix_timestamp())?;
@@ -144,11 +141,11 @@ fn resolve_in(
         Some(_) => return Ok(Err(CardErrorCode::CertificateRevoked)),
         None => {
             let person = MyKeyId::generate();
-            store::persons::insert_person(c, person.as_str(), now)?;
-            store::persons::insert_binding(c, &binding(Purpose::Auth, person.as_str(), auth, now))?;
-            crate::audit::hooks::enrolled(c, person.as_str(), now)?;
+            store::persons::insert_person(c, &person, now)?;
+            store::persons::insert_binding(c, &binding(Purpose::Auth, &person, auth, now))?;
+            crate::audit::hooks::enrolled(c, &person, now)?;
             tracing::info!("enrolled a new person");
-            person.as_str().to_owned()
+            person
         }
     };
     let (Some(sign), Some(mut verification)) = (sign, sealed) else {
@@ -160,7 +157,9 @@ fn resolve_in(
     let binding_id = match sign_binding {
         // Another person's signature certificate next to this card's: refused.
         Some(b) if b.person_id != person_id => return Ok(Err(CardErrorCode::UntrustedCertificate)),
-        Some(b) if b.status != ACTIVE => return Ok(Err(CardErrorCode::CertificateRevoked)),
+        Some(b) if b.status != BindingStatus::Active => {
+            return Ok(Err(CardErrorCode::CertificateRevoked))
+        }
         Some(b) => b.id,
         None => {
             let mut row = binding(Purpose::Sign, &person_id, sign, now);

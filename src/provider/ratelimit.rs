@@ -1,4 +1,4 @@
-//! Per-address token buckets for the card endpoints (card-login spec §7).
+//! Per-address token buckets for the card endpoints (docs/card-login.md §7).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,4 +1,4 @@
-//! Revocation data in (card-login spec §4 step 3, DESIGN "Revocation-driven session
+//! Revocation data in (docs/card-login.md §4 step 3, DESIGN "Revocation-driven session
 //! termination"): CRLs checked against the trust store, refused when their number does not
 //! grow, stored whole, diffed, and turned into terminations — every session of a person whose
 //! bound certificate is revoked ends, their tokens die, and every client session is owed a
@@ -11,16 +11,16 @@ use aws_lc_rs::digest;
 
 use super::sessions::EndReason;
 use super::Provider;
+use crate::audit::Actor;
 use crate::card::crl::{Crl, CrlError};
 use crate::card::jpki::{Purpose, RevocationReason};
 use crate::card::revocation::{RevocationSet, SerialKey};
 use crate::domain::secret::random_b64;
-use crate::store::persons::{BindingRow, ACTIVE};
+use crate::domain::MyKeyId;
+use crate::store::persons::BindingRow;
 use crate::store::revocation::{CrlImportRow, CrlRow, RowLock, TerminationRow};
+use crate::store::states::BindingStatus;
 use crate::store::{self, DbConn, StoreError};
-
-pub const REVOKED: &str = "revoked";
-pub const SUPERSEDED: &str = "superseded";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -72,16 +72,27 @@ pub struct ImportReport {
     pub security_events: usize,
 }
 
-/// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …). Given
-/// owned DER bytes, it keeps them: a national CRL is tens of megabytes.
+/// Imports one CRL (DER or PEM) from `source` (a file name, URL, `cli`, `console`, …) for the
+/// provider itself (the watched folder, a polled URL). Given owned DER bytes, it keeps them:
+/// a national CRL is tens of megabytes.
 pub async fn import_crl(
     p: &Provider,
     bytes: impl Into<Vec<u8>>,
     source: &str,
 ) -> Result<ImportReport, ImportError> {
+    import_crl_by(p, bytes, source, Actor::System).await
+}
+
+/// [`import_crl`] on behalf of `actor` (an operator), whom the audit trail names.
+pub async fn import_crl_by(
+    p: &Provider,
+    bytes: impl Into<Vec<u8>>,
+    source: &str,
+    actor: Actor,
+) -> Result<ImportReport, ImportError> {
     let der = pem_to_der(bytes.into());
     let sha256 = hex::encode(digest::digest(&digest::SHA256, &der));
-    let result = import(p, der, &sha256, source).await;
+    let result = import(p, der, &sha256, source, actor.clone()).await;
     match &result {
         Ok(report) => {
             p.metrics.crl_imports.with_label_values(&["imported"]).inc();
@@ -121,6 +132,7 @@ pub async fn import_crl(
                         let data = serde_json::json!({ "source": row.source, "error": row.error });
                         crate::audit::hooks::crl_import(
                             c,
+                            &actor,
                             None,
                             &row.outcome,
                             data,
@@ -155,6 +167,7 @@ async fn import(
     der: Vec<u8>,
     sha256: &str,
     source: &str,
+    actor: Actor,
 ) -> Result<ImportReport, ImportError> {
     let seen = {
         let sha = sha256.to_owned();
@@ -259,7 +272,7 @@ async fn import(
                 },
             )?;
             let data = serde_json::json!({ "crl_number": row.crl_number, "source": row.source, "newly_revoked": report.newly_revoked, "terminated": report.terminated, "superseded": report.superseded });
-            crate::audit::hooks::crl_import(c, Some(&row.root_key_id), "imported", data, now)?;
+            crate::audit::hooks::crl_import(c, &actor, Some(&row.root_key_id), "imported", data, now)?;
             Ok(Ok(report))
         })
         .await?;
@@ -324,7 +337,8 @@ fn apply(
     now: i64,
     report: &mut ImportReport,
 ) -> diesel::QueryResult<()> {
-    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, ACTIVE)? {
+    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, BindingStatus::Active)?
+    {
         let Some(entry) = SerialKey::from_hex(&binding.serial).and_then(|k| set.get(&k)) else {
             continue;
         };
@@ -334,7 +348,7 @@ fn apply(
             store::revocation::set_binding_status(
                 c,
                 &binding.id,
-                SUPERSEDED,
+                BindingStatus::Superseded,
                 Some(reason.as_str()),
                 Some(at),
             )?;
@@ -344,7 +358,7 @@ fn apply(
         store::revocation::set_binding_status(
             c,
             &binding.id,
-            REVOKED,
+            BindingStatus::Revoked,
             Some(reason.as_str()),
             Some(at),
         )?;
@@ -385,14 +399,21 @@ fn apply(
         report.sessions_ended += ended;
     }
     // A released hold (RFC 5280 §5.3.1 certificateHold) gives the binding back.
-    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, REVOKED)? {
+    for binding in store::revocation::bindings_of_root(c, &crl.root_key_id, BindingStatus::Revoked)?
+    {
         let held =
             binding.revoked_reason.as_deref() == Some(RevocationReason::CertificateHold.as_str());
         let listed = SerialKey::from_hex(&binding.serial)
             .and_then(|k| set.get(&k))
             .is_some();
         if held && !listed {
-            store::revocation::set_binding_status(c, &binding.id, ACTIVE, None, None)?;
+            store::revocation::set_binding_status(
+                c,
+                &binding.id,
+                BindingStatus::Active,
+                None,
+                None,
+            )?;
         }
     }
     Ok(())
@@ -415,7 +436,11 @@ fn has_linked_successor(c: &mut DbConn, binding: &BindingRow) -> diesel::QueryRe
 /// Ends every live session of a person and revokes all their tokens; returns how many
 /// sessions ended. Each client session gets its back-channel logout queued. Set-based: a person
 /// with a thousand sessions costs a handful of statements, not a thousand.
-pub fn terminate_person(c: &mut DbConn, person_id: &str, now: i64) -> diesel::QueryResult<usize> {
+pub fn terminate_person(
+    c: &mut DbConn,
+    person_id: &MyKeyId,
+    now: i64,
+) -> diesel::QueryResult<usize> {
     let reason = EndReason::Revoked.as_str();
     let (sessions, live) = store::sessions::end_all_of_person(c, person_id, reason, now)?;
     store::grants::revoke_person(c, person_id, now)?;

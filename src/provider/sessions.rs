@@ -3,7 +3,7 @@
 
 use super::Provider;
 use crate::domain::secret::random_b64;
-use crate::domain::Secret;
+use crate::domain::{MyKeyId, Secret};
 use crate::store::sessions::{BrowserSessionRow, ClientSessionRow};
 use crate::store::{self, DbConn, StoreError};
 
@@ -32,7 +32,7 @@ impl EndReason {
 /// A new session for `person_id` logged in at `now` with a card.
 pub async fn start(
     p: &Provider,
-    person_id: String,
+    person_id: MyKeyId,
     amr: &str,
     acr: &str,
 ) -> Result<(Secret, BrowserSessionRow), StoreError> {

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::clients;
-use super::DbConn;
+use super::{DbConn, StoreError};
 use crate::domain::{AuthMethod, Client, ClientId, IdTokenAlg, RedirectUri, Scope};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -67,18 +67,20 @@ impl ClientRow {
     }
 
     /// The domain client; a row that no longer parses is reported, not half-used.
-    pub fn into_client(self) -> Result<Client, String> {
-        let uris = |json: &str| -> Result<Vec<RedirectUri>, String> {
-            let list: Vec<String> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    pub fn into_client(self) -> Result<Client, StoreError> {
+        let bad = |what: &str| StoreError::Corrupt(format!("client {}: {what}", self.id));
+        let uris = |json: &str| -> Result<Vec<RedirectUri>, StoreError> {
+            let list: Vec<String> =
+                serde_json::from_str(json).map_err(|e| bad(&format!("URI list: {e}")))?;
             list.iter()
-                .map(|u| RedirectUri::parse(u).map_err(|e| format!("{u}: {e}")))
+                .map(|u| RedirectUri::parse(u).map_err(|e| bad(&format!("{u}: {e}"))))
                 .collect()
         };
         Ok(Client {
-            id: ClientId::parse(&self.id).ok_or("bad client id")?,
+            id: ClientId::parse(&self.id).ok_or_else(|| bad("id"))?,
             name: self.name,
             secret_hash: self.secret_hash,
-            auth_method: AuthMethod::parse(&self.auth_method).ok_or("bad auth method")?,
+            auth_method: AuthMethod::parse(&self.auth_method).ok_or_else(|| bad("auth method"))?,
             redirect_uris: uris(&self.redirect_uris)?,
             post_logout_redirect_uris: uris(&self.post_logout_redirect_uris)?,
             backchannel_logout_uri: self.backchannel_logout_uri,
@@ -87,8 +89,9 @@ impl ClientRow {
             sector: self.sector,
             jwks: self.jwks,
             jwks_uri: self.jwks_uri,
-            scopes: Scope::parse(&self.scopes).ok_or("bad scopes")?,
-            id_token_alg: IdTokenAlg::parse(&self.id_token_alg).ok_or("bad id_token_alg")?,
+            scopes: Scope::parse(&self.scopes).ok_or_else(|| bad("scopes"))?,
+            id_token_alg: IdTokenAlg::parse(&self.id_token_alg)
+                .ok_or_else(|| bad("id_token_alg"))?,
             logo_uri: self.logo_uri,
             tos_uri: self.tos_uri,
             policy_uri: self.policy_uri,

@@ -39,6 +39,9 @@ pub enum StoreError {
     Migration(String),
     #[error("bad database URL: {0}")]
     BadUrl(String),
+    /// A stored row that no longer parses into its domain type.
+    #[error("a stored row does not parse: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -63,6 +66,11 @@ impl StoreError {
         } else {
             StoreError::Query(e)
         }
+    }
+
+    /// The database went away or cannot be reached: nothing was done, try again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
     }
 
     /// A unique-constraint violation: somebody else inserted the same key first.

@@ -2,6 +2,8 @@
 
 use diesel::backend::Backend;
 use diesel::prelude::*;
+
+use crate::domain::MyKeyId;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
@@ -16,7 +18,7 @@ pub struct CodeRow {
     pub grant_id: String,
     pub client_id: String,
     pub client_session_id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub redirect_uri: String,
     pub scope: String,
     pub nonce: Option<String>,
@@ -38,7 +40,7 @@ pub struct AccessTokenRow {
     pub grant_id: String,
     pub client_id: String,
     pub client_session_id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub scope: String,
     pub claims: Option<String>,
     pub created_at: i64,
@@ -54,7 +56,7 @@ pub struct RefreshTokenRow {
     pub grant_id: String,
     pub client_id: String,
     pub client_session_id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub scope: String,
     pub claims: Option<String>,
     pub auth_time: i64,
@@ -67,7 +69,11 @@ pub struct RefreshTokenRow {
     pub verification_id: Option<String>,
 }
 
-pub fn consent(conn: &mut DbConn, person_id: &str, client_id: &str) -> QueryResult<Option<String>> {
+pub fn consent(
+    conn: &mut DbConn,
+    person_id: &MyKeyId,
+    client_id: &str,
+) -> QueryResult<Option<String>> {
     native!(conn, c => consents::table
         .find((person_id, client_id))
         .select(consents::scope)
@@ -78,7 +84,7 @@ pub fn consent(conn: &mut DbConn, person_id: &str, client_id: &str) -> QueryResu
 /// Records (or widens) what a person allowed a client.
 pub fn save_consent(
     conn: &mut DbConn,
-    person_id: &str,
+    person_id: &MyKeyId,
     client_id: &str,
     scope: &str,
     now: i64,
@@ -359,7 +365,7 @@ pub fn revoke_client_sessions(
 
 /// Revokes every token of a person (their certificate was revoked), found through the person's
 /// client sessions.
-pub fn revoke_person(conn: &mut DbConn, person_id: &str, now: i64) -> QueryResult<usize> {
+pub fn revoke_person(conn: &mut DbConn, person_id: &MyKeyId, now: i64) -> QueryResult<usize> {
     let theirs = || super::sessions::client_session_ids_of(person_id);
     let a = diesel::update(
         access_tokens::table

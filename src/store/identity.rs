@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::schema::{fact_releases, verifications};
 use super::DbConn;
 
@@ -9,7 +11,7 @@ use super::DbConn;
 #[diesel(table_name = verifications)]
 pub struct VerificationRow {
     pub id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub sign_binding_id: String,
     /// The facts and their evidence, sealed with the key-encryption key (aad = id).
     pub sealed_facts: String,
@@ -36,7 +38,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<VerificationRow>> 
 /// The newest live verification of a person (reused only when retention is configured).
 pub fn latest_live(
     conn: &mut DbConn,
-    person_id: &str,
+    person_id: &MyKeyId,
     now: i64,
 ) -> QueryResult<Option<VerificationRow>> {
     native!(conn, c => verifications::table

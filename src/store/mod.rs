@@ -27,6 +27,7 @@ pub mod clients;
 pub mod db;
 pub mod grants;
 pub mod identity;
+pub mod ids;
 pub mod keys;
 pub mod outbox;
 pub mod persons;
@@ -34,5 +35,6 @@ pub mod requests;
 pub mod revocation;
 pub mod schema;
 pub mod sessions;
+pub mod states;
 
 pub use db::{Backend, Db, DbConn, StoreError};

@@ -3,6 +3,8 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::schema::outbox;
 use super::DbConn;
 
@@ -23,7 +25,7 @@ pub struct OutboxRow {
     pub target_uri: String,
     /// The `sid` of a back-channel logout.
     pub client_session_id: Option<String>,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     /// Kept across retries so the relying party can drop duplicates.
     pub jti: String,
     /// JSON describing the event; the token is signed at each attempt (fresh `iat`/`exp`).
@@ -44,7 +46,7 @@ impl OutboxRow {
         client_id: String,
         target_uri: String,
         client_session_id: Option<String>,
-        person_id: String,
+        person_id: MyKeyId,
         event: String,
         now: i64,
     ) -> OutboxRow {

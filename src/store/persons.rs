@@ -2,26 +2,26 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::schema::{bindings, persons};
+use super::states::BindingStatus;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bindings)]
 pub struct BindingRow {
     pub id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub purpose: String,
     pub issuer_key_id: String,
     pub serial: String,
     pub not_after: i64,
-    /// `active`, `revoked` or `superseded`.
-    pub status: String,
+    pub status: BindingStatus,
     pub revoked_reason: Option<String>,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
 }
-
-pub const ACTIVE: &str = "active";
 
 pub fn find_binding(
     conn: &mut DbConn,
@@ -36,7 +36,7 @@ pub fn find_binding(
         .optional())
 }
 
-pub fn bindings_of(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BindingRow>> {
+pub fn bindings_of(conn: &mut DbConn, person_id: &MyKeyId) -> QueryResult<Vec<BindingRow>> {
     native!(conn, c => bindings::table
         .filter(bindings::person_id.eq(person_id))
         .order(bindings::created_at.asc())
@@ -44,7 +44,7 @@ pub fn bindings_of(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<Bindin
         .load(c))
 }
 
-pub fn insert_person(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
+pub fn insert_person(conn: &mut DbConn, id: &MyKeyId, now: i64) -> QueryResult<()> {
     native!(conn, c => diesel::insert_into(persons::table)
         .values((persons::id.eq(id), persons::created_at.eq(now)))
         .execute(c)

@@ -2,7 +2,10 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::schema::{auth_requests, challenges};
+use super::states::ChallengeProgress;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -40,10 +43,9 @@ pub struct ChallengeRow {
     pub match_code: String,
     pub created_at: i64,
     pub expires_at: i64,
-    /// `pending`, `answering`, `completed` or `failed`.
-    pub state: String,
+    pub state: ChallengeProgress,
     pub error: Option<String>,
-    pub person_id: Option<String>,
+    pub person_id: Option<MyKeyId>,
     pub answered_at: Option<i64>,
     pub consumed_at: Option<i64>,
     pub verification_id: Option<String>,
@@ -98,16 +100,16 @@ pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<Challeng
 }
 
 /// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets
-/// `true` (card-login spec §4 step 1): the update is conditional on the state.
+/// `true` (docs/card-login.md §4 step 1): the update is conditional on the state.
 pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {
     native!(conn, c => diesel::update(
         challenges::table
             .find(id)
-            .filter(challenges::state.eq("pending"))
+            .filter(challenges::state.eq(ChallengeProgress::Pending))
             .filter(challenges::expires_at.gt(now)),
     )
     .set((
-        challenges::state.eq("answering"),
+        challenges::state.eq(ChallengeProgress::Answering),
         challenges::answered_at.eq(now),
     ))
     .execute(c)
@@ -117,14 +119,14 @@ pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<boo
 pub fn finish_challenge(
     conn: &mut DbConn,
     id: &str,
-    person_id: Option<&str>,
+    person_id: Option<&MyKeyId>,
     verification_id: Option<&str>,
     error: Option<&str>,
 ) -> QueryResult<usize> {
     let state = if error.is_some() {
-        "failed"
+        ChallengeProgress::Failed
     } else {
-        "completed"
+        ChallengeProgress::Completed
     };
     native!(conn, c => diesel::update(challenges::table.find(id))
         .set((
@@ -152,7 +154,7 @@ pub fn consume_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<b
     native!(conn, c => diesel::update(
         challenges::table
             .find(id)
-            .filter(challenges::state.eq("completed"))
+            .filter(challenges::state.eq(ChallengeProgress::Completed))
             .filter(challenges::consumed_at.is_null()),
     )
     .set(challenges::consumed_at.eq(now))

@@ -2,8 +2,11 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::persons::BindingRow;
 use super::schema::{bindings, crl_fetches, crl_imports, crls, leases, linkages, terminations};
+use super::states::BindingStatus;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -64,14 +67,14 @@ pub struct LinkageRow {
     pub new_serial: String,
     pub linked_at: i64,
     pub imported_at: i64,
-    pub person_id: Option<String>,
+    pub person_id: Option<MyKeyId>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = terminations)]
 pub struct TerminationRow {
     pub id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub binding_id: String,
     pub root_key_id: String,
     pub serial: String,
@@ -184,7 +187,7 @@ pub fn recent_imports(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<CrlImpor
 pub fn bindings_of_root(
     conn: &mut DbConn,
     root: &str,
-    status: &str,
+    status: BindingStatus,
 ) -> QueryResult<Vec<BindingRow>> {
     bindings::table
         .filter(bindings::issuer_key_id.eq(root))
@@ -196,7 +199,7 @@ pub fn bindings_of_root(
 pub fn set_binding_status(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    status: BindingStatus,
     reason: Option<&str>,
     at: Option<i64>,
 ) -> QueryResult<usize> {
@@ -235,7 +238,7 @@ pub fn successors(conn: &mut DbConn, root: &str, serial: &str) -> QueryResult<Ve
         .load(conn)
 }
 
-pub fn linkages_of_person(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<LinkageRow>> {
+pub fn linkages_of_person(conn: &mut DbConn, person_id: &MyKeyId) -> QueryResult<Vec<LinkageRow>> {
     linkages::table
         .filter(linkages::person_id.eq(person_id))
         .order(linkages::linked_at.asc())

@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
+
 use super::schema::{browser_sessions, client_sessions};
 use super::DbConn;
 
@@ -10,7 +12,7 @@ use super::DbConn;
 pub struct BrowserSessionRow {
     pub id: String,
     pub cookie_hash: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub auth_time: i64,
     pub amr: String,
     pub acr: String,
@@ -26,7 +28,7 @@ pub struct ClientSessionRow {
     pub id: String,
     pub session_id: String,
     pub client_id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub created_at: i64,
     pub ended_at: Option<i64>,
 }
@@ -102,10 +104,19 @@ pub fn client_session(
 
 /// The ids of a person's client sessions, as a subquery: tokens are found through them.
 #[diesel::dsl::auto_type]
-pub fn client_session_ids_of<'a>(person_id: &'a str) -> _ {
+pub fn client_session_ids_of<'a>(person_id: &'a MyKeyId) -> _ {
     client_sessions::table
         .filter(client_sessions::person_id.eq(person_id))
         .select(client_sessions::id)
+}
+
+/// The live client sessions of one client (it is about to be removed).
+pub fn live_of_client(conn: &mut DbConn, client_id: &str) -> QueryResult<Vec<ClientSessionRow>> {
+    native!(conn, c => client_sessions::table
+        .filter(client_sessions::client_id.eq(client_id))
+        .filter(client_sessions::ended_at.is_null())
+        .select(ClientSessionRow::as_select())
+        .load(c))
 }
 
 /// Whether a client session exists and has not ended: tokens are issued only in a live one.
@@ -137,11 +148,11 @@ pub fn end(
 /// ended sessions' ids and the client sessions that were live in them.
 pub fn end_all_of_person(
     conn: &mut DbConn,
-    person_id: &str,
+    person_id: &MyKeyId,
     reason: &str,
     now: i64,
 ) -> QueryResult<(Vec<String>, Vec<ClientSessionRow>)> {
-    end_live(conn, Whose::Person(person_id), reason, now)
+    end_live(conn, Whose::Person(person_id.as_str()), reason, now)
 }
 
 /// Which live sessions to end: one browser session, or all of a person's.
@@ -200,7 +211,10 @@ fn end_live(
 }
 
 /// Live browser sessions of a person.
-pub fn active_of_person(conn: &mut DbConn, person_id: &str) -> QueryResult<Vec<BrowserSessionRow>> {
+pub fn active_of_person(
+    conn: &mut DbConn,
+    person_id: &MyKeyId,
+) -> QueryResult<Vec<BrowserSessionRow>> {
     native!(conn, c => browser_sessions::table
         .filter(browser_sessions::person_id.eq(person_id))
         .filter(browser_sessions::ended_at.is_null())

@@ -28,8 +28,8 @@ pub enum TestkitError {
     Certificate(String),
     #[error("a cryptographic operation failed: {0}")]
     Crypto(&'static str),
-    #[error("the linkage file is not valid JSON of format mykey-linkage/1: {0}")]
-    Linkage(String),
+    #[error(transparent)]
+    Linkage(#[from] crate::card::linkage::LinkageFormatError),
     /// A time the certificate and CRL encodings cannot express (before 1950 or after 9999).
     #[error("the time {0} cannot be encoded in a certificate or CRL")]
     Time(String),

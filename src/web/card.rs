@@ -1,4 +1,4 @@
-//! Card challenge endpoints (card-login spec §2, §4, §6).
+//! Card challenge endpoints (docs/card-login.md §2, §4, §6).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,18 +9,11 @@ use super::cookies;
 use super::error::{card_request_error, WebError};
 use crate::card::protocol::{CardErrorCode, ChallengeResponse};
 use crate::domain::Secret;
-use crate::provider::login::{self, AnswerError};
+use crate::provider::login;
 use crate::provider::Provider;
 
 /// Spec §7: bodies over 16 KiB are refused.
 const RESPONSE_LIMIT: usize = 16 * 1024;
-
-fn map(e: AnswerError) -> WebError {
-    match e {
-        AnswerError::Card(code) => WebError::Card(code),
-        AnswerError::Unavailable(e) => e.into(),
-    }
-}
 
 /// Card endpoints answer 429 past the per-address limit (the resident's address, also behind
 /// the configured proxies).
@@ -44,7 +37,7 @@ pub async fn document(
     p: web::Data<Provider>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let doc = login::document(&p, &id).await.map_err(map)?;
+    let doc = login::document(&p, &id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(doc))
@@ -76,9 +69,7 @@ pub async fn respond(
             ))
         }
     };
-    login::answer(&p.into_inner(), &id, &response)
-        .await
-        .map_err(map)?;
+    login::answer(&p.into_inner(), &id, &response).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "status": "accepted" })))

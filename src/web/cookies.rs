@@ -6,7 +6,7 @@ use actix_web::HttpRequest;
 use crate::domain::secret::hash_str;
 use crate::domain::Secret;
 
-/// Binds authorization transactions and challenges to one browser (card-login spec §1).
+/// Binds authorization transactions and challenges to one browser (docs/card-login.md §1).
 pub const BROWSER: &str = "mykey_browser";
 /// The single sign-on session.
 pub const SESSION: &str = "mykey_session";

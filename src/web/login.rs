@@ -6,18 +6,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::assets::assets;
-use super::authorize::{consented, redirect};
+use super::authorize::redirect;
 use super::cookies;
 use super::error::{PageError, WebError};
 use super::i18n::Lang;
 use super::transaction;
 use super::views::{render, LoginPage};
-use crate::card::protocol::{CardErrorCode, ChallengePurpose};
-use crate::domain::Scope;
-use crate::oidc::discovery::{ACR_CARD, AMR_CARD};
+use crate::card::protocol::CardErrorCode;
 use crate::oidc::{ErrorCode, OAuthError};
-use crate::provider::{login, sessions, Provider};
-use crate::store;
+use crate::provider::flow::login::{self as flow, LoginOutcome};
+use crate::provider::flow::Next;
+use crate::provider::Provider;
 
 fn html(body: String) -> HttpResponse {
     HttpResponse::Ok()
@@ -46,20 +45,16 @@ pub async fn page(
     if let Some(refused) = super::card::limited(&p, &req) {
         return Ok(refused);
     }
-    // Identity verification needs the signature key too, unless facts were already read.
-    let verify = !tx.facts().is_empty() && tx.row.verification_id.is_none();
-    let purpose = if verify {
-        ChallengePurpose::Verify
-    } else {
-        ChallengePurpose::Login
-    };
-    let challenge = login::create_challenge(&p, &tx.row.id, purpose).await?;
-    let challenge_url = login::challenge_url(&p, &challenge.id);
-    let helper_link = login::helper_link(&challenge_url);
+    let challenge = flow::start(&p, &tx).await.map_err(|e| tx.refusal(e))?;
+    let (verify, challenge_url, helper_link) = (
+        challenge.verify,
+        challenge.url.clone(),
+        challenge.helper_link.clone(),
+    );
     let expires = time::OffsetDateTime::from_unix_timestamp(challenge.expires_at)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let jst = expires.to_offset(time::macros::offset!(+9));
-    let path = format!("/login/{}", tx.row.id);
+    let path = format!("/login/{}", tx.id());
     let view = LoginPage {
         t: tx.lang.texts(),
         assets: assets(),
@@ -103,104 +98,26 @@ pub async fn complete(
 ) -> Result<HttpResponse, WebError> {
     let tx = transaction::load(&p, &req, &id).await?;
     tx.check_csrf(form.csrf.as_deref())?;
-    let (challenge_id, request_id, now) =
-        (form.challenge.clone(), tx.row.id.clone(), p.clock.unix());
-    let taken =
-        p.db.write(move |c| {
-            let Some(ch) = store::requests::get_challenge(c, &challenge_id)? else {
-                return Ok(Err(None));
-            };
-            if ch.auth_request_id != request_id {
-                return Ok(Err(None));
-            }
-            if store::requests::consume_challenge(c, &ch.id, now)? {
-                if ch.verification_id.is_some() {
-                    store::requests::attach_verification(
-                        c,
-                        &request_id,
-                        ch.verification_id.as_deref(),
-                    )?;
-                }
-                return Ok(Ok(ch.person_id));
-            }
-            Ok(Err(Some(crate::provider::login::state_of(&ch, now))))
-        })
-        .await?;
-    let person_id = match taken {
-        Ok(Some(person)) => person,
-        Ok(None) => {
-            return Err(WebError::Internal(
-                "completed challenge without person".into(),
-            ))
+    let session = cookies::value(&req, cookies::SESSION);
+    let outcome = flow::complete(&p, &tx, &form.challenge, session.as_deref())
+        .await
+        .map_err(|e| tx.refusal(e))?;
+    let (next, new_session) = match outcome {
+        // Pressed Continue before the helper answered: back to the waiting page.
+        LoginOutcome::Waiting => {
+            return Ok(redirect(&in_lang(&format!("/login/{}", tx.id()), tx.lang)))
         }
-        Err(Some(status)) if status.state == crate::card::protocol::ChallengeState::Pending => {
-            // Pressed Continue before the helper answered: back to the waiting page.
-            return Ok(redirect(&in_lang(
-                &format!("/login/{}", tx.row.id),
-                tx.lang,
-            )));
+        LoginOutcome::Failed(code) => {
+            let failed = in_lang(&format!("/login/{}/failed", tx.id()), tx.lang);
+            return Ok(redirect(&format!("{failed}&code={}", code.as_str())));
         }
-        Err(Some(status)) => {
-            let code = status
-                .error
-                .map(|c| c.as_str())
-                .unwrap_or("expired_challenge");
-            let failed = in_lang(&format!("/login/{}/failed", tx.row.id), tx.lang);
-            return Ok(redirect(&format!("{failed}&code={code}")));
-        }
-        Err(None) => {
-            return Err(WebError::page(
-                StatusCode::BAD_REQUEST,
-                tx.lang,
-                tx.lang.texts().request_expired,
-            ))
-        }
+        LoginOutcome::LoggedIn { next, new_session } => (next, new_session),
     };
-    let amr = AMR_CARD.join(" ");
-    let existing = match cookies::value(&req, cookies::SESSION) {
-        Some(v) => sessions::current(&p, &v).await?,
-        None => None,
+    let mut response = match next {
+        Next::Consent => redirect(&in_lang(&format!("/consent/{}", tx.id()), tx.lang)),
+        Next::ToClient(location) => redirect(&location),
     };
-    let mut new_cookie = None;
-    let session = match existing {
-        Some(mut s) if s.person_id == person_id => {
-            let (sid, exp) = (
-                s.id.clone(),
-                now + p.settings.lifetimes.session.as_secs() as i64,
-            );
-            p.db.write(move |c| store::sessions::reauthenticate(c, &sid, now, exp))
-                .await?;
-            s.auth_time = now;
-            s
-        }
-        other => {
-            if let Some(old) = other {
-                sessions::end(&p, &old.id, sessions::EndReason::Replaced).await?;
-            }
-            let (cookie, s) = sessions::start(&p, person_id, &amr, ACR_CARD).await?;
-            new_cookie = Some(cookie);
-            s
-        }
-    };
-    let (rid, sid) = (tx.row.id.clone(), session.id.clone());
-    p.db.write(move |c| store::requests::attach_session(c, &rid, &sid))
-        .await?;
-    let scope = Scope::parse(&tx.row.scope).unwrap_or_default();
-    let force_consent = tx
-        .row
-        .prompt
-        .as_deref()
-        .is_some_and(|p| p.contains("consent"));
-    // Facts are never released on a remembered consent: the person sees them every time.
-    let ask = force_consent
-        || !tx.facts().is_empty()
-        || !consented(&p, &session.person_id, &tx.client, &scope).await?;
-    let mut response = if ask {
-        redirect(&in_lang(&format!("/consent/{}", tx.row.id), tx.lang))
-    } else {
-        redirect(&tx.finish_with_code(&p, &session, None).await?)
-    };
-    if let Some(cookie) = new_cookie {
+    if let Some(cookie) = new_session {
         response
             .add_cookie(&cookies::build(
                 cookies::SESSION,
@@ -245,8 +162,8 @@ pub async fn failed(
         hint: (!matches!(code, Some(CardErrorCode::ExpiredChallenge) | None))
             .then(|| t.blocked_pin_help.to_owned()),
         code: code.map(|c| c.as_str().to_owned()),
-        retry_url: Some(in_lang(&format!("/login/{}", tx.row.id), tx.lang)),
-        back_url: Some(format!("/login/{}/cancel", tx.row.id)),
+        retry_url: Some(in_lang(&format!("/login/{}", tx.id()), tx.lang)),
+        back_url: Some(format!("/login/{}/cancel", tx.id())),
     })))
 }
 
@@ -262,6 +179,7 @@ pub async fn cancel(
             &p,
             OAuthError::new(ErrorCode::AccessDenied, "the person cancelled the login"),
         )
-        .await?;
+        .await
+        .map_err(|e| tx.refusal(e))?;
     Ok(redirect(&location))
 }

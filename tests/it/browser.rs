@@ -8,8 +8,9 @@ mod page;
 pub(crate) mod site;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use mykey_connect::admin::{persons, Principal};
 use mykey_connect::demo::DEMO_CLIENT_ID;
 use mykey_connect::oidc::discovery::AMR_CARD;
 use mykey_connect::web::i18n::{Texts, EN, JA};
@@ -47,9 +48,9 @@ async fn a_resident_logs_in_to_the_demo_site_in_chromium_in_japanese_and_english
         t: &EN,
     };
 
-    let sub_ja = log_in(&ja, &site, true).await;
-    log_out(&ja).await;
-    let sub_en = log_in(&en, &site, false).await;
+    let (sub_ja, sid) = log_in(&ja, &site, true).await;
+    ended_by_the_provider(&ja, &site, &sid).await;
+    let (sub_en, _) = log_in(&en, &site, false).await;
     log_out(&en).await;
     assert_ne!(sub_ja, sub_en, "two residents, two subjects");
 
@@ -86,8 +87,8 @@ async fn a_resident_logs_in_to_the_demo_site_in_chromium_in_japanese_and_english
 }
 
 /// Demo page → login page → helper → (by itself) consent → approve → the demo shows the
-/// verified claims; returns the `sub`.
-async fn log_in(r: &Resident, site: &DemoSite, try_language_link: bool) -> String {
+/// verified claims; returns the `sub` and the `sid`.
+async fn log_in(r: &Resident, site: &DemoSite, try_language_link: bool) -> (String, String) {
     let (b, t) = (&r.browser, r.t);
     b.client.goto(&site.url("/demo/")).await.expect("open");
     b.wait_for("#demo-login").await;
@@ -134,6 +135,7 @@ async fn log_in(r: &Resident, site: &DemoSite, try_language_link: bool) -> Strin
     assert_eq!(claims["iss"], site.issuer.as_str());
     assert_eq!(claims["aud"], serde_json::json!([DEMO_CLIENT_ID]));
     assert_eq!(claims["amr"], serde_json::json!(AMR_CARD));
+    let sid = claims["sid"].as_str().expect("sid").to_owned();
     assert_eq!(
         userinfo["sub"],
         sub.as_str(),
@@ -142,7 +144,39 @@ async fn log_in(r: &Resident, site: &DemoSite, try_language_link: bool) -> Strin
     b.assert_self_contained("demo page, logged in").await;
     b.screenshot(&format!("{}-3-demo-logged-in", r.t.lang))
         .await;
-    sub
+    (sub, sid)
+}
+
+/// An operator ends the resident's session at the provider: its back-channel logout token
+/// reaches the demo site, which ends its own session of that `sid`.
+async fn ended_by_the_provider(r: &Resident, site: &DemoSite, sid: &str) {
+    let live = persons::live_sessions(&site.provider, Some(DEMO_CLIENT_ID))
+        .await
+        .expect("sessions");
+    let session = live
+        .iter()
+        .find(|s| s.client_session_id == sid)
+        .expect("the demo's session is the ID token's sid");
+    persons::end_session(&site.provider, &Principal::cli(), &session.session_id)
+        .await
+        .expect("the operator ends it");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        r.browser
+            .client
+            .goto(&site.url("/demo/"))
+            .await
+            .expect("open");
+        if r.browser.has("#demo-login").await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo site never heard of the logout"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!r.browser.has("#id-token-claims").await);
 }
 
 async fn assert_login_page(r: &Resident) {

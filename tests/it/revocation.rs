@@ -6,4 +6,4 @@ mod delivery;
 mod ingest;
 mod renewal;
 pub mod support;
-mod termination;
+pub mod termination;

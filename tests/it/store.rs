@@ -2,7 +2,7 @@
 
 use mykey_connect::store::Db;
 
-use crate::provider::support::PgDatabase;
+use crate::provider::support::{Db as Backend, PgDatabase};
 
 fn names(backend: &str) -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,20 +43,17 @@ fn up_down_up(url: &str) {
     assert!(db.migrate().expect("idempotent").is_empty());
 }
 
-#[test]
-fn every_migration_runs_up_and_down_on_sqlite() {
+fn migrations_round_trip(db: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
-    up_down_up(&format!(
-        "sqlite://{}",
-        dir.path().join("m.sqlite3").display()
-    ));
+    let pg = (db == Backend::Postgres).then(PgDatabase::create);
+    let url = match &pg {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}", dir.path().join("m.sqlite3").display()),
+    };
+    up_down_up(&url);
 }
 
-#[test]
-fn every_migration_runs_up_and_down_on_postgres() {
-    let pg = PgDatabase::create();
-    up_down_up(&pg.url);
-}
+on_both_databases!(sync every_migration_runs_up_and_down, migrations_round_trip);
 
 #[test]
 fn a_database_url_names_its_backend_by_scheme_only() {

@@ -60,7 +60,7 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The one wire code of card-login spec §5 this refusal maps to.
+    /// The one wire code of docs/card-login.md §5 this refusal maps to.
     pub fn code(&self) -> CardErrorCode {
         use VerifyError as E;
         match self {

@@ -1,4 +1,4 @@
-//! Verifies a card's certificate and its signature over a challenge, in card-login spec §4 order.
+//! Verifies a card's certificate and its signature over a challenge, in docs/card-login.md §4 order.
 
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use time::{Duration, OffsetDateTime};
@@ -59,7 +59,7 @@ pub struct VerifiedCertificate {
     pub facts: Option<BasicFacts>,
 }
 
-/// Verifies `certificate_der` for `purpose` and `signature` over `message` (card-login spec §4
+/// Verifies `certificate_der` for `purpose` and `signature` over `message` (docs/card-login.md §4
 /// steps 2–4), answering with the wire code. The refusal reason is logged at debug level; call
 /// [`check_card_signature`] to get it instead.
 #[expect(

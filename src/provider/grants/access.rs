@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::super::{identity, Provider};
+use super::super::{identity, Provider, ProviderError};
 use super::{db_error, subject};
-use crate::domain::{Client, Scope, Secret};
+use crate::domain::{Client, MyKeyId, Scope, Secret};
 use crate::oidc::token::TokenForm;
 use crate::oidc::verified_claims::requested_facts;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::store::grants::{AccessTokenRow, RefreshTokenRow};
-use crate::store::{self, DbConn, StoreError};
+use crate::store::{self, DbConn};
 
 /// A live access token and its client.
 pub struct LiveAccessToken {
@@ -23,7 +23,7 @@ pub struct LiveAccessToken {
 pub async fn live_access_token(
     p: &Provider,
     token: &str,
-) -> Result<Option<LiveAccessToken>, StoreError> {
+) -> Result<Option<LiveAccessToken>, ProviderError> {
     let hash = Secret::new(token).hash();
     let row =
         p.db.read(move |c| store::grants::access_token(c, &hash))
@@ -41,7 +41,10 @@ pub async fn live_access_token(
 /// Userinfo claims (OIDC Core §5.3.2) for a live token: the pairwise `sub`, and the
 /// consented facts as `verified_claims` (and plain claims where asked) while the
 /// verification is live — after its signature certificate is revoked they are gone.
-pub async fn userinfo_claims(p: &Provider, token: &LiveAccessToken) -> Result<Value, StoreError> {
+pub async fn userinfo_claims(
+    p: &Provider,
+    token: &LiveAccessToken,
+) -> Result<Value, ProviderError> {
     let sub = subject(p, &token.client, &token.row.person_id);
     let mut out = Map::new();
     out.insert("sub".to_owned(), json!(sub.as_str()));
@@ -70,7 +73,7 @@ pub async fn userinfo_claims(p: &Provider, token: &LiveAccessToken) -> Result<Va
 /// The parts of an access or refresh token that introspection reports.
 struct TokenView {
     client_id: String,
-    person_id: String,
+    person_id: MyKeyId,
     scope: String,
     sid: String,
     iat: i64,

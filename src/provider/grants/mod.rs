@@ -21,10 +21,6 @@ fn db_error(e: StoreError) -> OAuthError {
     OAuthError::unavailable()
 }
 
-pub fn subject(p: &Provider, client: &Client, person_id: &str) -> crate::domain::PairwiseSub {
-    pairwise::subject(
-        &p.pairwise,
-        &client.sector,
-        &MyKeyId::from_stored(person_id.to_owned()),
-    )
+pub fn subject(p: &Provider, client: &Client, person: &MyKeyId) -> crate::domain::PairwiseSub {
+    pairwise::subject(&p.pairwise, &client.sector, person)
 }

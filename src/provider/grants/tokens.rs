@@ -8,6 +8,7 @@ use super::super::Provider;
 use super::{db_error, subject};
 use crate::config::Lifetimes;
 use crate::domain::secret::random_b64;
+use crate::domain::MyKeyId;
 use crate::domain::Scope;
 use crate::domain::{Client, Secret};
 use crate::jose;
@@ -23,7 +24,7 @@ use crate::store::{self, DbConn};
 pub(super) struct Grant {
     pub grant_id: String,
     pub client_session_id: String,
-    pub person_id: String,
+    pub person_id: MyKeyId,
     pub scope: String,
     pub claims: Option<String>,
     pub nonce: Option<String>,

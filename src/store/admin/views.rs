@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use crate::domain::MyKeyId;
 use crate::store::persons::BindingRow;
 use crate::store::schema::{
     access_tokens, authorization_codes, bindings, browser_sessions, client_sessions, consents,
@@ -55,7 +56,7 @@ pub fn live_sessions(
             session_id: cs.session_id,
             client_session_id: cs.id,
             client_id: cs.client_id,
-            person_id: cs.person_id,
+            person_id: cs.person_id.into_string(),
             auth_time,
             expires_at,
         })
@@ -86,7 +87,7 @@ pub fn bindings_by_serial(conn: &mut DbConn, serial: &str) -> QueryResult<Vec<Bi
         .load(conn)
 }
 
-pub fn live_session_count(conn: &mut DbConn, person_id: &str, now: i64) -> QueryResult<i64> {
+pub fn live_session_count(conn: &mut DbConn, person_id: &MyKeyId, now: i64) -> QueryResult<i64> {
     browser_sessions::table
         .filter(browser_sessions::person_id.eq(person_id))
         .filter(browser_sessions::ended_at.is_null())
@@ -97,7 +98,7 @@ pub fn live_session_count(conn: &mut DbConn, person_id: &str, now: i64) -> Query
 
 /// Moves bindings, consents, sessions, codes and tokens of `source` to `target` (run inside
 /// the merge transaction). A consent both have keeps the target's.
-pub fn move_person(conn: &mut DbConn, source: &str, target: &str) -> QueryResult<usize> {
+pub fn move_person(conn: &mut DbConn, source: &MyKeyId, target: &MyKeyId) -> QueryResult<usize> {
     let mut n = diesel::update(bindings::table.filter(bindings::person_id.eq(source)))
         .set(bindings::person_id.eq(target))
         .execute(conn)?;

@@ -78,26 +78,19 @@ pub async fn login(
     let address = crate::web::client_address::of(&req, &p.settings.trusted_proxies)
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let (provider, now) = (p.clone().into_inner(), p.clock.unix());
     let username = form.username.trim().to_owned();
-    let name = username.clone();
-    let outcome = guard::blocking(move || {
-        let db = &provider.db;
-        let row = accounts::authenticate(
-            db,
-            &provider.kek,
-            &name,
-            &Password::new(form.password),
-            form.code.as_deref().filter(|c| !c.trim().is_empty()),
-            &address,
-            now,
-        )?;
-        match row {
-            Ok(row) => Ok(Ok(sessions::start(db, &row, now)?)),
-            Err(refusal) => Ok(Err(refusal)),
-        }
-    })
+    let checked = accounts::authenticate(
+        &p,
+        &username,
+        &Password::new(form.password),
+        form.code.as_deref().filter(|c| !c.trim().is_empty()),
+        &address,
+    )
     .await?;
+    let outcome = match checked {
+        Ok(row) => Ok(sessions::start(&p, &row).await?),
+        Err(refusal) => Err(refusal),
+    };
     let t = texts(lang);
     let cookie = match outcome {
         Ok(cookie) => cookie,
@@ -137,8 +130,7 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
     let s = guard::post(&p, &req, form.csrf.as_deref(), false).await?;
-    let (db, now) = (p.db.clone(), p.clock.unix());
-    guard::blocking(move || sessions::end(&db, &s, now)).await?;
+    sessions::end(&p, &s).await?;
     let mut response = guard::see_other("/admin/login");
     response
         .add_cookie(&guard::removal(&p, sessions::COOKIE))
@@ -200,16 +192,11 @@ pub async fn totp_begin(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
     let s = guard::post(&p, &req, form.csrf.as_deref(), false).await?;
-    let (provider, now) = (p.clone().into_inner(), p.clock.unix());
     let issuer = format!(
         "mykey-connect {}",
         p.settings.issuer.host_str().unwrap_or_default()
     );
-    let account = s.account.clone();
-    let (uri, key) = guard::blocking(move || {
-        accounts::begin_totp(&provider.db, &provider.kek, &account, &issuer, now)
-    })
-    .await?;
+    let (uri, key) = accounts::begin_totp(&p, &s.account, &issuer).await?;
     let page = AccountPage {
         c: Chrome::of(&s, guard::lang(&req), "/admin/account"),
         account: account_view(&s),
@@ -234,12 +221,7 @@ pub async fn totp_confirm(
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse> {
     let s = guard::post(&p, &req, form.csrf.as_deref(), false).await?;
-    let (provider, now) = (p.clone().into_inner(), p.clock.unix());
-    let (id, code) = (s.account.id.clone(), form.code.clone());
-    let ok = guard::blocking(move || {
-        accounts::confirm_totp(&provider.db, &provider.kek, &id, &code, now)
-    })
-    .await?;
+    let ok = accounts::confirm_totp(&p, &s.account.id, &form.code).await?;
     if ok {
         return Ok(guard::see_other("/admin/account"));
     }

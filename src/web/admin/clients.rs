@@ -12,8 +12,9 @@ use super::views::{
     Chrome, ClientForm, ClientFormPage, ClientLine, ClientPage, ClientsPage, DeletePage,
     MessagePage,
 };
-use crate::admin::clients::{self as ops, ChangeError};
+use crate::admin::clients as ops;
 use crate::admin::sessions::ConsoleSession;
+use crate::admin::AdminError;
 use crate::domain::Client;
 use crate::provider::clients::FieldError;
 use crate::provider::Provider;
@@ -132,18 +133,18 @@ fn refused(
     lang: Lang,
     action: String,
     f: ClientForm,
-    e: ChangeError,
+    e: AdminError,
 ) -> Result<HttpResponse> {
     match e {
-        ChangeError::Fields(errors) => {
+        AdminError::Fields(errors) => {
             let page = form_page(s, lang, &action, action.clone(), f, errors);
             Ok(guard::html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&page)?,
             ))
         }
-        ChangeError::NotFound => Err(ConsoleError::NotFound(lang)),
-        ChangeError::Failed(e) => Err(e.into()),
+        AdminError::NotFound(_) => Err(ConsoleError::NotFound(lang)),
+        e => Err(e.into()),
     }
 }
 
@@ -232,9 +233,9 @@ pub async fn rotate_secret(
     let client = load(&p, &id, lang).await?;
     match ops::rotate_secret(&p, &s.principal(), &id).await {
         Ok(secret) => secret_page(&s, lang, &client, secret.expose()),
-        Err(ChangeError::NotFound) => Err(ConsoleError::NotFound(lang)),
-        Err(ChangeError::Fields(_)) => Ok(guard::see_other(&format!("/admin/clients/{id}"))),
-        Err(ChangeError::Failed(e)) => Err(e.into()),
+        Err(AdminError::NotFound(_)) => Err(ConsoleError::NotFound(lang)),
+        Err(AdminError::Fields(_)) => Ok(guard::see_other(&format!("/admin/clients/{id}"))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -256,8 +257,8 @@ pub async fn set_enabled(
     let lang = guard::lang(&req);
     match ops::set_enabled(&p, &s.principal(), &id, form.enabled == "true").await {
         Ok(_) => Ok(guard::see_other(&format!("/admin/clients/{id}"))),
-        Err(ChangeError::Failed(e)) => Err(e.into()),
-        Err(_) => Err(ConsoleError::NotFound(lang)),
+        Err(AdminError::NotFound(_)) => Err(ConsoleError::NotFound(lang)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -291,8 +292,8 @@ pub async fn delete(
     let s = guard::post(&p, &req, form.csrf.as_deref(), true).await?;
     let lang = guard::lang(&req);
     match ops::delete(&p, &s.principal(), &id).await {
-        Ok(()) => Ok(guard::see_other("/admin/clients")),
-        Err(ChangeError::Failed(e)) => Err(e.into()),
-        Err(_) => Err(ConsoleError::NotFound(lang)),
+        Ok(_) => Ok(guard::see_other("/admin/clients")),
+        Err(AdminError::NotFound(_)) => Err(ConsoleError::NotFound(lang)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,124 +1,22 @@
 //! What every console request passes: the session cookie, the role, the form token and the
-//! Origin/Referer of POSTs; and how a refusal looks (the console's own error mapping, which
-//! hands everything else to [`WebError`]).
+//! Origin/Referer of POSTs. A refusal is a [`ConsoleError`], answered in `web::error`.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse};
 
-use super::texts::texts;
-use super::views::{Chrome, MessagePage};
 use crate::admin::sessions::{self, ConsoleSession};
-use crate::admin::AdminError;
 use crate::provider::Provider;
-use crate::store::StoreError;
-use crate::web::error::WebError;
+pub use crate::web::error::{html_status, see_other, ConsoleError};
 use crate::web::i18n::Lang;
-use crate::web::views::render;
 
 /// The console's language cookie (set by the language link).
 pub const LANG_COOKIE: &str = "mykey_admin_lang";
 
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConsoleError {
-    #[error(transparent)]
-    Web(#[from] WebError),
-    #[error("login required")]
-    Login,
-    #[error("the admin role is required")]
-    Forbidden(Lang),
-    #[error("missing or wrong form token, or a cross-site request")]
-    Csrf(Lang),
-    #[error("not found")]
-    NotFound(Lang),
-    /// A refused input (shown as it is: these messages name fields, not internals).
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl From<AdminError> for ConsoleError {
-    fn from(e: AdminError) -> ConsoleError {
-        match e {
-            AdminError::Store(s) => ConsoleError::Web(s.into()),
-            AdminError::Hash(_) | AdminError::Seal(_) => {
-                ConsoleError::Web(WebError::Internal(e.to_string()))
-            }
-            AdminError::NotFound(_) => ConsoleError::NotFound(Lang::default()),
-            other => ConsoleError::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl From<StoreError> for ConsoleError {
-    fn from(e: StoreError) -> ConsoleError {
-        ConsoleError::Web(e.into())
-    }
-}
-
-impl From<askama::Error> for ConsoleError {
-    fn from(e: askama::Error) -> ConsoleError {
-        ConsoleError::Web(e.into())
-    }
-}
-
-impl ResponseError for ConsoleError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ConsoleError::Web(e) => e.status_code(),
-            ConsoleError::Login => StatusCode::SEE_OTHER,
-            ConsoleError::Forbidden(_) | ConsoleError::Csrf(_) => StatusCode::FORBIDDEN,
-            ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
-            ConsoleError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (lang, message) = match self {
-            ConsoleError::Web(e) => return e.error_response(),
-            ConsoleError::Login => return see_other("/admin/login"),
-            ConsoleError::Forbidden(l) => (*l, texts(*l).forbidden),
-            ConsoleError::Csrf(l) => (*l, texts(*l).csrf_refused),
-            ConsoleError::NotFound(l) => (*l, texts(*l).not_found),
-            ConsoleError::Invalid(m) => (Lang::default(), m.as_str()),
-        };
-        let page = MessagePage {
-            c: Chrome::anonymous(lang, "/admin"),
-            title: texts(lang).title.to_owned(),
-            message: message.to_owned(),
-            secret: None,
-            back: Some("/admin/clients".to_owned()),
-        };
-        match render(&page) {
-            Ok(body) => html_status(self.status_code(), body),
-            Err(_) => HttpResponse::build(self.status_code()).finish(),
-        }
-    }
-}
-
 pub type Result<T> = std::result::Result<T, ConsoleError>;
-
-/// Console pages are never cached (they show secrets once and per-operator data), and send a
-/// same-origin Referer so POSTs carry a real Origin (with `no-referrer` browsers send
-/// `Origin: null`, Fetch §3.2.5).
-pub fn html_status(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::REFERRER_POLICY, "same-origin"))
-        .body(body)
-}
 
 pub fn html(body: String) -> HttpResponse {
     html_status(StatusCode::OK, body)
-}
-
-/// 303 after a POST (RFC 9110 §15.4.4), so reloading does not repeat it.
-pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
 }
 
 /// The console language: the language cookie, then Accept-Language, then Japanese.
@@ -160,12 +58,9 @@ pub async fn session(p: &Provider, req: &HttpRequest) -> Result<ConsoleSession> 
     else {
         return Err(ConsoleError::Login);
     };
-    let now = p.clock.unix();
-    let db = p.db.clone();
-    let found = tokio::task::spawn_blocking(move || sessions::current(&db, &value, now))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
-    found.ok_or(ConsoleError::Login)
+    sessions::current(p, &value)
+        .await?
+        .ok_or(ConsoleError::Login)
 }
 
 /// Same-origin check for state-changing requests (defence in depth behind the form token):
@@ -224,13 +119,4 @@ pub fn upload_csrf(s: &ConsoleSession, req: &HttpRequest, csrf: Option<&str>) ->
     } else {
         Err(ConsoleError::Csrf(lang(req)))
     }
-}
-
-/// Runs blocking admin work (Argon2, the CLI-shared operations) off the async threads.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> std::result::Result<T, AdminError> + Send + 'static,
-) -> Result<T> {
-    Ok(tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??)
 }

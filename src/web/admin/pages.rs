@@ -168,20 +168,14 @@ fn guard_saved(req: &HttpRequest) -> String {
 /// `GET /admin/keys`.
 pub async fn keys(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
     let s = guard::session(&p, &req).await?;
-    let rows = p.db.read(crate::store::keys::all).await?;
-    let now = p.clock.unix();
+    let keys = crate::admin::keys::list(&p).await?;
     let page = KeysPage {
         c: Chrome::of(&s, guard::lang(&req), "/admin/keys"),
-        keys: rows
+        keys: keys
             .into_iter()
             .rev()
             .map(|r| KeyLine {
-                state: match r.retired_at {
-                    Some(t) if t <= now => "retired",
-                    _ if r.activate_at > now => "next",
-                    Some(_) => "retiring",
-                    None => "current",
-                },
+                state: r.state,
                 activate_at: views::time(r.activate_at),
                 retired_at: r.retired_at.map(views::time).unwrap_or_default(),
                 kid: r.kid,

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use super::auth::CsrfForm;
 use super::guard::{self, ConsoleError, Result};
 use super::views::{self, ApiKeysPage, AuditLine, AuditPage, Chrome, MessagePage};
+use crate::admin::audit::{self as trail, Filter, PATIENCE};
 use crate::admin::{api_keys, Role};
-use crate::audit::{self, Kind};
+use crate::audit::Kind;
 use crate::provider::Provider;
 use crate::web::views::render;
 
@@ -53,14 +54,14 @@ pub fn parse_time(text: &str) -> Option<i64> {
 }
 
 impl AuditQuery {
-    pub fn filter(&self) -> crate::store::audit::Filter {
+    pub fn filter(&self) -> Filter {
         let text = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        crate::store::audit::Filter {
+        Filter {
             from: self.from.as_deref().and_then(parse_time),
             to: self.to.as_deref().and_then(parse_time),
             actor: text(&self.actor),
@@ -98,23 +99,10 @@ pub async fn audit(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse> {
     let s = guard::session(&p, &req).await?;
-    audit::chain::drain(&p.db, std::time::Duration::from_secs(5))
-        .await
-        .map_err(|e| crate::web::error::WebError::Unavailable(e.to_string()))?;
-    let filter = q.filter();
-    let rows =
-        p.db.read(move |c| crate::store::audit::search(c, &filter, AUDIT_PAGE))
-            .await?;
-    let report = if q.verify.is_some() {
-        Some(
-            p.db.read(|c| {
-                let keys = audit::verify::published_keys(c)?;
-                audit::verify::verify(c, &keys)
-            })
-            .await?,
-        )
-    } else {
-        None
+    let rows = trail::search(&p, q.filter(), AUDIT_PAGE, PATIENCE).await?;
+    let report = match q.verify {
+        Some(_) => Some(trail::verify(&p, PATIENCE).await?),
+        None => None,
     };
     let query = q.query_string();
     let older = (rows.len() as i64 == AUDIT_PAGE)
@@ -151,22 +139,6 @@ pub async fn audit(
     Ok(guard::html(render(&page)?))
 }
 
-/// The matching entries as JSON Lines, oldest first (no page limit).
-pub async fn export_rows(p: &Provider, q: &AuditQuery) -> Result<Vec<u8>> {
-    audit::chain::drain(&p.db, std::time::Duration::from_secs(5))
-        .await
-        .map_err(|e| crate::web::error::WebError::Unavailable(e.to_string()))?;
-    let filter = q.filter();
-    let mut rows =
-        p.db.read(move |c| crate::store::audit::search(c, &filter, i64::MAX))
-            .await?;
-    rows.reverse();
-    let mut out = Vec::new();
-    audit::export::write_jsonl(&mut out, &rows)
-        .map_err(|e| crate::web::error::WebError::Internal(e.to_string()))?;
-    Ok(out)
-}
-
 /// `GET /admin/audit/export?…`.
 pub async fn export(
     p: web::Data<Provider>,
@@ -174,7 +146,7 @@ pub async fn export(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse> {
     guard::session(&p, &req).await?;
-    let body = export_rows(&p, &q).await?;
+    let body = trail::export(&p, q.filter(), PATIENCE).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/jsonl")
         .insert_header((
@@ -188,8 +160,7 @@ pub async fn export(
 /// `GET /admin/api-keys`.
 pub async fn api_keys_page(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
     let s = guard::session(&p, &req).await?;
-    let db = p.db.clone();
-    let keys = guard::blocking(move || api_keys::list(&db)).await?;
+    let keys = api_keys::list(&p).await?;
     let page = ApiKeysPage {
         c: Chrome::of(&s, guard::lang(&req), "/admin/api-keys"),
         keys,
@@ -214,13 +185,9 @@ pub async fn create_api_key(
     let s = guard::post(&p, &req, form.csrf.as_deref(), true).await?;
     let lang = guard::lang(&req);
     let role = Role::parse(&form.role).unwrap_or(Role::Viewer);
-    let (db, now, actor, name) = (
-        p.db.clone(),
-        p.clock.unix(),
-        s.principal().actor,
-        form.name.clone(),
-    );
-    let created = guard::blocking(move || api_keys::create(&db, &name, role, &actor, now)).await;
+    let created = api_keys::create(&p, &s.principal(), &form.name, role)
+        .await
+        .map_err(ConsoleError::from);
     let c = Chrome::of(&s, lang, "/admin/api-keys");
     let page = match created {
         Ok((key, secret)) => MessagePage {
@@ -256,13 +223,7 @@ pub async fn revoke_api_key(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
     let s = guard::post(&p, &req, form.csrf.as_deref(), true).await?;
-    let (db, now, actor, id) = (
-        p.db.clone(),
-        p.clock.unix(),
-        s.principal().actor,
-        id.into_inner(),
-    );
-    guard::blocking(move || api_keys::revoke(&db, &id, &actor, now))
+    api_keys::revoke(&p, &s.principal(), &id)
         .await
         .map_err(|_| ConsoleError::NotFound(guard::lang(&req)))?;
     Ok(guard::see_other("/admin/api-keys"))

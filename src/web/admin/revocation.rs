@@ -6,10 +6,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 
-use super::guard::{self, Result};
+use super::guard::{self, ConsoleError, Result};
 use super::views::{Chrome, RevocationPage};
 use crate::admin::revocation::{self, UPLOAD_LIMIT};
 use crate::admin::sessions::ConsoleSession;
+use crate::admin::AdminError;
 use crate::provider::Provider;
 use crate::web::views::render;
 
@@ -108,7 +109,7 @@ pub async fn upload_crl(
     if let Some((status, message)) = refusal(&upload, "CRL") {
         return page(&p, &req, &s, status, Some(message)).await;
     }
-    match revocation::upload_crl(&p, &s.principal(), "console", &upload.content).await {
+    match revocation::upload_crl(&p, &s.principal(), "console", upload.content).await {
         Ok(r) => {
             let m = format!(
                 "CRL {} imported: {} entries, {} newly revoked, {} persons logged out ({} sessions), {} renewals",
@@ -116,7 +117,7 @@ pub async fn upload_crl(
             );
             page(&p, &req, &s, StatusCode::OK, Some(m)).await
         }
-        Err(e) => page(&p, &req, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await,
+        Err(e) => refused(&p, &req, &s, e).await,
     }
 }
 
@@ -132,7 +133,7 @@ pub async fn upload_linkage(
     if let Some((status, message)) = refusal(&upload, "linkage file") {
         return page(&p, &req, &s, status, Some(message)).await;
     }
-    match revocation::upload_linkage(&p, &upload.content).await {
+    match revocation::upload_linkage(&p, &s.principal(), &upload.content).await {
         Ok(r) => {
             let m = format!(
                 "{} records: {} linked, {} already known, {} for certificates never used here, {} conflicts (merge those persons)",
@@ -140,7 +141,23 @@ pub async fn upload_linkage(
             );
             page(&p, &req, &s, StatusCode::OK, Some(m)).await
         }
-        Err(e) => page(&p, &req, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await,
+        Err(e) => refused(&p, &req, &s, e).await,
+    }
+}
+
+/// The page after a refused import: the reason, unless the provider could not decide (the
+/// database), which is answered as any failure is.
+async fn refused(
+    p: &Provider,
+    req: &HttpRequest,
+    s: &ConsoleSession,
+    e: AdminError,
+) -> Result<HttpResponse> {
+    match ConsoleError::from(e) {
+        ConsoleError::Invalid(message) => {
+            page(p, req, s, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        }
+        other => Err(other),
     }
 }
 

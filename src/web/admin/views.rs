@@ -6,11 +6,11 @@ use askama::Template;
 use super::texts::{texts, AdminTexts};
 use crate::admin::accounts::AccountView;
 use crate::admin::api_keys::ApiKeyView;
+use crate::admin::audit::Report;
+use crate::admin::persons::LiveSession;
 use crate::admin::persons::PersonView;
 use crate::admin::sessions::ConsoleSession;
-use crate::audit::verify::Report;
 use crate::provider::clients::FieldError;
-use crate::store::admin::views::LiveSession;
 use crate::web::assets::assets;
 use crate::web::i18n::Lang;
 
@@ -306,7 +306,7 @@ pub struct AccountPage {
 
 /// RFC 3339 UTC, for tables.
 pub fn time(t: i64) -> String {
-    crate::cli::keys::rfc3339(t)
+    crate::clock::rfc3339(t)
 }
 
 impl SessionsPage {

@@ -274,15 +274,10 @@ async fn walk(db: Db) {
     ops.tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_documented_admin_api_operation_answers_as_its_openapi_schema_says_on_sqlite() {
-    walk(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_documented_admin_api_operation_answers_as_its_openapi_schema_says_on_postgres() {
-    walk(Db::Postgres).await;
-}
+on_both_databases!(
+    every_documented_admin_api_operation_answers_as_its_openapi_schema_says,
+    walk
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_clients_are_refused_field_by_field_and_revoked_keys_stop_working() {

@@ -129,15 +129,10 @@ async fn verify_then_tamper(db: Db) {
     ops.tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_verify_passes_on_a_real_log_and_names_the_entry_an_edit_broke_on_sqlite() {
-    verify_then_tamper(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_verify_passes_on_a_real_log_and_names_the_entry_an_edit_broke_on_postgres() {
-    verify_then_tamper(Db::Postgres).await;
-}
+on_both_databases!(
+    audit_verify_passes_on_a_real_log_and_names_the_entry_an_edit_broke,
+    verify_then_tamper
+);
 
 async fn prune_and_verify(db: Db) {
     let mut ops = Ops::start(db).await;
@@ -160,7 +155,7 @@ async fn prune_and_verify(db: Db) {
             .expect("drain");
         mykey_connect::audit::prune::prune(
             &p.db,
-            &p.keys.snapshot(),
+            &*p.keys.snapshot(),
             p.settings.issuer_str(),
             when - 86_400,
             when,
@@ -238,22 +233,12 @@ async fn retention_applied_by_the_provider(db: Db) {
     ops.tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_with_an_audit_retention_prunes_by_itself_and_the_rest_verifies_on_sqlite() {
-    retention_applied_by_the_provider(Db::Sqlite).await;
-}
+on_both_databases!(
+    a_provider_with_an_audit_retention_prunes_by_itself_and_the_rest_verifies,
+    retention_applied_by_the_provider
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_with_an_audit_retention_prunes_by_itself_and_the_rest_verifies_on_postgres() {
-    retention_applied_by_the_provider(Db::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pruning_leaves_a_signed_checkpoint_that_keeps_the_rest_verifiable_on_sqlite() {
-    prune_and_verify(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pruning_leaves_a_signed_checkpoint_that_keeps_the_rest_verifiable_on_postgres() {
-    prune_and_verify(Db::Postgres).await;
-}
+on_both_databases!(
+    pruning_leaves_a_signed_checkpoint_that_keeps_the_rest_verifiable,
+    prune_and_verify
+);

@@ -27,7 +27,7 @@ async fn token_error(ops: &Ops, id: &str, secret: &str) -> u16 {
         .as_u16()
 }
 
-fn base32_decode(text: &str) -> Vec<u8> {
+pub(super) fn base32_decode(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0u32);
     for c in text.bytes() {
@@ -250,15 +250,10 @@ async fn operator_day(db: Db) {
     ops.tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_sets_up_totp_registers_uses_edits_rotates_and_deletes_a_client_on_sqlite() {
-    operator_day(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_sets_up_totp_registers_uses_edits_rotates_and_deletes_a_client_on_postgres() {
-    operator_day(Db::Postgres).await;
-}
+on_both_databases!(
+    an_operator_sets_up_totp_registers_uses_edits_rotates_and_deletes_a_client,
+    operator_day
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_speaks_japanese_by_default_and_english_when_asked() {

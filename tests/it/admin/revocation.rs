@@ -133,17 +133,10 @@ async fn crl_upload(db: Db) {
     ops.tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crl_file_uploaded_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_sqlite()
-{
-    crl_upload(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crl_file_uploaded_in_the_console_logs_the_resident_out_and_the_delivery_shows_on_postgres(
-) {
-    crl_upload(Db::Postgres).await;
-}
+on_both_databases!(
+    a_crl_file_uploaded_in_the_console_logs_the_resident_out_and_the_delivery_shows,
+    crl_upload
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linkage_file_uploaded_in_the_console_links_the_renewed_card_to_the_resident() {

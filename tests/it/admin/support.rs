@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use mykey_connect::admin::password::Password;
-use mykey_connect::admin::{accounts, api_keys, Role};
-use mykey_connect::audit::Actor;
+use mykey_connect::admin::{accounts, api_keys, Principal, Role};
 use reqwest::header;
 
 use crate::provider::browser::{between, unescape};
@@ -30,23 +29,20 @@ impl Ops {
     /// `extra`: more `MYKEY_*` settings for the provider.
     pub async fn start_with(db: Db, extra: &[(&str, &str)]) -> Ops {
         let tp = TestProvider::start_with(db, extra).await;
-        let (db, now) = (tp.provider.db.clone(), tp.clock.unix());
-        let (admin_key, viewer_key) = tokio::task::spawn_blocking(move || {
-            for (name, role) in [(ADMIN, Role::Admin), (VIEWER, Role::Viewer)] {
-                accounts::create(&db, name, &Password::new(PASSWORD), role, &Actor::Cli, now)
-                    .expect("account");
-            }
-            let key = |role| {
-                api_keys::create(&db, "tests", role, &Actor::Cli, now)
-                    .expect("api key")
-                    .1
-                    .expose()
-                    .to_owned()
-            };
-            (key(Role::Admin), key(Role::Viewer))
-        })
-        .await
-        .expect("join");
+        let (p, cli) = (&tp.provider, Principal::cli());
+        for (name, role) in [(ADMIN, Role::Admin), (VIEWER, Role::Viewer)] {
+            accounts::create(p, &cli, name, &Password::new(PASSWORD), role)
+                .await
+                .expect("account");
+        }
+        let mut keys = Vec::new();
+        for role in [Role::Admin, Role::Viewer] {
+            let (_, secret) = api_keys::create(p, &cli, "tests", role)
+                .await
+                .expect("api key");
+            keys.push(secret.expose().to_owned());
+        }
+        let (admin_key, viewer_key) = (keys[0].clone(), keys[1].clone());
         Ops {
             tp,
             admin_key,

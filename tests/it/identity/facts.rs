@@ -92,15 +92,10 @@ async fn facts_released(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_verifying_site_receives_exactly_the_consented_facts_with_their_evidence_on_sqlite() {
-    facts_released(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_verifying_site_receives_exactly_the_consented_facts_with_their_evidence_on_postgres() {
-    facts_released(Db::Postgres).await;
-}
+on_both_databases!(
+    a_verifying_site_receives_exactly_the_consented_facts_with_their_evidence,
+    facts_released
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusing_the_facts_on_the_consent_page_still_logs_in_without_them() {

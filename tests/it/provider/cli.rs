@@ -69,13 +69,14 @@ async fn a_client_registered_on_the_command_line_works_at_once_and_rotating_its_
     let code = query(&log_in(&Browser::new(), &tp, &pending.url, &card).await)["code"].clone();
     rp.verify_id_token(&rp.exchange(&code, pending.verifier).await, &pending.nonce);
 
-    let (ok, out, _) = cli(&tp, &["client", "show", &id]);
+    let (ok, out, err) = cli(&tp, &["client", "show", &id]);
+    assert!(ok, "client show: {err}");
     assert!(
-        ok && out.contains("Library") && !out.contains(&secret),
-        "the secret is never shown again"
+        out.contains("Library") && !out.contains(&secret),
+        "the secret is never shown again: {out}"
     );
-    let (ok, out, _) = cli(&tp, &["client", "list"]);
-    assert!(ok && out.contains(&id));
+    let (ok, out, err) = cli(&tp, &["client", "list"]);
+    assert!(ok && out.contains(&id), "client list: {out}{err}");
 
     let (ok, out, err) = cli(&tp, &["client", "rotate-secret", &id, "--json"]);
     assert!(ok, "{err}");
@@ -202,6 +203,30 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_publis
             .iter()
             .any(|k| k["kid"] == old_kid),
         "the retired key stays published while its tokens live"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_log_goes_to_a_pipe_writes_it_without_terminal_colours() {
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    let now = tp.clock.now();
+    let crl = tp
+        .ca
+        .crl(
+            mykey_connect::card::jpki::Purpose::Auth,
+            now,
+            now + time::Duration::days(1),
+        )
+        .expect("a newer CRL");
+    let file = tp.dir.path().join("auth.crl");
+    std::fs::write(&file, crl).expect("write CRL");
+    let (ok, _, log) = cli(&tp, &["crl", "import", &file.display().to_string()]);
+    assert!(ok, "{log}");
+    assert!(log.contains("CRL imported"), "the import is logged: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escape sequences in a piped log: {log:?}"
     );
     tp.stop().await;
 }

@@ -136,15 +136,10 @@ async fn full_flow(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resident_logs_in_at_a_site_through_the_whole_flow_on_sqlite() {
-    full_flow(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resident_logs_in_at_a_site_through_the_whole_flow_on_postgres() {
-    full_flow(Db::Postgres).await;
-}
+on_both_databases!(
+    a_resident_logs_in_at_a_site_through_the_whole_flow,
+    full_flow
+);
 
 async fn pairwise(db: Db) {
     let mut tp = TestProvider::start(db).await;
@@ -186,15 +181,10 @@ async fn pairwise(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_resident_has_a_different_sub_per_site_and_a_stable_one_per_site_on_sqlite() {
-    pairwise(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_resident_has_a_different_sub_per_site_and_a_stable_one_per_site_on_postgres() {
-    pairwise(Db::Postgres).await;
-}
+on_both_databases!(
+    one_resident_has_a_different_sub_per_site_and_a_stable_one_per_site,
+    pairwise
+);
 
 pub fn decode_payload(jwt: &str) -> serde_json::Value {
     use base64::Engine as _;

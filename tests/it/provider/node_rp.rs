@@ -162,15 +162,10 @@ async fn node_client(db: Db, auth: Auth) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_js_site_on_the_certified_openid_client_library_runs_the_whole_flow_on_sqlite() {
-    node_client(Db::Sqlite, Auth::Secret).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_js_site_on_the_certified_openid_client_library_runs_the_whole_flow_on_postgres() {
-    node_client(Db::Postgres, Auth::Secret).await;
-}
+on_both_databases!(
+    a_node_js_site_on_the_certified_openid_client_library_runs_the_whole_flow,
+    |db| node_client(db, Auth::Secret)
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_js_site_authenticating_with_private_key_jwt_through_openid_client_runs_the_whole_flow(

@@ -10,7 +10,7 @@ use diesel::Connection as _;
 use mykey_connect::card::jpki::Purpose;
 use mykey_connect::clock::Clock;
 use mykey_connect::config::Settings;
-use mykey_connect::provider::clients::{self, ClientSpec};
+use mykey_connect::provider::clients::ClientSpec;
 use mykey_connect::provider::Provider;
 use mykey_connect::testkit::card_file::CardFile;
 use mykey_connect::testkit::{CardOptions, TestCa};
@@ -179,13 +179,13 @@ impl TestProvider {
         format!("{}{path}", self.issuer)
     }
 
-    /// Registers a client through the same code path as the CLI and console.
+    /// Registers a client through the same operation as the CLI and console (audited as the
+    /// operator `cli`).
     pub async fn register(&self, spec: ClientSpec) -> (String, String) {
-        let (client, secret) = clients::register(
-            &self.provider.db,
-            &self.provider.http,
+        let (client, secret) = mykey_connect::admin::clients::create(
+            &self.provider,
+            &mykey_connect::admin::Principal::cli(),
             &spec,
-            self.clock.unix(),
         )
         .await
         .expect("client registers");

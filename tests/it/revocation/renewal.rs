@@ -27,9 +27,13 @@ async fn renewal(db: Db) {
     let new_path = tp.dir.path().join("renewed.json");
     new.save(&new_path).expect("save");
     let link = linkage(&old, &new, tp.clock.now()).expect("linkage");
-    let r = mykey_connect::provider::linkage::import_linkage(&tp.provider, &link.to_json())
-        .await
-        .expect("linkage import");
+    let r = mykey_connect::provider::linkage::import_linkage(
+        &tp.provider,
+        &link.to_json(),
+        &mykey_connect::audit::Actor::Cli,
+    )
+    .await
+    .expect("linkage import");
     assert_eq!(
         (r.records, r.linked),
         (2, 1),
@@ -74,15 +78,7 @@ async fn renewal(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_renewed_card_with_linkage_keeps_sessions_and_subs_on_sqlite() {
-    renewal(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_renewed_card_with_linkage_keeps_sessions_and_subs_on_postgres() {
-    renewal(Db::Postgres).await;
-}
+on_both_databases!(a_renewed_card_with_linkage_keeps_sessions_and_subs, renewal);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewed_card_without_linkage_enrols_a_new_person_and_the_superseded_one_is_logged_out() {

@@ -159,15 +159,10 @@ async fn revoked_card_logs_out_everywhere(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_card_logs_its_holder_out_of_every_site_with_one_valid_token_each_on_sqlite() {
-    revoked_card_logs_out_everywhere(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_card_logs_its_holder_out_of_every_site_with_one_valid_token_each_on_postgres() {
-    revoked_card_logs_out_everywhere(Db::Postgres).await;
-}
+on_both_databases!(
+    a_revoked_card_logs_its_holder_out_of_every_site_with_one_valid_token_each,
+    revoked_card_logs_out_everywhere
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_initiated_logout_and_session_expiry_also_send_back_channel_logouts() {

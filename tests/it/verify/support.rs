@@ -21,7 +21,7 @@ pub const NOW: OffsetDateTime = datetime!(2025-11-25 11:00 UTC);
 pub const ISSUER: &str = "https://id.example.jp";
 pub const EXPIRES_AT: i64 = 1_764_070_000;
 
-/// The challenge message a helper would have the card sign (card-login spec §3).
+/// The challenge message a helper would have the card sign (docs/card-login.md §3).
 pub fn message(nonce: &str) -> Vec<u8> {
     signed_message(ISSUER, "ch-1", nonce, ChallengePurpose::Verify, EXPIRES_AT)
 }

@@ -195,20 +195,7 @@ pub async fn merge_persons(
 
 pub async fn list_keys(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
     caller(&p, &req, false).await?;
-    let rows = p.db.read(crate::store::keys::all).await?;
-    let now = p.clock.unix();
-    let keys: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let state = match r.retired_at {
-                Some(t) if t <= now => "retired",
-                _ if r.activate_at > now => "next",
-                Some(_) => "retiring",
-                None => "current",
-            };
-            json!({ "kid": r.kid, "alg": r.alg, "state": state, "activate_at": r.activate_at, "retired_at": r.retired_at })
-        })
-        .collect();
+    let keys = admin::keys::list(&p).await?;
     Ok(ok(StatusCode::OK, json!({ "keys": keys })))
 }
 
@@ -228,6 +215,6 @@ pub async fn rotate_keys(
     let who = caller(&p, &req, true).await?;
     let body: RotateBody = json_body(&req, payload).await?;
     let provider = p.clone().into_inner();
-    let kid = admin::keys::rotate(&provider, &who, &body.alg, body.lead_time).await?;
-    Ok(ok(StatusCode::CREATED, json!({ "kid": kid })))
+    let rotated = admin::keys::rotate(&provider, &who, &body.alg, body.lead_time).await?;
+    Ok(ok(StatusCode::CREATED, json!({ "kid": rotated.kid })))
 }

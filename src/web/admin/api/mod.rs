@@ -6,106 +6,11 @@ pub mod openapi;
 mod records;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use serde_json::json;
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::admin::{api_keys, AdminError, Principal};
-use crate::provider::clients::FieldError;
+use crate::admin::{api_keys, Principal};
 use crate::provider::Provider;
-use crate::store::StoreError;
-use crate::web::error::WebError;
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    #[error("a valid bearer API key is required")]
-    Unauthorized,
-    #[error("this key's role may not do that")]
-    Forbidden,
-    #[error("not found")]
-    NotFound,
-    #[error("invalid request: {0}")]
-    Invalid(String),
-    #[error("invalid fields")]
-    Fields(Vec<FieldError>),
-    #[error(transparent)]
-    Web(#[from] WebError),
-}
-
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> ApiError {
-        match e {
-            AdminError::Store(s) => ApiError::Web(s.into()),
-            AdminError::NotFound(_) => ApiError::NotFound,
-            AdminError::Hash(_) | AdminError::Seal(_) => {
-                ApiError::Web(WebError::Internal(e.to_string()))
-            }
-            other => ApiError::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        ApiError::Web(e.into())
-    }
-}
-
-impl From<crate::admin::clients::ChangeError> for ApiError {
-    fn from(e: crate::admin::clients::ChangeError) -> ApiError {
-        use crate::admin::clients::ChangeError;
-        match e {
-            ChangeError::Fields(f) => ApiError::Fields(f),
-            ChangeError::NotFound => ApiError::NotFound,
-            ChangeError::Failed(e) => e.into(),
-        }
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Invalid(_) | ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Web(e) => e.status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (code, fields) = match self {
-            ApiError::Web(WebError::Internal(cause)) => {
-                tracing::error!(%cause, "admin API internal error");
-                ("server_error", None)
-            }
-            ApiError::Web(e) => return e.error_response(),
-            ApiError::Unauthorized => ("unauthorized", None),
-            ApiError::Forbidden => ("forbidden", None),
-            ApiError::NotFound => ("not_found", None),
-            ApiError::Invalid(_) => ("invalid_request", None),
-            ApiError::Fields(f) => ("invalid_fields", Some(f)),
-        };
-        let description = match self {
-            ApiError::Web(_) => String::new(),
-            other => other.to_string(),
-        };
-        let mut body = json!({ "error": code, "error_description": description });
-        if let Some(f) = fields {
-            body["fields"] = json!(f);
-        }
-        let mut r = HttpResponse::build(self.status_code());
-        r.insert_header((header::CACHE_CONTROL, "no-store"));
-        if matches!(self, ApiError::Unauthorized) {
-            // RFC 6750 §3.
-            r.insert_header((
-                header::WWW_AUTHENTICATE,
-                "Bearer realm=\"mykey-connect admin\"",
-            ));
-        }
-        r.json(body)
-    }
-}
+pub use crate::web::error::ApiError;
 
 pub type Result<T> = std::result::Result<T, ApiError>;
 
@@ -121,10 +26,8 @@ pub async fn caller(p: &Provider, req: &HttpRequest, need_admin: bool) -> Result
         })
         .map(|v| v.trim().to_owned())
         .ok_or(ApiError::Unauthorized)?;
-    let (db, now) = (p.db.clone(), p.clock.unix());
-    let principal = tokio::task::spawn_blocking(move || api_keys::authenticate(&db, &bearer, now))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??
+    let principal = api_keys::authenticate(p, &bearer)
+        .await?
         .ok_or(ApiError::Unauthorized)?;
     if need_admin && !principal.role.can_write() {
         return Err(ApiError::Forbidden);

@@ -6,11 +6,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{caller, json_body, ok, ApiError, Result};
+use crate::admin::audit::{self as trail, PATIENCE};
 use crate::admin::{self, api_keys, Role};
-use crate::audit;
+use crate::audit::export::entry_json;
 use crate::provider::Provider;
-use crate::web::admin::records::{export_rows, parse_time, AuditQuery};
-use crate::web::error::WebError;
+use crate::web::admin::records::{parse_time, AuditQuery};
 
 #[derive(Deserialize)]
 pub struct AuditApiQuery {
@@ -58,15 +58,10 @@ pub async fn search_audit(
     q: web::Query<AuditApiQuery>,
 ) -> Result<HttpResponse> {
     caller(&p, &req, false).await?;
-    audit::chain::drain(&p.db, std::time::Duration::from_secs(5))
-        .await
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let filter = q.console()?.filter();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows =
-        p.db.read(move |c| crate::store::audit::search(c, &filter, limit))
-            .await?;
-    let entries: Vec<Value> = rows.iter().map(audit::export::entry_json).collect();
+    let rows = trail::search(&p, filter, limit, PATIENCE).await?;
+    let entries: Vec<Value> = rows.iter().map(entry_json).collect();
     Ok(ok(StatusCode::OK, json!({ "entries": entries })))
 }
 
@@ -76,9 +71,7 @@ pub async fn export_audit(
     q: web::Query<AuditApiQuery>,
 ) -> Result<HttpResponse> {
     caller(&p, &req, false).await?;
-    let body = export_rows(&p, &q.console()?)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let body = trail::export(&p, q.console()?.filter(), PATIENCE).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/jsonl")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -87,15 +80,7 @@ pub async fn export_audit(
 
 pub async fn verify_audit(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
     caller(&p, &req, false).await?;
-    audit::chain::drain(&p.db, std::time::Duration::from_secs(5))
-        .await
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
-    let report =
-        p.db.read(|c| {
-            let keys = audit::verify::published_keys(c)?;
-            audit::verify::verify(c, &keys)
-        })
-        .await?;
+    let report = trail::verify(&p, PATIENCE).await?;
     Ok(ok(
         StatusCode::OK,
         json!({ "ok": report.ok(), "report": report }),
@@ -104,10 +89,7 @@ pub async fn verify_audit(p: web::Data<Provider>, req: HttpRequest) -> Result<Ht
 
 pub async fn list_api_keys(p: web::Data<Provider>, req: HttpRequest) -> Result<HttpResponse> {
     caller(&p, &req, false).await?;
-    let db = p.db.clone();
-    let keys = tokio::task::spawn_blocking(move || api_keys::list(&db))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
+    let keys = api_keys::list(&p).await?;
     Ok(ok(StatusCode::OK, json!({ "api_keys": keys })))
 }
 
@@ -125,12 +107,7 @@ pub async fn create_api_key(
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
     let body: KeyBody = json_body(&req, payload).await?;
-    let (db, now) = (p.db.clone(), p.clock.unix());
-    let (key, secret) = tokio::task::spawn_blocking(move || {
-        api_keys::create(&db, &body.name, body.role, &who.actor, now)
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))??;
+    let (key, secret) = api_keys::create(&p, &who, &body.name, body.role).await?;
     Ok(ok(
         StatusCode::CREATED,
         json!({ "api_key": key, "secret": secret.expose() }),
@@ -143,10 +120,7 @@ pub async fn revoke_api_key(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
-    let (db, now, id) = (p.db.clone(), p.clock.unix(), id.into_inner());
-    tokio::task::spawn_blocking(move || api_keys::revoke(&db, &id, &who.actor, now))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
+    api_keys::revoke(&p, &who, &id).await?;
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -169,9 +143,7 @@ pub async fn upload_crl(
 ) -> Result<HttpResponse> {
     let who = caller(&p, &req, true).await?;
     let body = crate::web::body::read(body, admin::revocation::UPLOAD_LIMIT, false).await?;
-    let r = admin::revocation::upload_crl(&p, &who, "api", &body)
-        .await
-        .map_err(ApiError::Invalid)?;
+    let r = admin::revocation::upload_crl(&p, &who, "api", body).await?;
     Ok(ok(
         StatusCode::OK,
         json!({
@@ -188,11 +160,9 @@ pub async fn upload_linkage(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse> {
-    caller(&p, &req, true).await?;
+    let who = caller(&p, &req, true).await?;
     let body = crate::web::body::read(body, admin::revocation::UPLOAD_LIMIT, false).await?;
-    let r = admin::revocation::upload_linkage(&p, &body)
-        .await
-        .map_err(ApiError::Invalid)?;
+    let r = admin::revocation::upload_linkage(&p, &who, &body).await?;
     Ok(ok(
         StatusCode::OK,
         json!({ "records": r.records, "linked": r.linked, "duplicates": r.duplicates, "unknown_old": r.unknown_old, "conflicts": r.conflicts }),

@@ -1,4 +1,4 @@
-//! Card-login refusals as the helper and the browser see them (card-login spec §4–§6).
+//! Card-login refusals as the helper and the browser see them (docs/card-login.md §4–§6).
 
 use std::path::Path;
 

@@ -158,15 +158,7 @@ async fn replay(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_code_revokes_the_tokens_it_issued_on_sqlite() {
-    replay(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_code_revokes_the_tokens_it_issued_on_postgres() {
-    replay(Db::Postgres).await;
-}
+on_both_databases!(a_replayed_code_revokes_the_tokens_it_issued, replay);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_refresh_token_revokes_its_whole_family() {
@@ -395,15 +387,10 @@ async fn large_grant(db: Db) {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_grant_too_large_for_the_code_is_stored_and_redeemed_once_on_sqlite() {
-    large_grant(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_grant_too_large_for_the_code_is_stored_and_redeemed_once_on_postgres() {
-    large_grant(Db::Postgres).await;
-}
+on_both_databases!(
+    a_grant_too_large_for_the_code_is_stored_and_redeemed_once,
+    large_grant
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_issued_before_the_person_logged_out_is_refused() {

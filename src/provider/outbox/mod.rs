@@ -9,19 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use serde::Serialize;
-use serde_json::json;
 
-use super::grants::subject;
-use super::Provider;
+use super::{Provider, ProviderError};
 use crate::domain::secret::random_bytes;
-use crate::jose;
+use crate::domain::IdTokenAlg;
 use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT};
 use crate::store::sessions::ClientSessionRow;
 use crate::store::{self, DbConn};
 
-/// The event type of a logout token (Back-Channel Logout §2.4).
-pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+mod token;
+
+pub use token::{logout_token, removed_client_event, BACKCHANNEL_LOGOUT_EVENT};
+use token::{signed_logout_token, RemovedClient};
 
 const BATCH: i64 = 256;
 /// Deliveries under way per batch, and batches under way at once.
@@ -64,19 +63,6 @@ pub fn enqueue_logouts(
     }
     store::outbox::enqueue_all(conn, &rows)?;
     Ok(rows.len())
-}
-
-#[derive(Serialize)]
-struct LogoutToken<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    iat: i64,
-    exp: i64,
-    jti: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<&'a str>,
-    events: serde_json::Value,
 }
 
 /// Runs the delivery loop on the current runtime.
@@ -137,8 +123,25 @@ async fn wait_for_work(p: &Provider) -> bool {
         .is_ok()
 }
 
+/// Why one delivery did not reach its site; the text is kept as the row's `last_error`.
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error("the client is no longer registered")]
+    ClientGone,
+    #[error("timed out")]
+    TimedOut,
+    #[error("connection refused or unreachable")]
+    Unreachable,
+    #[error("{0}")]
+    Request(reqwest::Error),
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
 async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
-    let outcomes: Vec<(OutboxRow, Result<(), String>)> = futures_util::stream::iter(batch)
+    let outcomes: Vec<(OutboxRow, Result<(), DeliveryError>)> = futures_util::stream::iter(batch)
         .map(|row| {
             let p = p.clone();
             async move {
@@ -179,7 +182,7 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
             Ok(()) => delivered.entry(attempts).or_default().push(row.id),
             Err(e) => {
                 tracing::warn!(client_id = %row.client_id, kind = %row.kind, attempts, error = %e, outcome, "delivery failed");
-                failed.push((row.id, attempts, e, retry_at));
+                failed.push((row.id, attempts, e.to_string(), retry_at));
             }
         }
     }
@@ -211,25 +214,35 @@ pub fn backoff(attempts: i32) -> i64 {
     ((capped * (0.75 + 0.5 * r)).round() as i64).max(1)
 }
 
-async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
+async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), DeliveryError> {
     let client = p
         .clients
         .get(&row.client_id)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the client is no longer registered")?;
+        .map_err(ProviderError::from)?;
     let security_event = row.kind == SECURITY_EVENT;
+    // A logout owed by a client removed since carries what its token needs.
+    let removed = match &client {
+        None if !security_event => serde_json::from_str::<RemovedClient>(&row.event).ok(),
+        _ => None,
+    };
     let token = {
-        let (p, row, client) = (p.clone(), row.clone(), client.clone());
-        tokio::task::spawn_blocking(move || {
-            if security_event {
-                super::identity::security_event_token(&p, &row, &client)
-            } else {
-                logout_token(&p, &row, &client)
+        let (p, row) = (p.clone(), row.clone());
+        tokio::task::spawn_blocking(move || match (client, removed) {
+            (Some(client), _) if security_event => {
+                super::identity::security_event_token(&p, &row, &client).map_err(Into::into)
             }
+            (Some(client), _) => logout_token(&p, &row, &client).map_err(Into::into),
+            (None, Some(removed)) => {
+                let alg = IdTokenAlg::parse(&removed.alg).ok_or_else(|| {
+                    ProviderError::Internal(format!("unknown algorithm {}", removed.alg))
+                })?;
+                signed_logout_token(&p, &row, &row.client_id, &removed.sub, alg).map_err(Into::into)
+            }
+            (None, None) => Err(DeliveryError::ClientGone),
         })
         .await
-        .map_err(|e| e.to_string())??
+        .map_err(|e| ProviderError::Internal(e.to_string()))??
     };
     let request = p
         .http
@@ -246,41 +259,16 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), String> {
     };
     let response = request.send().await.map_err(|e| {
         if e.is_timeout() {
-            "timed out".to_owned()
+            DeliveryError::TimedOut
         } else if e.is_connect() {
-            "connection refused or unreachable".to_owned()
+            DeliveryError::Unreachable
         } else {
-            e.to_string()
+            DeliveryError::Request(e)
         }
     })?;
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("HTTP {}", response.status().as_u16()))
+        Err(DeliveryError::Status(response.status().as_u16()))
     }
-}
-
-/// A logout token (Back-Channel Logout §2.4) for one client session, signed now.
-pub fn logout_token(
-    p: &Provider,
-    row: &OutboxRow,
-    client: &crate::domain::Client,
-) -> Result<String, String> {
-    let now = p.clock.unix();
-    let sub = subject(p, client, &row.person_id);
-    let claims = LogoutToken {
-        iss: p.settings.issuer_str(),
-        sub: sub.as_str(),
-        aud: client.id.as_str(),
-        iat: now,
-        exp: now + 120,
-        jti: &row.jti,
-        sid: row.client_session_id.as_deref(),
-        events: json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-    };
-    let keys = p.keys.snapshot();
-    let key = keys
-        .signing_key(client.id_token_alg, now)
-        .ok_or("no signing key")?;
-    jose::sign(key, Some("logout+jwt"), &claims).map_err(|e| e.to_string())
 }

@@ -1,4 +1,11 @@
-//! The one place that turns failures into HTTP answers.
+//! The one place that turns failures into HTTP answers: RFC 6749 §5.2 / RFC 6750 §3 JSON at
+//! the OAuth endpoints, docs/card-login.md §5 JSON at the card endpoints, pages for residents
+//! ([`WebError`]); pages for operators and the admin API's JSON ([`admin`]). Handlers return
+//! one of these types; the single [`ResponseError`] below answers for all of them.
+
+mod admin;
+
+pub use admin::{html_status, see_other, ApiError, ConsoleError};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -7,7 +14,7 @@ use super::i18n::Lang;
 use super::views::{render, ErrorPage};
 use crate::card::protocol::{CardErrorCode, ErrorBody};
 use crate::oidc::{ErrorCode, OAuthError};
-use crate::store::StoreError;
+use crate::provider::ProviderError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -67,12 +74,27 @@ impl WebError {
     }
 }
 
-impl From<StoreError> for WebError {
-    fn from(e: StoreError) -> WebError {
+impl WebError {
+    /// A provider refusal or failure; the refusals a person sees as a page are in `lang`.
+    pub fn from_provider(e: ProviderError, lang: Lang) -> WebError {
+        let bad_request = |message: &str| WebError::page(StatusCode::BAD_REQUEST, lang, message);
         match e {
-            StoreError::Unavailable(m) => WebError::Unavailable(m),
-            other => WebError::Internal(other.to_string()),
+            ProviderError::Store(s) if s.is_unavailable() => WebError::Unavailable(s.to_string()),
+            ProviderError::Store(s) => WebError::Internal(s.to_string()),
+            ProviderError::Card(code) => WebError::Card(code),
+            ProviderError::TransactionExpired { .. } => bad_request(lang.texts().request_expired),
+            ProviderError::BadRequest(message) => bad_request(message),
+            ProviderError::Invalid(message) => bad_request(&message),
+            e @ (ProviderError::Crypto(_) | ProviderError::Internal(_)) => {
+                WebError::Internal(e.to_string())
+            }
         }
+    }
+}
+
+impl From<ProviderError> for WebError {
+    fn from(e: ProviderError) -> WebError {
+        WebError::from_provider(e, Lang::default())
     }
 }
 
@@ -94,8 +116,55 @@ fn json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
         .json(body)
 }
 
-impl ResponseError for WebError {
+/// A failure on its way out, whichever surface it came from.
+#[derive(Debug, thiserror::Error)]
+enum Answer {
+    #[error(transparent)]
+    Web(WebError),
+    #[error(transparent)]
+    Console(ConsoleError),
+    #[error(transparent)]
+    Api(ApiError),
+}
+
+impl ResponseError for Answer {
     fn status_code(&self) -> StatusCode {
+        match self {
+            Answer::Web(e) => e.status(),
+            Answer::Console(e) => e.status(),
+            Answer::Api(e) => e.status(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Answer::Web(e) => e.response(),
+            Answer::Console(e) => e.response(),
+            Answer::Api(e) => e.response(),
+        }
+    }
+}
+
+impl From<WebError> for actix_web::Error {
+    fn from(e: WebError) -> actix_web::Error {
+        Answer::Web(e).into()
+    }
+}
+
+impl From<ConsoleError> for actix_web::Error {
+    fn from(e: ConsoleError) -> actix_web::Error {
+        Answer::Console(e).into()
+    }
+}
+
+impl From<ApiError> for actix_web::Error {
+    fn from(e: ApiError) -> actix_web::Error {
+        Answer::Api(e).into()
+    }
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
         match self {
             WebError::OAuth(e) | WebError::Bearer(e) | WebError::ClientBasic(e) => {
                 StatusCode::from_u16(e.error.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
@@ -111,8 +180,8 @@ impl ResponseError for WebError {
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
+    fn response(&self) -> HttpResponse {
+        let status = self.status();
         match self {
             WebError::OAuth(e) => json(status, e),
             WebError::ClientBasic(e) => {
@@ -197,7 +266,7 @@ pub fn page_errors<B: 'static>() -> actix_web::middleware::ErrorHandlers<B> {
                 .and_then(|v| v.to_str().ok()),
         );
         let status = res.status();
-        let page = WebError::page(status, lang, lang.texts().generic_error).error_response();
+        let page = WebError::page(status, lang, lang.texts().generic_error).response();
         let (req, _) = res.into_parts();
         let res = actix_web::dev::ServiceResponse::new(req, page).map_into_right_body();
         Ok(ErrorHandlerResponse::Response(res))
