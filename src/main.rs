@@ -118,12 +118,16 @@ enum ClientCommand {
         json: bool,
     },
     Show {
+        /// the client id
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Change the given fields.
     Update {
+        /// the client id
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[command(flatten)]
         args: ClientArgs,
@@ -131,9 +135,15 @@ enum ClientCommand {
         json: bool,
     },
     /// Delete a site with its consents, sessions and tokens.
-    Remove { id: String },
+    Remove {
+        /// the client id
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
     /// Issue a new secret (shown once); the old one stops working at once.
     RotateSecret {
+        /// the client id
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         json: bool,

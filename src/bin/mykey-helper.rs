@@ -1,12 +1,16 @@
 //! `mykey-helper`: the resident's helper command line; parses arguments and calls the library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand};
+use mykey_connect::helper::install;
 use mykey_connect::helper::login::{login, LoginError, LoginOptions};
 use mykey_connect::helper::messages::{self, exit, EXIT_CODES_HELP};
-use mykey_connect::helper::prompt::{Prompter, SecretSource, TerminalPrompter};
+use mykey_connect::helper::native::{self, Caller, HostContext};
+use mykey_connect::helper::pinentry::PinentryPrompter;
+use mykey_connect::helper::prompt::{self, PromptError, Prompter};
 use mykey_connect::helper::softcard::SoftCard;
 use mykey_connect::helper::status::card_status;
 use mykey_connect::helper::transport::{CardChoice, CardTransport, TransportError};
@@ -54,6 +58,33 @@ enum Command {
         #[arg(long, requires = "with_password")]
         pin_stdin: bool,
     },
+    /// ブラウザ拡張機能のネイティブメッセージングホスト（ブラウザが起動します）/ The browser extension's native-messaging host (browsers start it)
+    NativeHost {
+        /// ブラウザが渡す引数 / what the browser passes: chrome-extension://ID/, or MANIFEST EXTENSION-ID
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        browser_args: Vec<String>,
+    },
+    /// mykey:// リンクとブラウザ拡張の接続先（ネイティブメッセージング）を登録 / Register mykey:// links and the browsers' native-messaging host
+    Install {
+        /// 全ユーザー用（パッケージ向け、システムのフォルダー）/ for every user: the system folders (Linux packages)
+        #[arg(long)]
+        system: bool,
+        /// --system の書き込み先（パッケージの作業フォルダー、何も実行しない）/ with --system: write under this folder instead of / (package staging; runs nothing)
+        #[arg(long, requires = "system")]
+        root: Option<PathBuf>,
+        /// 登録するヘルパーの絶対パス（省略時はこのプログラム）/ absolute path of the helper to register (default: this program)
+        #[arg(long)]
+        exe: Option<PathBuf>,
+    },
+    /// install が登録したものを削除 / Remove what install registered
+    Uninstall {
+        /// 全ユーザー用の登録を削除 / remove the registration for every user
+        #[arg(long)]
+        system: bool,
+        /// --system の対象フォルダー / with --system: the folder standing for /
+        #[arg(long, requires = "system")]
+        root: Option<PathBuf>,
+    },
     /// ソフトウェアカードを vpcd 経由で PC/SC に見せる / Serve a software card to pcscd through vsmartcard vpcd
     Vpcd {
         /// CARD file (file:CARD also accepted)
@@ -67,9 +98,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A browser starts the host named in its manifest with its own arguments, not ours.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Caller::from_args(&args[1..]) {
+        Some(_) => Cli {
+            command: Command::NativeHost {
+                browser_args: args[1..]
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            },
+        },
+        None => Cli::parse(),
+    };
     let default_log = match cli.command {
         Command::Vpcd { .. } => "info",
+        Command::NativeHost { .. } => "info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MYKEY_LOG")
@@ -92,15 +136,19 @@ fn main() -> ExitCode {
             pin_stdin,
         } => run_status(card.as_deref(), with_password, pin_stdin),
         Command::Vpcd { card, host, port } => run_vpcd(&card, &host, port),
+        Command::NativeHost { browser_args } => run_native_host(&browser_args),
+        Command::Install { system, root, exe } => {
+            run_install(&install::Options { system, root, exe }, Step::Install)
+        }
+        Command::Uninstall { system, root } => run_install(
+            &install::Options {
+                system,
+                root,
+                exe: None,
+            },
+            Step::Uninstall,
+        ),
     })
-}
-
-fn source(pin_stdin: bool) -> SecretSource {
-    if pin_stdin {
-        SecretSource::StdinLines
-    } else {
-        SecretSource::Terminal
-    }
 }
 
 fn choose(card: Option<&str>) -> Result<CardChoice, TransportError> {
@@ -114,15 +162,28 @@ fn fail(error: &LoginError) -> u8 {
     messages::exit_code(error)
 }
 
+/// [`fail`], and the message in a dialog too when the prompter is one; not after Cancel,
+/// which the person chose.
+fn fail_shown(error: &LoginError, prompter: &mut dyn Prompter) -> u8 {
+    let code = fail(error);
+    if code != exit::CANCELLED {
+        prompter.show_failure(&messages::login(error));
+    }
+    code
+}
+
 fn run_login(target: &str, card: Option<&str>, pin_stdin: bool, yes: bool) -> u8 {
-    let transport: Box<dyn CardTransport> = match choose(card).and_then(|c| c.open()) {
-        Ok(transport) => transport,
+    let mut prompter = match prompt::for_this_process(pin_stdin) {
+        Ok(prompter) => prompter,
         Err(error) => return fail(&error.into()),
     };
-    let mut prompter = TerminalPrompter::new(source(pin_stdin));
+    let transport: Box<dyn CardTransport> = match choose(card).and_then(|c| c.open()) {
+        Ok(transport) => transport,
+        Err(error) => return fail_shown(&error.into(), &mut *prompter),
+    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let options = LoginOptions { assume_yes: yes };
-    match login(target, transport, &mut prompter, &options, now) {
+    match login(target, transport, &mut *prompter, &options, now) {
         Ok(outcome) => {
             println!(
                 "ログインしました（{}）。ブラウザに戻ってください。\nLogged in to {} ({}). Return to your browser.",
@@ -130,7 +191,7 @@ fn run_login(target: &str, card: Option<&str>, pin_stdin: bool, yes: bool) -> u8
             );
             exit::OK
         }
-        Err(error) => fail(&error),
+        Err(error) => fail_shown(&error, &mut *prompter),
     }
 }
 
@@ -146,8 +207,12 @@ fn run_status(card: Option<&str>, with_password: bool, pin_stdin: bool) -> u8 {
         Ok(transport) => transport,
         Err(error) => return fail(&error.into()),
     };
-    let mut prompter = TerminalPrompter::new(source(pin_stdin));
-    let prompter = with_password.then_some(&mut prompter as &mut dyn Prompter);
+    let mut prompter = match with_password.then(|| prompt::for_this_process(pin_stdin)) {
+        Some(Ok(prompter)) => Some(prompter),
+        Some(Err(error)) => return fail(&error.into()),
+        None => None,
+    };
+    let prompter = prompter.as_mut().map(|p| &mut **p as &mut dyn Prompter);
     match card_status(transport, prompter) {
         Ok(status) => {
             println!("{status}");
@@ -177,6 +242,32 @@ fn print_readers(_choice: &CardChoice) -> Result<(), TransportError> {
     Ok(())
 }
 
+enum Step {
+    Install,
+    Uninstall,
+}
+
+fn run_install(options: &install::Options, step: Step) -> u8 {
+    let result = install::plan(options, &|name| std::env::var_os(name)).and_then(|plan| {
+        let mut out = std::io::stdout();
+        match step {
+            Step::Install => install::install(&plan, &mut out),
+            Step::Uninstall => install::uninstall(&plan, &mut out),
+        }
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            let (ja, en) = match step {
+                Step::Install => ("インストールできませんでした", "Install failed"),
+                Step::Uninstall => ("アンインストールできませんでした", "Uninstall failed"),
+            };
+            eprintln!("{ja}: {error}\n{en}: {error}");
+            error.exit_code()
+        }
+    }
+}
+
 fn run_vpcd(card: &str, host: &str, port: u16) -> u8 {
     let path = std::path::Path::new(card.strip_prefix("file:").unwrap_or(card));
     let mut card = match SoftCard::open(path) {
@@ -194,6 +285,44 @@ fn run_vpcd(card: &str, host: &str, port: u16) -> u8 {
         Err(error) => {
             eprintln!("vpcd: {error}");
             exit::READER
+        }
+    }
+}
+
+/// The machine the native host runs on: the card from `MYKEY_CARD` (as `--card`; PC/SC by
+/// default) and a PIN dialog, since standard input is the browser's pipe.
+struct Desktop;
+
+impl HostContext for Desktop {
+    fn prompter(&mut self) -> Result<Box<dyn Prompter>, PromptError> {
+        Ok(Box::new(PinentryPrompter::locate()?))
+    }
+
+    fn card(&mut self) -> Result<Box<dyn CardTransport>, TransportError> {
+        choose(std::env::var("MYKEY_CARD").ok().as_deref())?.open()
+    }
+
+    fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+}
+
+fn run_native_host(browser_args: &[String]) -> u8 {
+    let caller = Caller::from_args(browser_args);
+    if caller.as_ref().is_some_and(|c| !c.is_our_extension()) {
+        tracing::warn!(
+            ?caller,
+            "refusing a browser extension that is not mykey-helper's"
+        );
+        return exit::USAGE;
+    }
+    tracing::info!(?caller, "native-messaging host started");
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    match native::serve(&mut stdin.lock(), &mut stdout.lock(), &mut Desktop) {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            tracing::warn!(%error, "the browser's pipe failed");
+            exit::UNEXPECTED
         }
     }
 }

@@ -16,8 +16,16 @@ impl ClientId {
         ok.then(|| ClientId(s.to_owned()))
     }
 
+    /// 128 random bits in base64url, never beginning with `-`: a client id is typed into
+    /// command lines (`mykey-connect client show ID`, `curl -u ID:…`) where a leading hyphen
+    /// reads as an option.
     pub fn generate() -> ClientId {
-        ClientId(random_b64(16))
+        loop {
+            let id = random_b64(16);
+            if !id.starts_with('-') {
+                return ClientId(id);
+            }
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -78,5 +86,19 @@ impl PairwiseSub {
 impl std::fmt::Display for PairwiseSub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_client_ids_never_begin_with_a_hyphen() {
+        for _ in 0..2_000 {
+            let id = ClientId::generate();
+            assert!(!id.as_str().starts_with('-'), "{id}");
+            assert_eq!(id.as_str().len(), 22);
+        }
     }
 }

@@ -6,12 +6,13 @@ use crate::card::jpki::Purpose;
 use crate::card::protocol::CardErrorCode;
 use crate::helper::jpki::JpkiError;
 use crate::helper::login::LoginError;
+use crate::helper::pinentry;
 use crate::helper::prompt::PromptError;
 use crate::helper::secret::SecretError;
 use crate::helper::transport::TransportError;
 
 /// One message in both languages; shown Japanese first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Bilingual {
     pub ja: String,
     pub en: String,
@@ -204,6 +205,8 @@ pub fn login(error: &LoginError) -> Bilingual {
             "暗証番号を入力できる端末がありません。スクリプトから使うときは --pin-stdin を指定してください。",
             "There is no terminal to type the PIN on. Scripts must use --pin-stdin.",
         ),
+        LoginError::Prompt(PromptError::Cancelled) => Bilingual::new("中止しました。", "Cancelled."),
+        LoginError::Prompt(PromptError::Pinentry(error)) => pinentry::failure(error),
         LoginError::Prompt(_) => Bilingual::new(
             "暗証番号が入力されなかったため中止しました。",
             "Stopped: no PIN or password was given.",
@@ -243,6 +246,22 @@ pub fn login(error: &LoginError) -> Bilingual {
             "This helper does not understand the login request. Update the helper.",
         ),
     }
+}
+
+/// The browser extension asked for a challenge of another site than the page it came from.
+pub fn origin_mismatch(page: &str, challenge: &str) -> Bilingual {
+    Bilingual::new(
+        format!("{page} のページが、別のサイト（{challenge}）のログインにカードを使おうとしました。偽サイトのおそれがあるため中止しました。"),
+        format!("The page at {page} asked to use your card for a login at another site ({challenge}). Stopped: it may be a fake site."),
+    )
+}
+
+/// The browser extension sent something the helper does not understand.
+pub fn invalid_host_request() -> Bilingual {
+    Bilingual::new(
+        "ブラウザ拡張機能からの要求を理解できませんでした。拡張機能とヘルパーを最新版に更新してください。",
+        "The helper did not understand the browser extension's request. Update the extension and the helper.",
+    )
 }
 
 pub fn transport_exit_code(error: &TransportError) -> u8 {

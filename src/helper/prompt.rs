@@ -1,6 +1,6 @@
 //! Talking to the person at the PC: showing who asks, confirming, reading the PIN unseen.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use zeroize::Zeroizing;
 
@@ -8,6 +8,7 @@ use crate::card::jpki::Purpose;
 use crate::card::protocol::ChallengePurpose;
 use crate::helper::login::CheckedChallenge;
 use crate::helper::messages::{self, Bilingual};
+use crate::helper::pinentry::{PinentryError, PinentryPrompter};
 use crate::helper::secret::{Secret, SecretError};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,10 @@ pub enum PromptError {
     Format(#[from] SecretError),
     #[error("cannot read the answer: {0}")]
     Io(String),
+    #[error("the PIN dialog was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Pinentry(#[from] PinentryError),
 }
 
 /// What the login flow needs from the person; tests answer through their own implementation.
@@ -33,6 +38,22 @@ pub trait Prompter {
     fn notice(&mut self, message: &Bilingual);
     /// Asks for the PIN (`Auth`) or the signature password (`Sign`).
     fn ask_secret(&mut self, purpose: Purpose, tries_left: u8) -> Result<Secret, PromptError>;
+    /// Shows why the helper stopped (wrong PIN, blocked, refused) where the person sees
+    /// nothing else: a dialog. On a terminal the helper prints it anyway, so by default no-op.
+    fn show_failure(&mut self, _message: &Bilingual) {}
+}
+
+/// The prompter for this process: lines on standard input with `--pin-stdin`, the terminal
+/// when standard input is one, and otherwise (started by the desktop for a `mykey://` link,
+/// or by a browser) the pinentry dialog.
+pub fn for_this_process(pin_stdin: bool) -> Result<Box<dyn Prompter>, PromptError> {
+    if pin_stdin {
+        Ok(Box::new(TerminalPrompter::new(SecretSource::StdinLines)))
+    } else if std::io::stdin().is_terminal() {
+        Ok(Box::new(TerminalPrompter::new(SecretSource::Terminal)))
+    } else {
+        Ok(Box::new(PinentryPrompter::locate()?))
+    }
 }
 
 /// Where the PIN comes from.
@@ -50,7 +71,7 @@ pub struct TerminalPrompter {
 }
 
 /// Typing mistakes in the format cost no card try; after this many the helper gives up.
-const FORMAT_ATTEMPTS: usize = 3;
+pub(crate) const FORMAT_ATTEMPTS: usize = 3;
 
 impl TerminalPrompter {
     pub fn new(source: SecretSource) -> TerminalPrompter {

@@ -251,17 +251,6 @@ fn verify_one(
     Ok(verified)
 }
 
-/// The helper link of a challenge still waiting for its answer (for a QR code on the login
-/// page); `None` for an unknown or finished one.
-pub async fn pending_helper_link(p: &Provider, id: &str) -> Result<Option<String>, ProviderError> {
-    let owned = id.to_owned();
-    let pending =
-        p.db.read(move |c| store::requests::get_challenge(c, &owned))
-            .await?
-            .is_some_and(|c| c.state == ChallengeProgress::Pending);
-    Ok(pending.then(|| helper_link(&challenge_url(p, id))))
-}
-
 /// What the browser holding the transaction sees (spec §6).
 pub async fn status(
     p: &Provider,

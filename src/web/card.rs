@@ -91,27 +91,3 @@ pub async fn status(
         None => Err(WebError::Card(CardErrorCode::UnknownChallenge)),
     }
 }
-
-/// `GET /card/challenges/{id}/qr.svg`: the `mykey://` link of a challenge as a QR code, for a
-/// helper on a phone. A separate, lazily loaded image: drawing it costs more than the rest of
-/// the login page, and most residents use the link or the command instead.
-pub async fn qr(p: web::Data<Provider>, id: web::Path<String>) -> Result<HttpResponse, WebError> {
-    let Some(link) = login::pending_helper_link(&p, &id).await? else {
-        return Err(WebError::Card(CardErrorCode::UnknownChallenge));
-    };
-    let svg = tokio::task::spawn_blocking(move || {
-        qrcode::QrCode::new(link.as_bytes()).map(|code| {
-            code.render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(192, 192)
-                .quiet_zone(true)
-                .build()
-        })
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
-    .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(svg))
-}

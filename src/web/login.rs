@@ -1,4 +1,4 @@
-//! The resident's pages: card login (challenge, match code, helper link, QR), completion,
+//! The resident's pages: card login (challenge, match code, extension and helper link), completion,
 //! failures with what to do, and consent.
 
 use actix_web::http::StatusCode;
@@ -62,7 +62,6 @@ pub async fn page(
         client_name: tx.client.name.clone(),
         logo_uri: tx.client.logo_uri.clone(),
         match_code: challenge.match_code.clone(),
-        qr_url: format!("/card/challenges/{}/qr.svg", challenge.id),
         helper_link,
         challenge_url,
         status_url: format!("/card/challenges/{}/status", challenge.id),

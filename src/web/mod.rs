@@ -146,7 +146,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(card::respond),
         )
         .route("/card/challenges/{id}/status", web::get().to(card::status))
-        .route("/card/challenges/{id}/qr.svg", web::get().to(card::qr))
         .route("/static/{version}/{name}", web::get().to(assets::serve))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))

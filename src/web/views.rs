@@ -42,8 +42,6 @@ pub struct LoginPage {
     pub helper_link: String,
     pub challenge_url: String,
     pub challenge_id: String,
-    /// The QR code image, fetched only when the person opens the phone-helper section.
-    pub qr_url: String,
     pub status_url: String,
     pub complete_url: String,
     pub failed_url: String,

@@ -1,9 +1,11 @@
 //! Headless Chromium on the demo site: card login, consent, the verified claims, logout and an
 //! expired challenge, in Japanese and in English; every page self-contained under its CSP.
 
-mod driver;
+pub(crate) mod driver;
+#[cfg(feature = "pcsc")]
+pub(crate) mod extension;
 mod page;
-mod site;
+pub(crate) mod site;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +20,7 @@ use driver::{Browser, ChromeDriver, Tools};
 use site::DemoSite;
 
 const DEMO_CLIENT_NAME: &str = "デモサイト (Demo site)";
-const DEMO_LOGIN: &str = "マイナンバーカードでログイン";
+pub(crate) const DEMO_LOGIN: &str = "マイナンバーカードでログイン";
 const DEMO_LOGOUT: &str = "ログアウト / Log out";
 
 /// One resident: their card, their browser and the language it asks for.

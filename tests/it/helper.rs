@@ -1,11 +1,18 @@
 //! The helper end to end: login against a real HTTP server, the CLI binary, vpcd and PC/SC.
 
 mod cli;
+// The package depends on libpcsclite: built from the helper with the pcsc feature.
+#[cfg(feature = "pcsc")]
+mod deb;
+pub(crate) mod dialogs;
+mod install;
 mod login;
+mod native;
 #[cfg(feature = "pcsc")]
 mod opensc;
 #[cfg(feature = "pcsc")]
-mod pcsc;
+pub(crate) mod pcsc;
+mod pinentry;
 mod provider;
 mod refusals;
 mod vpcd;
@@ -26,6 +33,8 @@ pub struct ScriptedPerson {
     pub shown: Vec<CheckedChallenge>,
     pub notices: Vec<Bilingual>,
     pub asked: Vec<(Purpose, u8)>,
+    /// What the person was told when the login failed.
+    pub failures: Vec<Bilingual>,
 }
 
 impl ScriptedPerson {
@@ -55,5 +64,9 @@ impl Prompter for ScriptedPerson {
         self.asked.push((purpose, tries_left));
         let answer = self.answers.pop_front().ok_or(PromptError::EndOfInput)?;
         Ok(Secret::for_purpose(purpose, answer.to_owned())?)
+    }
+
+    fn show_failure(&mut self, message: &Bilingual) {
+        self.failures.push(message.clone());
     }
 }

@@ -63,12 +63,19 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     pub async fn start(tools: &Tools) -> ChromeDriver {
+        ChromeDriver::start_with_env(tools, &[]).await
+    }
+
+    /// A chromedriver whose browsers, and the programs they start (a native-messaging host),
+    /// see these environment variables as well as the test's.
+    pub async fn start_with_env(tools: &Tools, env: &[(&str, &Path)]) -> ChromeDriver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let child = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -113,29 +120,54 @@ impl ChromeDriver {
 
     /// A fresh headless Chromium (its own profile folder) asking for pages in `accept_language`.
     pub async fn browser(&self, accept_language: &str) -> Browser {
+        self.browser_with(accept_language, None).await
+    }
+
+    /// The same, with an unpacked extension loaded and, when given, a native-messaging host
+    /// manifest in the profile (`<user-data-dir>/NativeMessagingHosts/<name>.json`), where
+    /// Chromium looks for the current user's hosts.
+    pub async fn browser_with(
+        &self,
+        accept_language: &str,
+        extension: Option<&Extension>,
+    ) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let lang = accept_language.split(',').next().unwrap_or("ja");
+        let mut extra = Vec::new();
+        if let Some(extension) = extension {
+            let dir = extension.dir.display();
+            extra.push(format!("--disable-extensions-except={dir}"));
+            extra.push(format!("--load-extension={dir}"));
+            if let Some((name, manifest)) = &extension.host_manifest {
+                let hosts = profile.path().join("NativeMessagingHosts");
+                std::fs::create_dir_all(&hosts).expect("NativeMessagingHosts folder");
+                std::fs::write(hosts.join(format!("{name}.json")), manifest)
+                    .expect("host manifest");
+            }
+        }
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--no-zygote".to_owned(),
+            "--disable-crash-reporter".to_owned(),
+            "--disable-breakpad".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-quic".to_owned(),
+            "--window-size=1024,900".to_owned(),
+            format!("--lang={lang}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra);
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": self.chromium,
-                "args": [
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--no-zygote",
-                    "--disable-crash-reporter",
-                    "--disable-breakpad",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    "--disable-quic",
-                    "--window-size=1024,900",
-                    format!("--lang={lang}"),
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
+                "args": args,
                 "prefs": { "intl": { "accept_languages": accept_language } },
             },
             // Console messages, CSP violations among them, for `Browser::console`.
@@ -187,6 +219,13 @@ impl Drop for ChromeDriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An unpacked extension for [`ChromeDriver::browser_with`], and the native-messaging host
+/// manifest (host name, JSON text) to install for it.
+pub struct Extension {
+    pub dir: PathBuf,
+    pub host_manifest: Option<(String, String)>,
 }
 
 /// One browser session; close it with [`Browser::close`].

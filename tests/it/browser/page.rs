@@ -60,6 +60,14 @@ impl Browser {
         }
     }
 
+    /// Whether an element matching `css` is on the page and visible (not `hidden`).
+    pub async fn shown(&self, css: &str) -> bool {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => element.is_displayed().await.expect("displayed"),
+            Err(_) => false,
+        }
+    }
+
     pub async fn has(&self, css: &str) -> bool {
         !self
             .client

@@ -28,6 +28,7 @@ struct State {
     answered: Vec<String>,
     accepted: Vec<Accepted>,
     posts: usize,
+    fetches: usize,
     refuse_with: Option<CardErrorCode>,
 }
 
@@ -120,6 +121,11 @@ impl TestProvider {
         self.state.lock().expect("state").accepted.clone()
     }
 
+    /// How many times a challenge was fetched, known or not.
+    pub fn fetches(&self) -> usize {
+        self.state.lock().expect("state").fetches
+    }
+
     /// How many responses were posted at all, accepted or not.
     pub fn posts(&self) -> usize {
         self.state.lock().expect("state").posts
@@ -141,7 +147,8 @@ fn error(code: CardErrorCode) -> HttpResponse {
 }
 
 async fn get_challenge(state: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
-    let state = state.lock().expect("state");
+    let mut state = state.lock().expect("state");
+    state.fetches += 1;
     match state.challenges.get(id.as_str()) {
         Some(document) => HttpResponse::Ok().json(document),
         None => error(CardErrorCode::UnknownChallenge),
