@@ -94,7 +94,7 @@ pub async fn rotate(
     lead: Option<i64>,
 ) -> Result<Rotated, AdminError> {
     let alg = IdTokenAlg::parse(alg)
-        .ok_or_else(|| AdminError::Invalid("alg must be RS256 or ES256".into()))?;
+        .ok_or_else(|| AdminError::Invalid("alg must be RS256, PS256 or ES256".into()))?;
     let lead = lead
         .unwrap_or(p.settings.lifetimes.key_rotation_lead.as_secs() as i64)
         .max(0);

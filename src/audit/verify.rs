@@ -135,7 +135,7 @@ fn check_checkpoint(
     cp: &store::audit::CheckpointRow,
     keys: &[VerifyingKey],
 ) -> Result<(), CheckpointError> {
-    let jws = crate::jose::verify(&cp.jws, keys, &[Alg::RS256, Alg::ES256])
+    let jws = crate::jose::verify(&cp.jws, keys, &[Alg::RS256, Alg::PS256, Alg::ES256])
         .map_err(CheckpointError::Signature)?;
     if jws.header.typ.as_deref() != Some(CHECKPOINT_TYP) {
         return Err(CheckpointError::NotACheckpoint);

@@ -42,7 +42,7 @@ pub struct ClientArgs {
     /// Space-separated scopes the site may request (default "openid").
     #[arg(long)]
     pub scopes: Option<String>,
-    /// RS256 (default) or ES256.
+    /// RS256 (default), PS256 or ES256.
     #[arg(long)]
     pub id_token_alg: Option<String>,
     #[arg(long)]
@@ -57,6 +57,13 @@ pub struct ClientArgs {
     /// RFC 8935 endpoint receiving Security Event Tokens when verified facts change.
     #[arg(long)]
     pub security_event_uri: Option<String>,
+    /// Accept this site's authorization requests only through the PAR endpoint (RFC 9126).
+    #[arg(long)]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// Security profile: oidc (default) or fapi2 (FAPI 2.0: PAR, PKCE S256, private_key_jwt,
+    /// PS256/ES256 ID tokens, 60-second codes).
+    #[arg(long)]
+    pub profile: Option<String>,
     #[arg(long)]
     pub enabled: Option<bool>,
 }
@@ -91,6 +98,7 @@ impl ClientArgs {
         set(&mut spec.tos_uri, &self.tos_uri);
         set(&mut spec.policy_uri, &self.policy_uri);
         set(&mut spec.security_event_uri, &self.security_event_uri);
+        set(&mut spec.profile, &self.profile);
         if let Some(path) = &self.jwks_file {
             spec.jwks = Some(std::fs::read_to_string(path).map_err(|e| CliError::read(path, e))?);
         }
@@ -99,6 +107,9 @@ impl ClientArgs {
         }
         if self.allow_verified_claims.is_some() {
             spec.allow_verified_claims = self.allow_verified_claims;
+        }
+        if self.require_pushed_authorization_requests.is_some() {
+            spec.require_pushed_authorization_requests = self.require_pushed_authorization_requests;
         }
         if self.enabled.is_some() {
             spec.enabled = self.enabled;

@@ -74,6 +74,8 @@ pub const KEYS: &[Key] = &[
     key("verified_facts_retention", Kind::Seconds),
     key("audit_retention", Kind::Seconds),
     key("trusted_proxies", Kind::List),
+    key("require_pushed_authorization_requests", Kind::Flag),
+    key("pushed_request_ttl", Kind::Seconds),
 ];
 
 /// `MYKEY_*` variables that are not settings of the provider but are expected around it.

@@ -158,6 +158,10 @@ pub struct Settings {
     /// Audit entries older than this are pruned behind a signed checkpoint by the running
     /// provider (checked hourly, one node at a time); `None`: kept until `audit prune`.
     pub audit_retention: Option<Duration>,
+    /// RFC 9126 §5: every client's authorization requests must be pushed (PAR).
+    pub require_pushed_authorization_requests: bool,
+    /// How long a pushed request's `request_uri` may be used (RFC 9126 §2.2 `expires_in`).
+    pub pushed_request_ttl: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -405,6 +409,13 @@ fn build(given: &mut Given) -> Option<Settings> {
             .filter(|&s| s > 0)
             .map(|s| Duration::from_secs(s.max(86_400))),
         trusted_proxies,
+        require_pushed_authorization_requests: given
+            .flag("require_pushed_authorization_requests")
+            .unwrap_or(false),
+        // Long enough to redirect the browser, short enough to be a one-off (10–600 s).
+        pushed_request_ttl: given
+            .secs("pushed_request_ttl", 60)
+            .clamp(Duration::from_secs(10), Duration::from_secs(600)),
         listen,
     })
 }

@@ -115,6 +115,10 @@ fn value(s: &Settings, key: &str) -> Result<String, &'static str> {
             .audit_retention
             .map(seconds)
             .ok_or("entries are kept until `audit prune`")?,
+        "require_pushed_authorization_requests" => {
+            s.require_pushed_authorization_requests.to_string()
+        }
+        "pushed_request_ttl" => seconds(s.pushed_request_ttl),
         "trusted_proxies" => list(s.trusted_proxies.iter().map(|n| n.to_string()).collect()),
         _ => return Err("(not a setting)"),
     })

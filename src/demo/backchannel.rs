@@ -49,6 +49,7 @@ async fn validate_logout_token(rp: &DemoRp, token: &str) -> Result<String, DemoE
     let header = payload(&format!("x.{head}")).ok_or(refused("bad header"))?;
     let alg = match header["alg"].as_str() {
         Some("RS256") => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        Some("PS256") => CoreJwsSigningAlgorithm::RsaSsaPssSha256,
         Some("ES256") => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         _ => return Err(refused("unexpected alg")),
     };

@@ -37,13 +37,19 @@ impl AuthMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IdTokenAlg {
     Rs256,
+    /// RSASSA-PSS (RFC 7518 §3.5), one of the two FAPI 2.0 allows (Security Profile §5.4).
+    Ps256,
     Es256,
 }
 
 impl IdTokenAlg {
+    /// Every algorithm the provider holds a signing key for, in discovery order.
+    pub const ALL: [IdTokenAlg; 3] = [IdTokenAlg::Rs256, IdTokenAlg::Ps256, IdTokenAlg::Es256];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IdTokenAlg::Rs256 => "RS256",
+            IdTokenAlg::Ps256 => "PS256",
             IdTokenAlg::Es256 => "ES256",
         }
     }
@@ -51,11 +57,43 @@ impl IdTokenAlg {
     pub fn parse(s: &str) -> Option<IdTokenAlg> {
         match s {
             "RS256" => Some(IdTokenAlg::Rs256),
+            "PS256" => Some(IdTokenAlg::Ps256),
             "ES256" => Some(IdTokenAlg::Es256),
             _ => None,
         }
     }
 }
+
+/// The security profile a client is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// OpenID Connect as in the README: code flow with PKCE S256, any registered auth method.
+    #[default]
+    Oidc,
+    /// FAPI 2.0 Security Profile (§5.3): pushed authorization requests, PKCE S256,
+    /// private_key_jwt, PS256 or ES256 ID tokens, codes living at most 60 s.
+    Fapi2,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Oidc => "oidc",
+            Profile::Fapi2 => "fapi2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s {
+            "oidc" => Some(Profile::Oidc),
+            "fapi2" => Some(Profile::Fapi2),
+            _ => None,
+        }
+    }
+}
+
+/// FAPI 2.0 Security Profile §5.3.2.1 item 14: authorization codes live at most 60 seconds.
+pub const FAPI2_MAX_CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A client site.
 #[derive(Debug, Clone)]
@@ -84,6 +122,9 @@ pub struct Client {
     pub allow_verified_claims: bool,
     /// RFC 8935 push endpoint for Security Event Tokens (facts changed).
     pub security_event_uri: Option<String>,
+    /// RFC 9126 §6: authorization requests only through the PAR endpoint.
+    pub require_pushed_authorization_requests: bool,
+    pub profile: Profile,
     pub enabled: bool,
 }
 
@@ -97,5 +138,26 @@ impl Client {
         self.post_logout_redirect_uris
             .iter()
             .find(|u| u.as_str() == candidate)
+    }
+
+    /// Whether `/authorize` accepts this client's requests only as pushed ones (RFC 9126 §6;
+    /// FAPI 2.0 Security Profile §5.3.2.2 item 2).
+    pub fn requires_pushed_requests(&self) -> bool {
+        self.require_pushed_authorization_requests || self.profile == Profile::Fapi2
+    }
+
+    /// Whether this client's access tokens must be DPoP-bound (FAPI 2.0 Security Profile
+    /// §5.3.2.1 item 1; RFC 9449 §5). The hook for the `dpop_bound_access_tokens` client flag:
+    /// `self.dpop_bound_access_tokens || self.profile == Profile::Fapi2` once that exists.
+    pub fn requires_dpop(&self) -> bool {
+        self.profile == Profile::Fapi2
+    }
+
+    /// How long this client's authorization codes live, given the configured lifetime.
+    pub fn code_lifetime(&self, configured: std::time::Duration) -> std::time::Duration {
+        match self.profile {
+            Profile::Oidc => configured,
+            Profile::Fapi2 => configured.min(FAPI2_MAX_CODE_LIFETIME),
+        }
     }
 }

@@ -7,7 +7,7 @@ pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
 
-pub use client::{AuthMethod, Client, IdTokenAlg};
+pub use client::{AuthMethod, Client, IdTokenAlg, Profile};
 pub use ids::{ClientId, MyKeyId, PairwiseSub};
 pub use redirect_uri::RedirectUri;
 pub use scope::Scope;

@@ -37,6 +37,9 @@ pub struct AssertionRules<'a> {
     pub issuer: &'a str,
     /// The token endpoint URL, accepted as `aud` (OIDC Core §9).
     pub token_endpoint: &'a str,
+    /// The URL of the endpoint receiving the assertion when it is not the token endpoint (the
+    /// PAR endpoint, RFC 9126 §2), also accepted as `aud`.
+    pub endpoint: Option<&'a str>,
     /// The current time, passed in so expiry is testable.
     pub now: OffsetDateTime,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`.
@@ -55,6 +58,7 @@ impl<'a> AssertionRules<'a> {
             client_id,
             issuer,
             token_endpoint,
+            endpoint: None,
             now,
             leeway: Duration::seconds(60),
         }
@@ -78,13 +82,13 @@ impl<'a> AssertionRules<'a> {
             Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
             _ => return Err(invalid("aud", "is missing")),
         };
-        if !audiences
-            .iter()
-            .any(|aud| *aud == self.token_endpoint || *aud == self.issuer)
-        {
+        let accepted = |aud: &str| {
+            aud == self.token_endpoint || aud == self.issuer || Some(aud) == self.endpoint
+        };
+        if !audiences.iter().any(|aud| accepted(aud)) {
             return Err(invalid(
                 "aud",
-                "must contain the token endpoint URL or the issuer",
+                "must contain the issuer, the token endpoint URL or this endpoint's URL",
             ));
         }
         let now = self.now.unix_timestamp();

@@ -1,4 +1,4 @@
-//! The provider's signing keys (RS256, ES256): generated or loaded from PKCS#8, parsed once.
+//! The provider's signing keys (RS256, PS256, ES256): generated or loaded from PKCS#8, parsed once.
 
 use std::fmt;
 
@@ -6,7 +6,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{
-    EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+    EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256, RSA_PSS_SHA256,
 };
 
 use super::jws::HeaderCache;
@@ -47,11 +47,14 @@ pub struct SigningKey {
 
 enum Signer {
     Rs256(RsaKeyPair),
+    /// RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt (RFC 7518 §3.5). A key of its own: one
+    /// RSA key is never used with both paddings.
+    Ps256(RsaKeyPair),
     Es256(EcdsaKeyPair),
 }
 
 impl SigningKey {
-    /// A new RSA-2048 key for RS256, as PKCS#8 for sealing and storage.
+    /// A new RSA-2048 key for RS256 (or PS256), as PKCS#8 for sealing and storage.
     pub fn generate_rs256() -> Result<Pkcs8Der, JoseError> {
         let pair = RsaKeyPair::generate(KeySize::Rsa2048)
             .map_err(|_| JoseError::Crypto("RSA key generation failed"))?;
@@ -69,12 +72,11 @@ impl SigningKey {
         Ok(Pkcs8Der(document.as_ref().to_vec()))
     }
 
-    /// A new key for `alg` (RS256 or ES256).
+    /// A new key for `alg`.
     pub fn generate(alg: Alg) -> Result<Pkcs8Der, JoseError> {
         match alg {
-            Alg::RS256 => Self::generate_rs256(),
+            Alg::RS256 | Alg::PS256 => Self::generate_rs256(),
             Alg::ES256 => Self::generate_es256(),
-            Alg::PS256 => Err(JoseError::UnsupportedAlg("PS256 for signing".to_owned())),
         }
     }
 
@@ -83,7 +85,7 @@ impl SigningKey {
         let rejected =
             |err: aws_lc_rs::error::KeyRejected| JoseError::InvalidKey(err.description_());
         let (signer, key) = match alg {
-            Alg::RS256 => {
+            Alg::RS256 | Alg::PS256 => {
                 let pair = RsaKeyPair::from_pkcs8(der).map_err(rejected)?;
                 if pair.public_modulus_len() < RSA_MIN_BYTES {
                     return Err(JoseError::WeakKey(pair.public_modulus_len() * 8));
@@ -93,7 +95,12 @@ impl SigningKey {
                     n: b64url(public.modulus().big_endian_without_leading_zero()),
                     e: b64url(public.exponent().big_endian_without_leading_zero()),
                 };
-                (Signer::Rs256(pair), key)
+                let signer = if alg == Alg::PS256 {
+                    Signer::Ps256(pair)
+                } else {
+                    Signer::Rs256(pair)
+                };
+                (signer, key)
             }
             Alg::ES256 => {
                 let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
@@ -109,9 +116,6 @@ impl SigningKey {
                     y: b64url(&point[33..]),
                 };
                 (Signer::Es256(pair), key)
-            }
-            Alg::PS256 => {
-                return Err(JoseError::UnsupportedAlg("PS256 for signing".to_owned()));
             }
         };
         let mut public_jwk = Jwk {
@@ -135,6 +139,7 @@ impl SigningKey {
     pub fn alg(&self) -> Alg {
         match self.signer {
             Signer::Rs256(_) => Alg::RS256,
+            Signer::Ps256(_) => Alg::PS256,
             Signer::Es256(_) => Alg::ES256,
         }
     }
@@ -158,7 +163,7 @@ impl SigningKey {
         &self.headers
     }
 
-    /// Signs the JWS signing input; RS256 gives the modulus-length signature, ES256 the 64-byte
+    /// Signs the JWS signing input; RS256 and PS256 give the modulus-length signature, ES256 the 64-byte
     /// `r ‖ s` of RFC 7518 §3.4.
     pub(crate) fn sign_input(&self, input: &[u8]) -> Result<Vec<u8>, JoseError> {
         let rng = SystemRandom::new();
@@ -167,6 +172,12 @@ impl SigningKey {
                 let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign(&RSA_PKCS1_SHA256, &rng, input, &mut signature)
                     .map_err(|_| JoseError::Crypto("RS256 signing failed"))?;
+                Ok(signature)
+            }
+            Signer::Ps256(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PSS_SHA256, &rng, input, &mut signature)
+                    .map_err(|_| JoseError::Crypto("PS256 signing failed"))?;
                 Ok(signature)
             }
             Signer::Es256(pair) => pair
@@ -220,6 +231,22 @@ mod tests {
             SigningKey::from_pkcs8(Alg::RS256, der.as_bytes()),
             Err(JoseError::InvalidKey(_))
         ));
+    }
+
+    #[test]
+    fn a_ps256_key_publishes_alg_ps256_and_signs_with_pss() {
+        let der = SigningKey::generate(Alg::PS256).expect("generates");
+        let key = SigningKey::from_pkcs8(Alg::PS256, der.as_bytes()).expect("parses");
+        assert_eq!(key.alg(), Alg::PS256);
+        assert_eq!(key.public_jwk().alg.as_deref(), Some("PS256"));
+        let token =
+            super::super::sign(&key, Some("JWT"), &serde_json::json!({"a": 1})).expect("signs");
+        let verifying = [key.verifying_key().expect("public key")];
+        super::super::verify(&token, &verifying, &[Alg::PS256]).expect("verifies as PS256");
+        assert!(
+            super::super::verify(&token, &verifying, &[Alg::RS256]).is_err(),
+            "a PS256 key does not verify RS256"
+        );
     }
 
     #[test]

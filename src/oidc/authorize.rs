@@ -141,10 +141,27 @@ pub enum AuthorizeError {
 
 const MAX_PARAM_LEN: usize = 4096;
 
+/// How the parameters reached the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// In the browser's request to `/authorize`; `par_required`: the operator requires pushed
+    /// requests of every client (RFC 9126 §5 `require_pushed_authorization_requests`).
+    Front { par_required: bool },
+    /// Pushed by the authenticated client to `/par`, or read back at `/authorize` through the
+    /// `request_uri` it was given (RFC 9126 §2, §4).
+    Pushed,
+}
+
+/// The parameters that are the client's authentication, never authorization parameters: a
+/// pushed request is stored without them (RFC 9126 §2.1).
+pub const CLIENT_AUTH_PARAMS: [&str; 3] =
+    ["client_secret", "client_assertion", "client_assertion_type"];
+
 /// Checks an authorization request against the registered client.
 pub fn validate(
     params: &AuthorizeParams,
     client: Option<&Client>,
+    channel: Channel,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
     let page = |d: &str| AuthorizeError::Page(OAuthError::invalid_request(d));
     if params
@@ -168,6 +185,15 @@ pub fn validate(
     let Some(redirect_uri) = client.redirect_uri(redirect).cloned() else {
         return Err(page("redirect_uri is not registered for this client"));
     };
+    // RFC 9126 §5, §6; FAPI 2.0 Security Profile §5.3.2.2 item 2. Shown to the person: the
+    // parameters of an unpushed request are not the client's word.
+    if let Channel::Front { par_required } = channel {
+        if par_required || client.requires_pushed_requests() {
+            return Err(page(
+                "this client must push its authorization requests to the PAR endpoint (RFC 9126)",
+            ));
+        }
+    }
     // From here on the client can be told.
     let state = params.state.clone();
     let fail = |code: ErrorCode, d: &str| AuthorizeError::Redirect {
@@ -198,11 +224,10 @@ pub fn validate(
             "request objects are not supported",
         ));
     }
+    // A request_uri of this provider was resolved before validation (RFC 9126 §4); none may be
+    // pushed (§2.1).
     if params.request_uri.is_some() {
-        return Err(fail(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        ));
+        return Err(invalid("request_uri cannot be used here"));
     }
     if params.registration.is_some() {
         return Err(fail(

@@ -2,6 +2,8 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::IdTokenAlg;
+
 /// Authentication context class of a card login with the user-authentication key.
 pub const ACR_CARD: &str = "urn:mykey-connect:acr:jpki-card";
 /// Methods of a card login (RFC 8176): smart card, PIN, hardware-secured key.
@@ -17,6 +19,8 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     pub const INTROSPECT: &str = "/introspect";
     pub const END_SESSION: &str = "/end_session";
+    /// RFC 9126 §2.
+    pub const PAR: &str = "/par";
 }
 
 pub const CLIENT_AUTH_METHODS: [&str; 3] = [
@@ -26,8 +30,9 @@ pub const CLIENT_AUTH_METHODS: [&str; 3] = [
 ];
 pub const ASSERTION_ALGS: [&str; 3] = ["RS256", "PS256", "ES256"];
 
-/// The metadata document for `issuer` (no trailing slash).
-pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str]) -> Value {
+/// The metadata document for `issuer` (no trailing slash); `require_par`: every client must
+/// push its authorization requests (RFC 9126 §5).
+pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str], require_par: bool) -> Value {
     let url = |p: &str| format!("{issuer}{p}");
     let mut doc = json!({
         "issuer": issuer,
@@ -38,12 +43,15 @@ pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str]) -> Value {
         "revocation_endpoint": url(paths::REVOKE),
         "introspection_endpoint": url(paths::INTROSPECT),
         "end_session_endpoint": url(paths::END_SESSION),
+        "pushed_authorization_request_endpoint": url(paths::PAR),
+        "require_pushed_authorization_requests": require_par,
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        // Exactly the algorithms the keyring holds a signing key for.
+        "id_token_signing_alg_values_supported": IdTokenAlg::ALL.map(IdTokenAlg::as_str),
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// OIDC Core §3.1.2.6; RFC 9126 §4: an unknown, used, expired or foreign `request_uri`.
+    InvalidRequestUri,
     RegistrationNotSupported,
     InvalidToken,
 }
@@ -45,6 +47,7 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::RegistrationNotSupported => "registration_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
         }

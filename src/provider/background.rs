@@ -48,7 +48,9 @@ pub fn spawn(p: Arc<Provider>) {
         // A day of history past expiry: replay detection needs the redeemed codes.
         let before = p.clock.unix() - 86_400;
         p.db.write_offloaded(move |c| {
-            Ok(store::requests::purge(c, before)?
+            // A pushed request past its expiry is refused whether its row is there or not.
+            Ok(store::pushed::purge(c, before + 86_400)?
+                + store::requests::purge(c, before)?
                 + store::grants::purge(c, before)?
                 + store::outbox::purge_delivered(c, before)?
                 + store::identity::purge_expired(c, before + 86_400)?)

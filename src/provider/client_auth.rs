@@ -1,5 +1,5 @@
-//! Client authentication at the token, revocation and introspection endpoints
-//! (RFC 6749 §2.3, OIDC Core §9, RFC 7523).
+//! Client authentication at the token, revocation, introspection and PAR endpoints
+//! (RFC 6749 §2.3, OIDC Core §9, RFC 7523, RFC 9126 §2).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -34,11 +34,15 @@ impl From<OAuthError> for AuthFailure {
     }
 }
 
-/// Authenticates the calling client.
+/// Authenticates the calling client at the endpoint of relative path `endpoint`. A client
+/// assertion's `aud` may be the issuer identifier (RFC 7523 §3; FAPI 2.0 Security Profile
+/// §5.3.2.1 item 8 and RFC 9126 §2 require it to be accepted) or the token endpoint URL (OIDC
+/// Core §9), and at another endpoint also that endpoint's URL.
 pub async fn authenticate(
     p: &Provider,
     authorization: Option<&str>,
     form: &TokenForm,
+    endpoint: &str,
 ) -> Result<Arc<Client>, AuthFailure> {
     let creds = credentials(authorization, form)?;
     let basic = matches!(creds, Credentials::Basic { .. });
@@ -102,14 +106,17 @@ pub async fn authenticate(
             };
             let now = p.clock.now();
             let token_endpoint = p.url(paths::TOKEN);
-            let accepted = AssertionRules::new(
+            let here = p.url(endpoint);
+            let mut rules = AssertionRules::new(
                 client.id.as_str(),
                 p.settings.issuer_str(),
                 &token_endpoint,
                 now,
-            )
-            .check(&verified)
-            .map_err(|e| fail(&format!("client assertion refused: {e}")))?;
+            );
+            rules.endpoint = Some(&here);
+            let accepted = rules
+                .check(&verified)
+                .map_err(|e| fail(&format!("client assertion refused: {e}")))?;
             let (cid, jti, exp) = (
                 client.id.as_str().to_owned(),
                 accepted.jti.clone(),

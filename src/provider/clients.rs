@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::domain::{AuthMethod, Client, ClientId, IdTokenAlg, RedirectUri, Scope, Secret};
+use crate::domain::{
+    AuthMethod, Client, ClientId, IdTokenAlg, Profile, RedirectUri, Scope, Secret,
+};
 use crate::oidc::pairwise;
 use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT};
 use crate::store::{self, Db, StoreError};
@@ -105,6 +107,12 @@ pub struct ClientSpec {
     /// RFC 8935 endpoint for Security Event Tokens when verified facts change.
     #[serde(default)]
     pub security_event_uri: Option<String>,
+    /// RFC 9126 §6: `/authorize` accepts only pushed requests from this client.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// "oidc" (default) or "fapi2" (FAPI 2.0 Security Profile).
+    #[serde(default)]
+    pub profile: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -153,11 +161,31 @@ pub fn build_client(
             "at least one redirect URI is required".into(),
         );
     }
-    let method = spec.auth_method.as_deref().unwrap_or("client_secret_basic");
+    let profile = match Profile::parse(spec.profile.as_deref().unwrap_or("oidc")) {
+        Some(p) => p,
+        None => {
+            err("profile", "oidc or fapi2".into());
+            Profile::Oidc
+        }
+    };
+    let fapi2 = profile == Profile::Fapi2;
+    let default_method = if fapi2 {
+        "private_key_jwt"
+    } else {
+        "client_secret_basic"
+    };
+    let method = spec.auth_method.as_deref().unwrap_or(default_method);
     let auth_method = AuthMethod::parse(method).unwrap_or_else(|| {
         err("auth_method", format!("unknown method {method}"));
         AuthMethod::ClientSecretBasic
     });
+    // FAPI 2.0 Security Profile §5.3.2.1 item 4: private_key_jwt (or mTLS), never a secret.
+    if fapi2 && auth_method.uses_secret() {
+        err(
+            "auth_method",
+            "the fapi2 profile needs private_key_jwt: client secrets are not allowed".into(),
+        );
+    }
     let jwks = clean(&spec.jwks);
     let jwks_uri = clean(&spec.jwks_uri);
     if auth_method == AuthMethod::PrivateKeyJwt {
@@ -223,13 +251,22 @@ pub fn build_client(
             Scope::default()
         }
     };
-    let id_token_alg = match IdTokenAlg::parse(spec.id_token_alg.as_deref().unwrap_or("RS256")) {
+    let default_alg = if fapi2 { "PS256" } else { "RS256" };
+    let id_token_alg = match IdTokenAlg::parse(spec.id_token_alg.as_deref().unwrap_or(default_alg))
+    {
         Some(a) => a,
         None => {
-            err("id_token_alg", "RS256 or ES256".into());
+            err("id_token_alg", "RS256, PS256 or ES256".into());
             IdTokenAlg::Rs256
         }
     };
+    // FAPI 2.0 Security Profile §5.4.1: PS256 or ES256 (EdDSA is not offered here).
+    if fapi2 && id_token_alg == IdTokenAlg::Rs256 {
+        err(
+            "id_token_alg",
+            "the fapi2 profile signs ID tokens with PS256 or ES256, not RS256".into(),
+        );
+    }
     for (field, value) in [
         ("logo_uri", &spec.logo_uri),
         ("tos_uri", &spec.tos_uri),
@@ -270,6 +307,10 @@ pub fn build_client(
         policy_uri: clean(&spec.policy_uri),
         allow_verified_claims: spec.allow_verified_claims.unwrap_or(false),
         security_event_uri,
+        require_pushed_authorization_requests: spec
+            .require_pushed_authorization_requests
+            .unwrap_or(false),
+        profile,
         enabled: spec.enabled.unwrap_or(true),
     })
 }
@@ -396,6 +437,8 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         policy_uri: c.policy_uri.clone(),
         allow_verified_claims: Some(c.allow_verified_claims),
         security_event_uri: c.security_event_uri.clone(),
+        require_pushed_authorization_requests: Some(c.require_pushed_authorization_requests),
+        profile: Some(c.profile.as_str().to_owned()),
         enabled: Some(c.enabled),
     }
 }

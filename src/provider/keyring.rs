@@ -51,6 +51,7 @@ impl crate::audit::prune::CheckpointSigner for KeySet {
 pub fn jose_alg(alg: IdTokenAlg) -> Alg {
     match alg {
         IdTokenAlg::Rs256 => Alg::RS256,
+        IdTokenAlg::Ps256 => Alg::PS256,
         IdTokenAlg::Es256 => Alg::ES256,
     }
 }
@@ -63,9 +64,10 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the keys, creating an RS256 and an ES256 key on first start.
+    /// Loads the keys, creating a key for each algorithm that has none (RS256, PS256 and ES256 on
+    /// first start; PS256 when upgrading from a version without it).
     pub fn open(db: &Db, kek: &Kek, retention: i64, now: i64) -> Result<KeyRing, StartError> {
-        for alg in [IdTokenAlg::Rs256, IdTokenAlg::Es256] {
+        for alg in IdTokenAlg::ALL {
             let rows = db.read_blocking(store::keys::all)?;
             let set = build(&rows, kek, retention, now)?;
             if set.signing_key(alg, now).is_none() {
@@ -163,13 +165,9 @@ fn build(
         if row.retired_at.is_some_and(|r| r + retention < now) {
             continue;
         }
-        let alg = match row.alg.as_str() {
-            "RS256" => Alg::RS256,
-            "ES256" => Alg::ES256,
-            other => {
-                tracing::warn!(kid = %row.kid, alg = other, "skipping a key of unknown algorithm");
-                continue;
-            }
+        let Ok(alg) = row.alg.parse::<Alg>() else {
+            tracing::warn!(kid = %row.kid, alg = %row.alg, "skipping a key of unknown algorithm");
+            continue;
         };
         let opened = kek.open(&row.kid, &row.sealed_private_key).map_err(|e| {
             StartError::Config(format!(

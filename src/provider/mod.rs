@@ -137,6 +137,7 @@ impl Provider {
                 "birthdate",
                 "gender",
             ],
+            settings.require_pushed_authorization_requests,
         );
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))

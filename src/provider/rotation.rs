@@ -76,7 +76,7 @@ pub fn run_due_blocking(p: &Provider, now: i64) -> Result<Vec<Rotated>, StartErr
     if let Some(interval) = p.settings.key_rotation_interval {
         let lead = p.settings.lifetimes.key_rotation_lead.as_secs() as i64;
         let rows = p.db.read_blocking(store::keys::all)?;
-        for alg in [IdTokenAlg::Rs256, IdTokenAlg::Es256] {
+        for alg in IdTokenAlg::ALL {
             if !signing_due(&rows, alg, interval.as_secs() as i64, lead, now) {
                 continue;
             }

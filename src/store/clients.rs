@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::clients;
 use super::{DbConn, StoreError};
-use crate::domain::{AuthMethod, Client, ClientId, IdTokenAlg, RedirectUri, Scope};
+use crate::domain::{AuthMethod, Client, ClientId, IdTokenAlg, Profile, RedirectUri, Scope};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients)]
@@ -32,6 +32,8 @@ pub struct ClientRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub security_event_uri: Option<String>,
+    pub profile: String,
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl ClientRow {
@@ -63,6 +65,8 @@ impl ClientRow {
             created_at,
             updated_at,
             security_event_uri: c.security_event_uri.clone(),
+            profile: c.profile.as_str().to_owned(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
 
@@ -97,6 +101,8 @@ impl ClientRow {
             policy_uri: self.policy_uri,
             allow_verified_claims: self.allow_verified_claims,
             security_event_uri: self.security_event_uri,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            profile: Profile::parse(&self.profile).ok_or_else(|| bad("profile"))?,
             enabled: self.enabled,
         })
     }
@@ -141,7 +147,7 @@ pub fn set_secret_hash(conn: &mut DbConn, id: &str, hash: &str, now: i64) -> Que
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     use super::schema::{
         access_tokens, auth_requests, authorization_codes, challenges, client_sessions, consents,
-        refresh_tokens,
+        pushed_requests, refresh_tokens,
     };
     let requests = auth_requests::table
         .filter(auth_requests::client_id.eq(id))
@@ -154,6 +160,8 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(id))).execute(conn)?;
     diesel::delete(refresh_tokens::table.filter(refresh_tokens::client_id.eq(id))).execute(conn)?;
     diesel::delete(consents::table.filter(consents::client_id.eq(id))).execute(conn)?;
+    diesel::delete(pushed_requests::table.filter(pushed_requests::client_id.eq(id)))
+        .execute(conn)?;
     diesel::delete(client_sessions::table.filter(client_sessions::client_id.eq(id)))
         .execute(conn)?;
     diesel::delete(clients::table.find(id)).execute(conn)

@@ -32,6 +32,7 @@ pub mod ids;
 pub mod keys;
 pub mod outbox;
 pub mod persons;
+pub mod pushed;
 pub mod requests;
 pub mod revocation;
 pub mod schema;

@@ -24,6 +24,8 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         security_event_uri -> Nullable<Text>,
+        profile -> Text,
+        require_pushed_authorization_requests -> Bool,
     }
 }
 
@@ -151,6 +153,17 @@ diesel::table! {
     spent_codes (expires_at, code_hash) {
         expires_at -> BigInt,
         code_hash -> Text,
+    }
+}
+
+diesel::table! {
+    pushed_requests (uri_hash) {
+        uri_hash -> Text,
+        client_id -> Text,
+        params -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 
@@ -457,6 +470,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     authorization_codes,
     spent_codes,
+    pushed_requests,
     access_tokens,
     refresh_tokens,
     signing_keys,

@@ -136,6 +136,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::DISCOVERY, web::get().to(oidc::discovery))
         .route(paths::JWKS, web::get().to(oidc::jwks))
         .route(paths::TOKEN, web::post().to(oidc::token))
+        .route(paths::PAR, web::post().to(oidc::par))
         .route(paths::USERINFO, web::get().to(oidc::userinfo))
         .route(paths::USERINFO, web::post().to(oidc::userinfo))
         .route(paths::REVOKE, web::post().to(oidc::revoke))
@@ -155,11 +156,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The metrics label of a request: its endpoint or area (bounded; matching the route table a
 /// second time per request cost a few percent of the hot paths).
 fn route_label(path: &str) -> &'static str {
-    const EXACT: [&str; 11] = [
+    const EXACT: [&str; 12] = [
         paths::DISCOVERY,
         paths::JWKS,
         paths::AUTHORIZE,
         paths::TOKEN,
+        paths::PAR,
         paths::USERINFO,
         paths::REVOKE,
         paths::INTROSPECT,

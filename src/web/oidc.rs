@@ -1,4 +1,4 @@
-//! Discovery, JWKS, token, userinfo, revocation and introspection endpoints.
+//! Discovery, JWKS, token, userinfo, revocation, introspection and PAR endpoints.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body;
 use super::error::WebError;
 use crate::domain::Client;
+use crate::oidc::discovery::paths;
 use crate::oidc::token::TokenForm;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::provider::client_auth::{authenticate, AuthFailure};
@@ -34,7 +35,20 @@ async fn client_form(
     p: &Provider,
     req: &HttpRequest,
     payload: web::Payload,
+    endpoint: &str,
 ) -> Result<(TokenForm, std::sync::Arc<Client>), WebError> {
+    client_form_bytes(p, req, payload, endpoint)
+        .await
+        .map(|(form, client, _)| (form, client))
+}
+
+/// [`client_form`], also returning the body as received.
+async fn client_form_bytes(
+    p: &Provider,
+    req: &HttpRequest,
+    payload: web::Payload,
+    endpoint: &str,
+) -> Result<(TokenForm, std::sync::Arc<Client>, bytes::Bytes), WebError> {
     if body::media_type(req) != "application/x-www-form-urlencoded" {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
@@ -47,8 +61,8 @@ async fn client_form(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match authenticate(p, authorization, &form).await {
-        Ok(client) => Ok((form, client)),
+    match authenticate(p, authorization, &form, endpoint).await {
+        Ok(client) => Ok((form, client, bytes)),
         Err(AuthFailure { error, basic }) if basic && error.error == ErrorCode::InvalidClient => {
             Err(WebError::ClientBasic(error))
         }
@@ -70,7 +84,7 @@ pub async fn token(
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
     let result = async {
-        let (form, client) = client_form(&p, &req, payload).await?;
+        let (form, client) = client_form(&p, &req, payload, paths::TOKEN).await?;
         let grant_type = form.grant_type.clone();
         let response = match grant_type.as_deref() {
             Some("authorization_code") => grants::exchange_code(&p, &client, &form).await?,
@@ -148,7 +162,7 @@ pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let (form, client) = client_form(&p, &req, payload).await?;
+    let (form, client) = client_form(&p, &req, payload, paths::REVOKE).await?;
     grants::revoke(&p, &client, &form).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -161,7 +175,23 @@ pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let (form, client) = client_form(&p, &req, payload).await?;
+    let (form, client) = client_form(&p, &req, payload, paths::INTROSPECT).await?;
     let answer = grants::introspect(&p, &client, &form).await?;
     Ok(no_store_json(&answer))
+}
+
+/// RFC 9126 §2: the client pushes its authorization request and gets a `request_uri` for
+/// `/authorize`; errors are JSON (§2.3).
+pub async fn par(
+    p: web::Data<Provider>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let (_, client, bytes) = client_form_bytes(&p, &req, payload, paths::PAR).await?;
+    let pairs = url::form_urlencoded::parse(&bytes).into_owned().collect();
+    let pushed = crate::provider::flow::pushed::push(&p, &client, pairs).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(pushed))
 }

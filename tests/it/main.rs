@@ -40,6 +40,7 @@ mod admin;
 mod architecture;
 mod backup;
 mod browser;
+mod fapi;
 mod helper;
 mod identity;
 mod jose;

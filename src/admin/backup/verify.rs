@@ -56,10 +56,8 @@ pub fn check(conn: &mut DbConn, kek: &Kek, chain_inbox: bool) -> Result<Checked,
     }
     let signing = store::keys::all(conn)?;
     for row in &signing {
-        let alg = match row.alg.as_str() {
-            "RS256" => Alg::RS256,
-            "ES256" => Alg::ES256,
-            _ => continue,
+        let Ok(alg) = row.alg.parse::<Alg>() else {
+            continue;
         };
         let opened = kek
             .open(&row.kid, &row.sealed_private_key)

@@ -9,7 +9,7 @@ use super::consented;
 use crate::domain::secret::random_b64;
 use crate::domain::{Client, MyKeyId, Secret};
 use crate::oidc::authorize::{
-    login_is_fresh, validate, AuthorizeError, AuthorizeParams, AuthorizeRequest,
+    login_is_fresh, validate, AuthorizeError, AuthorizeParams, AuthorizeRequest, Channel,
 };
 use crate::oidc::verified_claims::{requested_facts, FactRequest};
 use crate::oidc::{ErrorCode, OAuthError};
@@ -54,12 +54,29 @@ pub async fn authorize(
     p: &Provider,
     input: AuthorizeInput<'_>,
 ) -> Result<Authorized, ProviderError> {
-    let params = input.params;
+    let pushed;
+    let (params, channel) = match input.params.request_uri.as_deref() {
+        None => (
+            input.params,
+            Channel::Front {
+                par_required: p.settings.require_pushed_authorization_requests,
+            },
+        ),
+        Some(uri) => {
+            match super::pushed::redeem(p, input.params.client_id.as_deref(), uri).await? {
+                Ok(params) => {
+                    pushed = params;
+                    (&pushed, Channel::Pushed)
+                }
+                Err(e) => return Ok(Authorized::Refused(e)),
+            }
+        }
+    };
     let client = match params.client_id.as_deref() {
         Some(id) => p.clients.get(id).await?,
         None => None,
     };
-    let request = match validate(params, client.as_deref()) {
+    let request = match validate(params, client.as_deref(), channel) {
         Ok(r) => r,
         Err(AuthorizeError::Page(e)) => return Ok(Authorized::Refused(e)),
         Err(AuthorizeError::Redirect {

@@ -52,7 +52,7 @@ pub async fn end_session(
     let mut hinted: Option<HintClaims> = None;
     if let Some(hint) = r.id_token_hint {
         let keys = p.keys.snapshot();
-        let verified = jose::verify(hint, &keys.verifying, &[Alg::RS256, Alg::ES256])
+        let verified = jose::verify(hint, &keys.verifying, &[Alg::RS256, Alg::PS256, Alg::ES256])
             .map_err(|_| ProviderError::BadRequest(NOT_OURS))?;
         let claims: HintClaims = serde_json::from_slice(&verified.payload)
             .map_err(|_| ProviderError::BadRequest(NOT_OURS))?;

@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod consent;
 pub mod login;
 pub mod logout;
+pub mod pushed;
 pub mod transaction;
 
 pub use authorize::{authorize, AuthorizeInput, Authorized, Interaction};

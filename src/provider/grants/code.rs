@@ -53,7 +53,7 @@ pub async fn issue_code(
         acr: session.acr.clone(),
         claims: request.claims,
         created_at: now,
-        expires_at: now + p.settings.lifetimes.code.as_secs() as i64,
+        expires_at: now + client.code_lifetime(p.settings.lifetimes.code).as_secs() as i64,
         redeemed_at: None,
         verification_id: request.verification_id,
     };

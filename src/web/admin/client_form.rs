@@ -29,12 +29,16 @@ pub fn spec_from(f: &ClientForm, enabled: bool) -> ClientSpec {
         jwks: opt(&f.jwks),
         jwks_uri: opt(&f.jwks_uri),
         scopes: opt(&f.scopes),
-        id_token_alg: None,
+        id_token_alg: opt(&f.id_token_alg),
         logo_uri: opt(&f.logo_uri),
         tos_uri: opt(&f.tos_uri),
         policy_uri: opt(&f.policy_uri),
         allow_verified_claims: Some(f.allow_verified_claims.is_some()),
         security_event_uri: opt(&f.security_event_uri),
+        require_pushed_authorization_requests: Some(
+            f.require_pushed_authorization_requests.is_some(),
+        ),
+        profile: opt(&f.profile),
         enabled: Some(enabled),
     }
 }
@@ -56,6 +60,11 @@ pub fn form_of(c: &Client) -> ClientForm {
         tos_uri: s.tos_uri.unwrap_or_default(),
         policy_uri: s.policy_uri.unwrap_or_default(),
         security_event_uri: s.security_event_uri.unwrap_or_default(),
+        id_token_alg: s.id_token_alg.unwrap_or_default(),
+        profile: s.profile.unwrap_or_default(),
+        require_pushed_authorization_requests: c
+            .require_pushed_authorization_requests
+            .then(|| "on".to_owned()),
         csrf: None,
     }
 }

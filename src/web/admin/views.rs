@@ -128,6 +128,12 @@ pub struct ClientForm {
     #[serde(default)]
     pub security_event_uri: String,
     #[serde(default)]
+    pub id_token_alg: String,
+    #[serde(default)]
+    pub profile: String,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<String>,
+    #[serde(default)]
     pub csrf: Option<String>,
 }
 
@@ -184,6 +190,28 @@ impl ClientFormPage {
                 t.security_event_uri,
                 f.security_event_uri.clone(),
                 false,
+            ),
+        ]
+    }
+
+    /// The choices after the authentication method: name, label, options, chosen.
+    pub fn selects(&self) -> Vec<(&'static str, &'static str, Vec<&'static str>, String)> {
+        let (t, f) = (self.c.t, &self.f);
+        vec![
+            (
+                "id_token_alg",
+                t.id_token_alg,
+                crate::domain::IdTokenAlg::ALL.map(|a| a.as_str()).to_vec(),
+                f.id_token_alg.clone(),
+            ),
+            (
+                "profile",
+                t.profile,
+                vec![
+                    crate::domain::Profile::Oidc.as_str(),
+                    crate::domain::Profile::Fapi2.as_str(),
+                ],
+                f.profile.clone(),
             ),
         ]
     }

@@ -165,8 +165,8 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_publis
         .expect("json");
     assert_eq!(
         jwks["keys"].as_array().expect("keys").len(),
-        3,
-        "old RS256, next RS256, ES256"
+        4,
+        "old RS256, next RS256, PS256, ES256"
     );
 
     let (p2, url) = login(&rp);

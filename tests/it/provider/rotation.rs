@@ -93,18 +93,22 @@ async fn a_signing_key_is_published_a_lead_ahead_signs_at_its_time_and_leaves_jw
     let tokens = rp.exchange(&query(&back)["code"], pending.verifier).await;
     let first = kid(&tokens.id_token().expect("id token").to_string());
     let refresh = tokens.refresh_token().expect("refresh").clone();
-    assert_eq!(jwks_kids(&tp).await.len(), 2, "one RS256 and one ES256 key");
+    assert_eq!(
+        jwks_kids(&tp).await.len(),
+        3,
+        "one RS256, one PS256 and one ES256 key"
+    );
     assert_eq!(rotate_due(&tp).await, [], "nothing is due at start");
 
     tp.clock.advance(Duration::from_secs(DAY - 3600));
     let rotated = rotate_due(&tp).await;
-    assert_eq!(rotated.len(), 2, "{rotated:?}");
+    assert_eq!(rotated.len(), 3, "{rotated:?}");
     let next = match &rotated[0] {
         Rotated::SigningKey { kid, .. } => kid.clone(),
         other => panic!("{other:?}"),
     };
     let published = jwks_kids(&tp).await;
-    assert_eq!(published.len(), 4);
+    assert_eq!(published.len(), 6);
     assert!(published.contains(&next) && published.contains(&first));
     let (signer, refresh) = refreshed(&rp, &refresh).await;
     assert_eq!(signer, first, "the new key is published, not yet signing");
@@ -129,7 +133,7 @@ async fn a_signing_key_is_published_a_lead_ahead_signs_at_its_time_and_leaves_jw
     assert!(published.contains(&next));
 
     let entries = audited(&tp, "keys.rotated");
-    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries.len(), 3, "{entries:?}");
     for e in &entries {
         assert_eq!(e["actor"], "system");
     }
@@ -223,11 +227,11 @@ async fn a_code_sealed_just_before_the_code_key_rotates_is_redeemed_after_with_t
 async fn the_running_provider_publishes_the_next_signing_key_when_the_clock_reaches_its_time() {
     let tp =
         TestProvider::start_with(Db::Sqlite, &[("MYKEY_KEY_ROTATION_INTERVAL", "86400")]).await;
-    assert_eq!(jwks_kids(&tp).await.len(), 2);
+    assert_eq!(jwks_kids(&tp).await.len(), 3);
     tp.clock.advance(Duration::from_secs(DAY - 3600));
     // The background leader looks every 5 s.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while jwks_kids(&tp).await.len() < 4 {
+    while jwks_kids(&tp).await.len() < 6 {
         assert!(Instant::now() < deadline, "no key was pre-published");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

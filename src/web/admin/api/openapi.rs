@@ -86,9 +86,11 @@ fn schemas() -> Value {
             "sector_identifier_uri": nullable("string"),
             "auth_method": { "type": ["string", "null"], "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", null] },
             "jwks": nullable("string"), "jwks_uri": nullable("string"), "scopes": nullable("string"),
-            "id_token_alg": { "type": ["string", "null"], "enum": ["RS256", "ES256", null] },
+            "id_token_alg": { "type": ["string", "null"], "enum": ["RS256", "PS256", "ES256", null] },
             "logo_uri": nullable("string"), "tos_uri": nullable("string"), "policy_uri": nullable("string"),
             "allow_verified_claims": nullable("boolean"), "security_event_uri": nullable("string"),
+            "require_pushed_authorization_requests": nullable("boolean"),
+            "profile": { "type": ["string", "null"], "enum": ["oidc", "fapi2", null] },
             "enabled": nullable("boolean") } },
         "Client": { "type": "object", "required": ["client_id", "issuer", "discovery_url", "sector", "spec"], "properties": {
             "client_id": s("string"), "issuer": s("string"), "discovery_url": s("string"), "sector": s("string"),
@@ -108,11 +110,11 @@ fn schemas() -> Value {
             "source": s("string"), "target": s("string"), "reason": s("string") } },
         "Moved": { "type": "object", "required": ["moved"], "properties": { "moved": s("integer") } },
         "Key": { "type": "object", "required": ["kid", "alg", "state", "activate_at", "retired_at"], "properties": {
-            "kid": s("string"), "alg": { "type": "string", "enum": ["RS256", "ES256"] },
+            "kid": s("string"), "alg": { "type": "string", "enum": ["RS256", "PS256", "ES256"] },
             "state": { "type": "string", "enum": ["current", "next", "retiring", "retired"] },
             "activate_at": s("integer"), "retired_at": nullable("integer") } },
         "Rotate": { "type": "object", "required": ["alg"], "additionalProperties": false, "properties": {
-            "alg": { "type": "string", "enum": ["RS256", "ES256"] }, "lead_time": s("integer") } },
+            "alg": { "type": "string", "enum": ["RS256", "PS256", "ES256"] }, "lead_time": s("integer") } },
         "Rotated": { "type": "object", "required": ["kid"], "properties": { "kid": s("string") } },
         "AuditEntry": { "type": "object", "required": ["seq", "time", "time_rfc3339", "kind", "actor", "client_id", "person_id", "data", "data_text", "prev_hash", "hash"], "properties": {
             "seq": s("integer"), "time": s("integer"), "time_rfc3339": s("string"), "kind": s("string"), "actor": s("string"),

@@ -1,0 +1,3 @@
+DROP TABLE pushed_requests;
+ALTER TABLE clients DROP COLUMN require_pushed_authorization_requests;
+ALTER TABLE clients DROP COLUMN profile;

@@ -1,0 +1,173 @@
+//! The `fapi2` client profile (FAPI 2.0 Security Profile §5): what registration refuses, what
+//! `/authorize` refuses, and a whole login through PAR with private_key_jwt and PKCE.
+
+use std::time::Duration;
+
+use mykey_connect::admin::{AdminError, Principal};
+use openidconnect::core::{CoreErrorResponseType, CoreJwsSigningAlgorithm};
+use openidconnect::{AuthorizationCode, RequestTokenError, TokenResponse};
+
+use crate::provider::browser::{log_in, query, Browser};
+use crate::provider::support::{web_client, Db, TestProvider};
+
+use super::support::{assertion_rp, authorize_url, push, url_pairs, BankKey};
+
+async fn refused_fields(
+    tp: &TestProvider,
+    spec: &mykey_connect::provider::clients::ClientSpec,
+) -> Vec<(String, String)> {
+    match mykey_connect::admin::clients::create(&tp.provider, &Principal::cli(), spec).await {
+        Err(AdminError::Fields(fields)) => fields
+            .into_iter()
+            .map(|f| (f.field.to_owned(), f.message))
+            .collect(),
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a fapi2 client was registered against the profile"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_refuses_a_fapi2_client_with_a_client_secret_or_rs256_id_tokens() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let bank = BankKey::new();
+
+    let mut secret = web_client("Bank", "127.0.0.1:9");
+    secret.profile = Some("fapi2".into());
+    secret.auth_method = Some("client_secret_basic".into());
+    secret.id_token_alg = Some("PS256".into());
+    let fields = refused_fields(&tp, &secret).await;
+    assert!(
+        fields
+            .iter()
+            .any(|(f, m)| f == "auth_method" && m.contains("private_key_jwt")),
+        "{fields:?}"
+    );
+
+    let mut rs256 = bank.fapi2_client("Bank");
+    rs256.id_token_alg = Some("RS256".into());
+    let fields = refused_fields(&tp, &rs256).await;
+    assert_eq!(fields.len(), 1, "{fields:?}");
+    assert_eq!(fields[0].0, "id_token_alg");
+
+    let mut unknown = bank.fapi2_client("Bank");
+    unknown.profile = Some("fapi3".into());
+    let fields = refused_fields(&tp, &unknown).await;
+    assert!(fields.iter().any(|(f, _)| f == "profile"), "{fields:?}");
+
+    // ES256 and PS256 are both allowed; without an alg a fapi2 client gets PS256.
+    let mut es256 = bank.fapi2_client("Bank ES");
+    es256.id_token_alg = Some("ES256".into());
+    tp.register(es256).await;
+    let mut default = bank.fapi2_client("Bank default");
+    default.id_token_alg = None;
+    default.auth_method = None;
+    let (id, secret) = tp.register(default).await;
+    assert!(secret.is_empty(), "a fapi2 client has no secret");
+    let (client, _) = mykey_connect::admin::clients::load(&tp.provider, &id)
+        .await
+        .expect("load")
+        .expect("registered");
+    assert_eq!(client.id_token_alg.as_str(), "PS256");
+    assert_eq!(client.auth_method.as_str(), "private_key_jwt");
+    assert!(client.requires_pushed_requests() && client.requires_dpop());
+    tp.stop().await;
+}
+
+async fn fapi2_login(db: Db) {
+    let mut tp = TestProvider::start_with(db, &[("MYKEY_CODE_TTL", "300")]).await;
+    let bank = BankKey::new();
+    let (id, _) = tp.register(bank.fapi2_client("Bank")).await;
+    let rp = assertion_rp(&tp, &id).await;
+    let card = tp.issue_card("伊藤　三郎");
+
+    // Without PAR the request never reaches the login page.
+    let page = Browser::new().get(&rp.authorize(&[]).url).await;
+    assert_eq!(page.status, 400);
+    assert!(page.location.is_none());
+    assert!(
+        page.body.contains("must push its authorization requests"),
+        "{}",
+        page.body
+    );
+
+    // A client secret is no way in at /par either.
+    let pending = rp.authorize(&[]);
+    let (status, body) = push(&tp, Some((&id, "guess")), &url_pairs(&pending.url)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
+    // private_key_jwt with the issuer as audience (FAPI 2.0 §5.3.2.1), PKCE S256 from the library.
+    let mut form = url_pairs(&pending.url);
+    form.extend(bank.auth_fields(&tp, &id, &tp.issuer));
+    let (status, pushed) = push(&tp, None, &form).await;
+    assert_eq!(status, 201, "{pushed}");
+    let browser = Browser::new();
+    let url = authorize_url(&tp, &id, pushed["request_uri"].as_str().expect("uri"));
+    let back = log_in(&browser, &tp, &url, &card).await;
+    let params = query(&back);
+    assert_eq!(params["iss"], tp.issuer, "RFC 9207 iss in the response");
+    assert_eq!(params["state"], pending.state);
+
+    let [(_, assertion_type), (_, assertion)] = bank.auth_fields(&tp, &id, &tp.issuer);
+    let tokens = rp
+        .client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .expect("token endpoint")
+        .set_pkce_verifier(pending.verifier)
+        .add_extra_param("client_assertion_type", assertion_type)
+        .add_extra_param("client_assertion", assertion)
+        .request_async(&rp.http)
+        .await
+        .expect("the openidconnect crate exchanges the code");
+    let verifier = rp
+        .client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPssSha256]);
+    let id_token = tokens.id_token().expect("an ID token");
+    let claims = id_token
+        .claims(&verifier, &pending.nonce)
+        .expect("a PS256 ID token that verifies");
+    assert_eq!(claims.issuer().as_str(), tp.issuer);
+
+    // Codes of a fapi2 client live 60 s, whatever the provider's code_ttl (FAPI 2.0 §5.3.2.1).
+    let late = rp.authorize(&[]);
+    let mut form = url_pairs(&late.url);
+    form.extend(bank.auth_fields(&tp, &id, &tp.url("/par")));
+    let (status, pushed) = push(&tp, None, &form).await;
+    assert_eq!(
+        status, 201,
+        "the PAR endpoint's URL is an audience too: {pushed}"
+    );
+    let url = authorize_url(&tp, &id, pushed["request_uri"].as_str().expect("uri"));
+    let back = log_in(&browser, &tp, &url, &card).await;
+    let code = query(&back)["code"].clone();
+    tp.clock.advance(Duration::from_secs(61));
+    let [(_, assertion_type), (_, assertion)] = bank.auth_fields(&tp, &id, &tp.url("/token"));
+    let refused = rp
+        .client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(late.verifier)
+        .add_extra_param("client_assertion_type", assertion_type)
+        .add_extra_param("client_assertion", assertion)
+        .request_async(&rp.http)
+        .await;
+    match refused.expect_err("a 61-second-old code is refused") {
+        RequestTokenError::ServerResponse(answer) => {
+            assert_eq!(
+                *answer.error(),
+                CoreErrorResponseType::InvalidGrant,
+                "{answer:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    tp.stop().await;
+}
+
+on_both_databases!(
+    a_fapi2_client_logs_in_through_par_with_private_key_jwt_and_pkce_and_gets_ps256_id_tokens,
+    fapi2_login
+);
