@@ -280,6 +280,8 @@ async fn an_xss_payload_in_every_client_field_comes_back_escaped() {
         "tos_uri",
         "policy_uri",
         "security_event_uri",
+        "id_token_alg",
+        "profile",
     ];
     let form: Vec<(&str, &str)> = fields.iter().map(|f| (*f, payload)).collect();
     let refused = c.post("/admin/clients", &form).await;

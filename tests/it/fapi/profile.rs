@@ -171,3 +171,61 @@ on_both_databases!(
     a_fapi2_client_logs_in_through_par_with_private_key_jwt_and_pkce_and_gets_ps256_id_tokens,
     fapi2_login
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_turns_fapi2_on_in_the_console_and_is_told_what_the_profile_refuses() {
+    use crate::admin::support::{Ops, ADMIN, PASSWORD};
+    let ops = Ops::start(Db::Sqlite).await;
+    let bank = BankKey::new();
+    let jwks = serde_json::json!({ "keys": [bank.key.public_jwk()] }).to_string();
+    let c = ops.console();
+    c.login(ADMIN, PASSWORD, None).await;
+    let form = c.get("/admin/clients/new").await;
+    for field in [
+        "id=\"id_token_alg\"",
+        "id=\"profile\"",
+        "id=\"require_pushed_authorization_requests\"",
+    ] {
+        assert!(form.body.contains(field), "{field} in the form");
+    }
+    let fields = |alg: &'static str| {
+        vec![
+            ("name", "Bank"),
+            ("redirect_uris", "http://127.0.0.1:7/cb"),
+            ("scopes", "openid"),
+            ("auth_method", "private_key_jwt"),
+            ("id_token_alg", alg),
+            ("profile", "fapi2"),
+        ]
+    };
+    let mut rs256 = fields("RS256");
+    rs256.push(("jwks", &jwks));
+    let refused = c.post("/admin/clients", &rs256).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("PS256 or ES256"), "{}", refused.body);
+
+    let mut ps256 = fields("PS256");
+    ps256.push(("jwks", &jwks));
+    let created = c.post("/admin/clients", &ps256).await;
+    assert_eq!(created.status, 303, "no secret to show: {}", created.body);
+    assert!(created
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with("/admin/clients/")));
+    let clients = mykey_connect::admin::clients::list(&ops.tp.provider, Some("Bank"))
+        .await
+        .expect("list");
+    let client = &clients[0];
+    assert_eq!(client.profile.as_str(), "fapi2");
+    assert_eq!(client.id_token_alg.as_str(), "PS256");
+    assert!(client.requires_pushed_requests());
+    let edit = c
+        .get(&format!("/admin/clients/{}", client.id.as_str()))
+        .await;
+    assert!(
+        edit.body.contains("<option value=\"fapi2\" selected>"),
+        "the edit form keeps the profile"
+    );
+    assert!(edit.body.contains("<option value=\"PS256\" selected>"));
+    ops.tp.stop().await;
+}

@@ -56,7 +56,10 @@ async fn a_ps256_client_gets_an_id_token_that_verifies_as_ps256(db: Db) {
     let tokens = rp.exchange(&query(&back)["code"], pending.verifier).await;
     let id_token = tokens.id_token().expect("an ID token");
 
-    let rs256_only = rp.client.id_token_verifier();
+    let rs256_only = rp
+        .client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
     assert!(
         id_token.claims(&rs256_only, &pending.nonce).is_err(),
         "not an RS256 token"
