@@ -135,10 +135,11 @@ pub fn describe(p: &Provider, c: &Client, secret: Option<&str>, as_json: bool) -
         return format!("{v:#}\n");
     }
     let mut out = format!(
-        "client_id:     {}\nname:          {}\nissuer:        {issuer}\ndiscovery:     {issuer}/.well-known/openid-configuration\nauth method:   {}\nredirect URIs: {}\nscopes:        {}\nsector:        {}\nenabled:       {}\n",
+        "client_id:     {}\nname:          {}\nissuer:        {issuer}\ndiscovery:     {issuer}/.well-known/openid-configuration\nauth method:   {}\nprofile:       {}\nredirect URIs: {}\nscopes:        {}\nsector:        {}\nenabled:       {}\n",
         c.id,
         c.name,
         c.auth_method.as_str(),
+        c.profile.as_str(),
         c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" "),
         c.scopes,
         c.sector,

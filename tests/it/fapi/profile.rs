@@ -229,3 +229,61 @@ async fn an_operator_turns_fapi2_on_in_the_console_and_is_told_what_the_profile_
     assert!(edit.body.contains("<option value=\"PS256\" selected>"));
     ops.tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_registers_a_fapi2_client_and_refuses_one_with_a_secret() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let bank = BankKey::new();
+    let jwks = tp.dir.path().join("bank-jwks.json");
+    std::fs::write(
+        &jwks,
+        serde_json::json!({ "keys": [bank.key.public_jwk()] }).to_string(),
+    )
+    .expect("write JWKS");
+    let run = |args: &[&str]| {
+        let out = crate::provider::support::command(&tp)
+            .args(args)
+            .output()
+            .expect("run mykey-connect");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let base = [
+        "client",
+        "add",
+        "--name",
+        "Bank",
+        "--redirect-uri",
+        "http://127.0.0.1:9/callback",
+        "--profile",
+        "fapi2",
+    ];
+    let (ok, _, err) = run(&[&base[..], &["--auth-method", "client_secret_basic"]].concat());
+    assert!(!ok, "a fapi2 client with a secret is refused");
+    assert!(err.contains("private_key_jwt"), "{err}");
+
+    let jwks = jwks.display().to_string();
+    let (ok, out, err) = run(&[&base[..], &["--jwks-file", &jwks, "--json"]].concat());
+    assert!(ok, "{err}");
+    let shown: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(shown["spec"]["profile"], "fapi2");
+    assert_eq!(shown["spec"]["auth_method"], "private_key_jwt");
+    assert_eq!(shown["spec"]["id_token_alg"], "PS256");
+    assert!(shown.get("client_secret").is_none());
+    let id = shown["client_id"].as_str().expect("id");
+    let (ok, out, err) = run(&[
+        "client",
+        "update",
+        id,
+        "--require-pushed-authorization-requests",
+        "true",
+        "--id-token-alg",
+        "ES256",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("profile:       fapi2"), "{out}");
+    tp.stop().await;
+}
