@@ -57,6 +57,9 @@ pub struct ClientArgs {
     /// RFC 8935 endpoint receiving Security Event Tokens when verified facts change.
     #[arg(long)]
     pub security_event_uri: Option<String>,
+    /// Refuse token requests without a DPoP proof, so every token is DPoP-bound (RFC 9449).
+    #[arg(long)]
+    pub dpop_bound_access_tokens: Option<bool>,
     #[arg(long)]
     pub enabled: Option<bool>,
 }
@@ -99,6 +102,9 @@ impl ClientArgs {
         }
         if self.allow_verified_claims.is_some() {
             spec.allow_verified_claims = self.allow_verified_claims;
+        }
+        if self.dpop_bound_access_tokens.is_some() {
+            spec.dpop_bound_access_tokens = self.dpop_bound_access_tokens;
         }
         if self.enabled.is_some() {
             spec.enabled = self.enabled;

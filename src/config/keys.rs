@@ -74,6 +74,7 @@ pub const KEYS: &[Key] = &[
     key("verified_facts_retention", Kind::Seconds),
     key("audit_retention", Kind::Seconds),
     key("trusted_proxies", Kind::List),
+    key("dpop_nonce_required", Kind::Flag),
 ];
 
 /// `MYKEY_*` variables that are not settings of the provider but are expected around it.

@@ -158,6 +158,9 @@ pub struct Settings {
     /// Audit entries older than this are pruned behind a signed checkpoint by the running
     /// provider (checked hourly, one node at a time); `None`: kept until `audit prune`.
     pub audit_retention: Option<Duration>,
+    /// RFC 9449 §8: DPoP proofs at the token and userinfo endpoints must carry a nonce this
+    /// provider issued (`use_dpop_nonce` answers hand one out).
+    pub dpop_nonce_required: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -405,6 +408,7 @@ fn build(given: &mut Given) -> Option<Settings> {
             .filter(|&s| s > 0)
             .map(|s| Duration::from_secs(s.max(86_400))),
         trusted_proxies,
+        dpop_nonce_required: given.flag("dpop_nonce_required").unwrap_or(false),
         listen,
     })
 }

@@ -84,10 +84,18 @@ pub struct Client {
     pub allow_verified_claims: bool,
     /// RFC 8935 push endpoint for Security Event Tokens (facts changed).
     pub security_event_uri: Option<String>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     pub enabled: bool,
 }
 
 impl Client {
+    /// Whether the token endpoint refuses this client's requests without a DPoP proof, so that
+    /// its access and refresh tokens are always sender-constrained (RFC 9449 §5.2).
+    pub fn requires_dpop(&self) -> bool {
+        self.dpop_bound_access_tokens
+    }
+
     /// Exact string match against the registered URIs (OIDC Core §3.1.2.1).
     pub fn redirect_uri(&self, candidate: &str) -> Option<&RedirectUri> {
         self.redirect_uris.iter().find(|u| u.as_str() == candidate)

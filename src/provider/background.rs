@@ -51,7 +51,8 @@ pub fn spawn(p: Arc<Provider>) {
             Ok(store::requests::purge(c, before)?
                 + store::grants::purge(c, before)?
                 + store::outbox::purge_delivered(c, before)?
-                + store::identity::purge_expired(c, before + 86_400)?)
+                + store::identity::purge_expired(c, before + 86_400)?
+                + store::dpop::purge(c, before + 86_400)?)
         })
         .await
         .map(drop)

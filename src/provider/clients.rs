@@ -105,6 +105,9 @@ pub struct ClientSpec {
     /// RFC 8935 endpoint for Security Event Tokens when verified facts change.
     #[serde(default)]
     pub security_event_uri: Option<String>,
+    /// RFC 9449 §5.2: token requests without a DPoP proof are refused.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -270,6 +273,7 @@ pub fn build_client(
         policy_uri: clean(&spec.policy_uri),
         allow_verified_claims: spec.allow_verified_claims.unwrap_or(false),
         security_event_uri,
+        dpop_bound_access_tokens: spec.dpop_bound_access_tokens.unwrap_or(false),
         enabled: spec.enabled.unwrap_or(true),
     })
 }
@@ -396,6 +400,7 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         policy_uri: c.policy_uri.clone(),
         allow_verified_claims: Some(c.allow_verified_claims),
         security_event_uri: c.security_event_uri.clone(),
+        dpop_bound_access_tokens: Some(c.dpop_bound_access_tokens),
         enabled: Some(c.enabled),
     }
 }

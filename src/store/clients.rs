@@ -32,6 +32,7 @@ pub struct ClientRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub security_event_uri: Option<String>,
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientRow {
@@ -63,6 +64,7 @@ impl ClientRow {
             created_at,
             updated_at,
             security_event_uri: c.security_event_uri.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 
@@ -97,6 +99,7 @@ impl ClientRow {
             policy_uri: self.policy_uri,
             allow_verified_claims: self.allow_verified_claims,
             security_event_uri: self.security_event_uri,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             enabled: self.enabled,
         })
     }

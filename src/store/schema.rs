@@ -24,6 +24,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         security_event_uri -> Nullable<Text>,
+        dpop_bound_access_tokens -> Bool,
     }
 }
 
@@ -167,6 +168,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         verification_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -187,6 +189,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
         verification_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -205,6 +208,14 @@ diesel::table! {
 diesel::table! {
     assertion_jtis (client_id, jti) {
         client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (jkt, jti) {
+        jkt -> Text,
         jti -> Text,
         expires_at -> BigInt,
     }
@@ -461,6 +472,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     signing_keys,
     assertion_jtis,
+    dpop_proofs,
     provider_secrets,
     code_keys,
     crls,

@@ -35,6 +35,7 @@ pub fn spec_from(f: &ClientForm, enabled: bool) -> ClientSpec {
         policy_uri: opt(&f.policy_uri),
         allow_verified_claims: Some(f.allow_verified_claims.is_some()),
         security_event_uri: opt(&f.security_event_uri),
+        dpop_bound_access_tokens: Some(f.dpop_bound_access_tokens.is_some()),
         enabled: Some(enabled),
     }
 }
@@ -52,6 +53,7 @@ pub fn form_of(c: &Client) -> ClientForm {
         jwks_uri: s.jwks_uri.unwrap_or_default(),
         scopes: s.scopes.unwrap_or_default(),
         allow_verified_claims: c.allow_verified_claims.then(|| "on".to_owned()),
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens.then(|| "on".to_owned()),
         logo_uri: s.logo_uri.unwrap_or_default(),
         tos_uri: s.tos_uri.unwrap_or_default(),
         policy_uri: s.policy_uri.unwrap_or_default(),
