@@ -440,3 +440,73 @@ on_both_databases!(
     with_nonces_required_a_proof_without_the_server_nonce_is_refused_and_one_with_it_accepted,
     nonces
 );
+
+/// openid-client 6 for Node.js (OpenID Certified, with DPoP) as the site, with server nonces on:
+/// the library's own proofs, its retry with the nonce, its DPoP-scheme userinfo call.
+async fn node_site(db: Db) {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    let dir = super::node_rp::node_rp();
+    let mut tp = TestProvider::start_with(db, &[("MYKEY_DPOP_NONCE_REQUIRED", "true")]).await;
+    let spec = ClientSpec {
+        dpop_bound_access_tokens: Some(true),
+        ..site_spec()
+    };
+    let (id, secret) = tp.register(spec).await;
+    let card = tp.issue_card("中村　七海");
+    let mut rp = tokio::process::Command::new("node")
+        .arg(dir.join("dpop.mjs"))
+        .args([
+            tp.issuer.as_str(),
+            &id,
+            &secret,
+            "http://127.0.0.1:9/callback",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node");
+    let mut stdin = rp.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(rp.stdout.take().expect("stdout")).lines();
+    let mut next = async || -> Value {
+        let line = lines
+            .next_line()
+            .await
+            .expect("the RP's output")
+            .expect("the RP stopped early (its error is above)");
+        serde_json::from_str(&line).expect("one JSON line")
+    };
+    let authorize = text(&next().await["authorize"]).to_owned();
+    let back = log_in(&Browser::new(), &tp, &authorize, &card).await;
+    stdin
+        .write_all(format!("{back}\n").as_bytes())
+        .await
+        .expect("callback to the RP");
+    let seen = next().await;
+    assert!(rp.wait().await.expect("node").success());
+
+    let sub = text(&seen["sub"]).to_owned();
+    assert_eq!(
+        seen["token_type"].as_str().map(str::to_lowercase),
+        Some("dpop".into())
+    );
+    assert_eq!(seen["userinfo"]["sub"], sub.as_str());
+    assert_eq!(seen["introspected"]["token_type"], "DPoP");
+    assert!(seen["introspected"]["cnf"]["jkt"].is_string());
+    assert_eq!(seen["as_bearer"], "invalid_token");
+    assert_eq!(seen["with_other_key"], "invalid_dpop_proof");
+    assert_eq!(seen["refresh_with_other_key"], "invalid_dpop_proof");
+    assert_eq!(
+        seen["refreshed_token_type"].as_str().map(str::to_lowercase),
+        Some("dpop".into())
+    );
+    assert_eq!(seen["refreshed_userinfo"]["sub"], sub.as_str());
+    tp.stop().await;
+}
+
+on_both_databases!(
+    a_node_js_site_on_openid_client_gets_dpop_bound_tokens_through_server_nonces,
+    node_site
+);
