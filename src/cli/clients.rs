@@ -64,6 +64,9 @@ pub struct ClientArgs {
     /// PS256/ES256 ID tokens, 60-second codes).
     #[arg(long)]
     pub profile: Option<String>,
+    /// Refuse token requests without a DPoP proof, so every token is DPoP-bound (RFC 9449).
+    #[arg(long)]
+    pub dpop_bound_access_tokens: Option<bool>,
     #[arg(long)]
     pub enabled: Option<bool>,
 }
@@ -110,6 +113,9 @@ impl ClientArgs {
         }
         if self.require_pushed_authorization_requests.is_some() {
             spec.require_pushed_authorization_requests = self.require_pushed_authorization_requests;
+        }
+        if self.dpop_bound_access_tokens.is_some() {
+            spec.dpop_bound_access_tokens = self.dpop_bound_access_tokens;
         }
         if self.enabled.is_some() {
             spec.enabled = self.enabled;

@@ -76,6 +76,7 @@ pub const KEYS: &[Key] = &[
     key("trusted_proxies", Kind::List),
     key("require_pushed_authorization_requests", Kind::Flag),
     key("pushed_request_ttl", Kind::Seconds),
+    key("dpop_nonce_required", Kind::Flag),
 ];
 
 /// `MYKEY_*` variables that are not settings of the provider but are expected around it.

@@ -162,6 +162,9 @@ pub struct Settings {
     pub require_pushed_authorization_requests: bool,
     /// How long a pushed request's `request_uri` may be used (RFC 9126 §2.2 `expires_in`).
     pub pushed_request_ttl: Duration,
+    /// RFC 9449 §8: DPoP proofs at the token and userinfo endpoints must carry a nonce this
+    /// provider issued (`use_dpop_nonce` answers hand one out).
+    pub dpop_nonce_required: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -416,6 +419,7 @@ fn build(given: &mut Given) -> Option<Settings> {
         pushed_request_ttl: given
             .secs("pushed_request_ttl", 60)
             .clamp(Duration::from_secs(10), Duration::from_secs(600)),
+        dpop_nonce_required: given.flag("dpop_nonce_required").unwrap_or(false),
         listen,
     })
 }

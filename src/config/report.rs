@@ -100,6 +100,7 @@ fn value(s: &Settings, key: &str) -> Result<String, &'static str> {
         "code_key_rotation_interval" => interval(s.code_key_rotation_interval),
         "revocation_stale_grace" => seconds(s.revocation_stale_grace),
         "allow_missing_revocation_data" => s.allow_missing_revocation_data.to_string(),
+        "dpop_nonce_required" => s.dpop_nonce_required.to_string(),
         "log_format" => quoted(match s.log_format {
             LogFormat::Text => "text",
             LogFormat::Json => "json",

@@ -125,6 +125,8 @@ pub struct Client {
     /// RFC 9126 §6: authorization requests only through the PAR endpoint.
     pub require_pushed_authorization_requests: bool,
     pub profile: Profile,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     pub enabled: bool,
 }
 
@@ -146,11 +148,12 @@ impl Client {
         self.require_pushed_authorization_requests || self.profile == Profile::Fapi2
     }
 
-    /// Whether this client's access tokens must be DPoP-bound (FAPI 2.0 Security Profile
-    /// §5.3.2.1 item 1; RFC 9449 §5). The hook for the `dpop_bound_access_tokens` client flag:
-    /// `self.dpop_bound_access_tokens || self.profile == Profile::Fapi2` once that exists.
+    /// Whether the token endpoint refuses this client's requests without a DPoP proof, so that
+    /// its access and refresh tokens are always sender-constrained: its own
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2), or the FAPI 2.0 profile, which requires
+    /// sender-constrained tokens (Security Profile §5.3.2.1 item 1; DPoP chosen here, not mTLS).
     pub fn requires_dpop(&self) -> bool {
-        self.profile == Profile::Fapi2
+        self.dpop_bound_access_tokens || self.profile == Profile::Fapi2
     }
 
     /// How long this client's authorization codes live, given the configured lifetime.

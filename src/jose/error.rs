@@ -64,6 +64,9 @@ pub enum JoseError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// A DPoP proof breaks RFC 9449 §4.3 (type, key, or a claim).
+    #[error("DPoP proof refused: {0}")]
+    InvalidProof(&'static str),
     /// The cryptographic library failed to generate a key or to sign.
     #[error("cryptographic operation failed: {0}")]
     Crypto(&'static str),

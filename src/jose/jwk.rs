@@ -146,7 +146,7 @@ impl Jwks {
     }
 }
 
-fn refuse_private_members(members: &Map<String, Value>) -> Result<(), JoseError> {
+pub(super) fn refuse_private_members(members: &Map<String, Value>) -> Result<(), JoseError> {
     match PRIVATE_MEMBERS
         .iter()
         .find(|name| members.contains_key(**name))

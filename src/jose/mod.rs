@@ -8,9 +8,11 @@
 //! - [`sign`], [`verify`]: compact JWS (RFC 7515) with an algorithm allow-list.
 //! - [`at_hash`], [`c_hash`], [`AssertionRules`]: OIDC Core hashes and client assertions.
 //! - [`Kek`]: AES-256-GCM encryption of private keys at rest.
+//! - [`ProofCheck`], [`NonceKey`]: DPoP proofs and server nonces (RFC 9449).
 
 mod alg;
 mod claims;
+mod dpop;
 mod error;
 mod jwk;
 mod jws;
@@ -20,6 +22,7 @@ mod verifying;
 
 pub use alg::Alg;
 pub use claims::{at_hash, c_hash, AcceptedAssertion, AssertionRules};
+pub use dpop::{access_token_hash, AcceptedProof, NonceKey, ProofCheck, PROOF_ALGS};
 pub use error::JoseError;
 pub use jwk::{Jwk, JwkKey, Jwks};
 pub use jws::{sign, sign_payload, verify, JwsHeader, VerifiedJws};

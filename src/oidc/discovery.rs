@@ -29,6 +29,8 @@ pub const CLIENT_AUTH_METHODS: [&str; 3] = [
     "private_key_jwt",
 ];
 pub const ASSERTION_ALGS: [&str; 3] = ["RS256", "PS256", "ES256"];
+/// RFC 9449 §5.1: the algorithms a DPoP proof may use (`jose::PROOF_ALGS`).
+pub const DPOP_ALGS: [&str; 3] = ["ES256", "PS256", "RS256"];
 
 /// The metadata document for `issuer` (no trailing slash); `require_par`: every client must
 /// push its authorization requests (RFC 9126 §5).
@@ -70,6 +72,7 @@ pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str], require_par: boo
         "ui_locales_supported": ["ja", "en"],
         "display_values_supported": ["page"],
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": DPOP_ALGS,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,

@@ -26,6 +26,10 @@ pub enum ErrorCode {
     InvalidRequestUri,
     RegistrationNotSupported,
     InvalidToken,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing where required, or invalid.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the DPoP proof must carry the nonce the `DPoP-Nonce` header gives.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -50,6 +54,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::RegistrationNotSupported => "registration_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -95,6 +101,9 @@ impl OAuthError {
     }
     pub fn invalid_token(d: impl Into<String>) -> OAuthError {
         Self::new(ErrorCode::InvalidToken, d)
+    }
+    pub fn invalid_dpop_proof(d: impl Into<String>) -> OAuthError {
+        Self::new(ErrorCode::InvalidDpopProof, d)
     }
     pub fn server_error() -> OAuthError {
         Self::new(

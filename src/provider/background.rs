@@ -53,7 +53,8 @@ pub fn spawn(p: Arc<Provider>) {
                 + store::requests::purge(c, before)?
                 + store::grants::purge(c, before)?
                 + store::outbox::purge_delivered(c, before)?
-                + store::identity::purge_expired(c, before + 86_400)?)
+                + store::identity::purge_expired(c, before + 86_400)?
+                + store::dpop::purge(c, before + 86_400)?)
         })
         .await
         .map(drop)

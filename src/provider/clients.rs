@@ -113,6 +113,9 @@ pub struct ClientSpec {
     /// "oidc" (default) or "fapi2" (FAPI 2.0 Security Profile).
     #[serde(default)]
     pub profile: Option<String>,
+    /// RFC 9449 §5.2: token requests without a DPoP proof are refused.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -311,6 +314,7 @@ pub fn build_client(
             .require_pushed_authorization_requests
             .unwrap_or(false),
         profile,
+        dpop_bound_access_tokens: spec.dpop_bound_access_tokens.unwrap_or(false),
         enabled: spec.enabled.unwrap_or(true),
     })
 }
@@ -439,6 +443,7 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         security_event_uri: c.security_event_uri.clone(),
         require_pushed_authorization_requests: Some(c.require_pushed_authorization_requests),
         profile: Some(c.profile.as_str().to_owned()),
+        dpop_bound_access_tokens: Some(c.dpop_bound_access_tokens),
         enabled: Some(c.enabled),
     }
 }

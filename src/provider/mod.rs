@@ -4,6 +4,7 @@
 pub mod background;
 pub mod client_auth;
 pub mod clients;
+pub mod dpop;
 pub mod error;
 pub mod flow;
 pub mod grants;
@@ -70,6 +71,8 @@ pub struct Provider {
     pub deliveries: tokio::sync::Notify,
     /// Card challenge creation and responses per client address (docs/card-login.md §7).
     pub card_limiter: ratelimit::RateLimiter,
+    /// Makes and checks DPoP nonces when the settings require them (RFC 9449 §8).
+    pub dpop_nonces: Option<crate::jose::NonceKey>,
     /// The discovery document, serialised once.
     pub discovery_json: bytes::Bytes,
 }
@@ -106,6 +109,7 @@ impl Provider {
         let kek = secrets::key_encryption_key(&settings, &db)?;
         let pairwise = secrets::pairwise_key(&settings, &db, &kek, now)?;
         let codes = grants::CodeKeyRing::new(secrets::code_keys(&db, &kek, now)?);
+        let dpop_nonces = secrets::dpop_nonce_key(&settings, &db, &kek, now)?;
         let l = &settings.lifetimes;
         let retention = l
             .id_token
@@ -161,6 +165,7 @@ impl Provider {
             keys,
             pairwise: Arc::new(pairwise),
             codes,
+            dpop_nonces,
             trust: Arc::new(trust),
             http,
         };

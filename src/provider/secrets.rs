@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::config::Settings;
 use crate::domain::secret::random_bytes;
-use crate::jose::{Kek, OpenedKey};
+use crate::jose::{Kek, NonceKey, OpenedKey};
 use crate::oidc::pairwise::PairwiseKey;
 use crate::store::keys::CodeKeyRow;
 use crate::store::{self, Backend, Db};
@@ -13,6 +13,7 @@ use super::grants::CodeSeal;
 use super::StartError;
 
 const PAIRWISE_SECRET: &str = "pairwise_key";
+const DPOP_NONCE_SECRET: &str = "dpop_nonce_key";
 
 /// The KEK from settings; for SQLite without one, a key file beside the database is created
 /// (mode 0600) so a single node runs with zero set-up. PostgreSQL nodes must share a set one.
@@ -76,6 +77,21 @@ pub fn pairwise_key(
     }
     let key = stored_secret(db, kek, PAIRWISE_SECRET, now)?;
     Ok(PairwiseKey::new(key.as_bytes()))
+}
+
+/// The key DPoP nonces are made with when the settings require nonces: generated once and kept
+/// sealed in the database, so a nonce one node hands out is accepted by every other.
+pub fn dpop_nonce_key(
+    settings: &Settings,
+    db: &Db,
+    kek: &Kek,
+    now: i64,
+) -> Result<Option<NonceKey>, StartError> {
+    if !settings.dpop_nonce_required {
+        return Ok(None);
+    }
+    let key = stored_secret(db, kek, DPOP_NONCE_SECRET, now)?;
+    Ok(Some(NonceKey::new(key.as_bytes())))
 }
 
 /// The label a code-key generation is sealed under. Generation 1 keeps the name of the single

@@ -34,6 +34,7 @@ pub struct ClientRow {
     pub security_event_uri: Option<String>,
     pub profile: String,
     pub require_pushed_authorization_requests: bool,
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientRow {
@@ -67,6 +68,7 @@ impl ClientRow {
             security_event_uri: c.security_event_uri.clone(),
             profile: c.profile.as_str().to_owned(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 
@@ -103,6 +105,7 @@ impl ClientRow {
             security_event_uri: self.security_event_uri,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             profile: Profile::parse(&self.profile).ok_or_else(|| bad("profile"))?,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             enabled: self.enabled,
         })
     }

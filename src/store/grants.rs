@@ -47,6 +47,8 @@ pub struct AccessTokenRow {
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
     pub verification_id: Option<String>,
+    /// RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6).
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -67,6 +69,8 @@ pub struct RefreshTokenRow {
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub verification_id: Option<String>,
+    /// RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6).
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn consent(

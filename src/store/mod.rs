@@ -26,6 +26,7 @@ pub mod audit;
 pub mod backup;
 pub mod clients;
 pub mod db;
+pub mod dpop;
 pub mod grants;
 pub mod identity;
 pub mod ids;

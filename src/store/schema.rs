@@ -26,6 +26,7 @@ diesel::table! {
         security_event_uri -> Nullable<Text>,
         profile -> Text,
         require_pushed_authorization_requests -> Bool,
+        dpop_bound_access_tokens -> Bool,
     }
 }
 
@@ -180,6 +181,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         verification_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -200,6 +202,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
         verification_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -218,6 +221,14 @@ diesel::table! {
 diesel::table! {
     assertion_jtis (client_id, jti) {
         client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (jkt, jti) {
+        jkt -> Text,
         jti -> Text,
         expires_at -> BigInt,
     }
@@ -475,6 +486,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     signing_keys,
     assertion_jtis,
+    dpop_proofs,
     provider_secrets,
     code_keys,
     crls,

@@ -4,12 +4,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body;
-use super::error::WebError;
+use super::error::{with_nonce, WebError};
 use crate::domain::Client;
 use crate::oidc::discovery::paths;
 use crate::oidc::token::TokenForm;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::provider::client_auth::{authenticate, AuthFailure};
+use crate::provider::dpop::{self, DpopRefusal};
 use crate::provider::{grants, Provider};
 
 const FORM_LIMIT: usize = 64 * 1024;
@@ -77,18 +78,55 @@ fn no_store_json(body: &impl serde::Serialize) -> HttpResponse {
         .json(body)
 }
 
-/// RFC 6749 §3.2.
+/// The request's `DPoP` header, if any; more than one is refused (RFC 9449 §4.3).
+fn dpop_header(req: &HttpRequest) -> Result<Option<&str>, DpopRefusal> {
+    // A value that is not visible ASCII cannot be a compact JWS: it fails as a proof.
+    dpop::single_header(
+        req.headers()
+            .get_all("dpop")
+            .map(|v| v.to_str().unwrap_or("")),
+    )
+}
+
+fn token_refusal(r: DpopRefusal) -> WebError {
+    WebError::DpopProof {
+        error: r.error,
+        nonce: r.nonce,
+    }
+}
+
+/// RFC 6749 §3.2, with DPoP (RFC 9449 §5): a proof binds the tokens to its key.
 pub async fn token(
     p: web::Data<Provider>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
     let result = async {
+        let proof = dpop_header(&req).map_err(token_refusal)?;
         let (form, client) = client_form(&p, &req, payload, paths::TOKEN).await?;
+        let jkt = match proof {
+            Some(proof) => Some(
+                dpop::check(&p, proof, "POST", paths::TOKEN, None)
+                    .await
+                    .map_err(token_refusal)?
+                    .jkt,
+            ),
+            // RFC 9449 §5.2: such a client's tokens are always bound.
+            None if client.requires_dpop() => {
+                return Err(WebError::DpopProof {
+                    error: OAuthError::invalid_dpop_proof(
+                        "this client must send a DPoP proof with every token request",
+                    ),
+                    nonce: dpop::fresh_nonce(&p),
+                })
+            }
+            None => None,
+        };
+        let bound = jkt.is_some();
         let grant_type = form.grant_type.clone();
         let response = match grant_type.as_deref() {
-            Some("authorization_code") => grants::exchange_code(&p, &client, &form).await?,
-            Some("refresh_token") => grants::refresh(&p, &client, &form).await?,
+            Some("authorization_code") => grants::exchange_code(&p, &client, &form, jkt).await?,
+            Some("refresh_token") => grants::refresh(&p, &client, &form, jkt).await?,
             None => return Err(OAuthError::invalid_request("grant_type is missing").into()),
             Some(_) => {
                 return Err(OAuthError::new(
@@ -102,10 +140,15 @@ pub async fn token(
             .tokens_issued
             .with_label_values(&[grant_type.as_deref().unwrap_or("")])
             .inc();
-        Ok(no_store_json(&response))
+        // RFC 9449 §8.2: a fresh nonce with each answer keeps the client's nonce current.
+        let nonce = bound.then(|| dpop::fresh_nonce(&p)).flatten();
+        Ok(with_nonce(no_store_json(&response), &nonce))
     }
     .await;
-    if let Err(WebError::OAuth(e) | WebError::ClientBasic(e)) = &result {
+    if let Err(
+        WebError::OAuth(e) | WebError::ClientBasic(e) | WebError::DpopProof { error: e, .. },
+    ) = &result
+    {
         p.metrics
             .token_errors
             .with_label_values(&[e.error.as_str()])
@@ -114,7 +157,16 @@ pub async fn token(
     result
 }
 
-/// OIDC Core §5.3, bearer per RFC 6750 §2.1 (header) or §2.2 (form body on POST).
+/// How an access token came to a resource endpoint.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    /// RFC 9449 §7.1: `Authorization: DPoP <token>` with a `DPoP` proof.
+    Dpop,
+}
+
+/// OIDC Core §5.3, bearer per RFC 6750 §2.1 (header) or §2.2 (form body on POST), or a
+/// DPoP-bound token with its proof (RFC 9449 §7).
 pub async fn userinfo(
     p: web::Data<Provider>,
     req: HttpRequest,
@@ -126,9 +178,14 @@ pub async fn userinfo(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_owned())
+            let token = token.trim().to_owned();
+            if scheme.eq_ignore_ascii_case("bearer") {
+                Some((Scheme::Bearer, token))
+            } else if scheme.eq_ignore_ascii_case("dpop") {
+                Some((Scheme::Dpop, token))
+            } else {
+                None
+            }
         });
     let mut form_token = None;
     if req.method() == actix_web::http::Method::POST
@@ -139,21 +196,72 @@ pub async fn userinfo(
             .find(|(k, _)| k == "access_token")
             .map(|(_, v)| v.into_owned());
     }
-    let token = match (header_token, form_token) {
+    let (scheme, token) = match (header_token, form_token) {
         (Some(_), Some(_)) => {
             return Err(WebError::Bearer(OAuthError::invalid_request(
                 "send the access token in one place only",
             )))
         }
-        (Some(t), None) | (None, Some(t)) => t,
+        (Some(t), None) => t,
+        (None, Some(t)) => (Scheme::Bearer, t),
         (None, None) => return Err(WebError::BearerMissing),
     };
-    match grants::live_access_token(&p, &token).await? {
-        Some(live) => Ok(no_store_json(&grants::userinfo_claims(&p, &live).await?)),
-        None => Err(WebError::Bearer(OAuthError::invalid_token(
-            "the access token is unknown, expired or revoked",
-        ))),
+    let challenge = |r: DpopRefusal| WebError::DpopChallenge {
+        error: r.error,
+        nonce: r.nonce,
+    };
+    let jkt = match scheme {
+        Scheme::Bearer => None,
+        Scheme::Dpop => {
+            let Some(proof) = dpop_header(&req).map_err(challenge)? else {
+                return Err(challenge(DpopRefusal::from(
+                    OAuthError::invalid_dpop_proof("the DPoP scheme needs a DPoP proof header"),
+                )));
+            };
+            let accepted = dpop::check(
+                &p,
+                proof,
+                req.method().as_str(),
+                paths::USERINFO,
+                Some(&token),
+            )
+            .await
+            .map_err(challenge)?;
+            Some(accepted.jkt)
+        }
+    };
+    let Some(live) = grants::live_access_token(&p, &token).await? else {
+        let error = OAuthError::invalid_token("the access token is unknown, expired or revoked");
+        return Err(match scheme {
+            Scheme::Bearer => WebError::Bearer(error),
+            Scheme::Dpop => challenge(DpopRefusal::from(error)),
+        });
+    };
+    match (&live.row.dpop_jkt, &jkt) {
+        (None, None) => {}
+        // RFC 9449 §7.2: a bound token is not a bearer token.
+        (Some(_), None) => {
+            return Err(challenge(DpopRefusal::from(OAuthError::invalid_token(
+                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
+            ))))
+        }
+        (None, Some(_)) => {
+            return Err(challenge(DpopRefusal::from(OAuthError::invalid_token(
+                "the access token is not DPoP-bound: present it as a Bearer token",
+            ))))
+        }
+        (Some(bound), Some(proved)) if bound != proved => {
+            return Err(challenge(DpopRefusal::from(
+                OAuthError::invalid_dpop_proof(
+                    "the DPoP proof is not made with the key the access token is bound to",
+                ),
+            )))
+        }
+        (Some(_), Some(_)) => {}
     }
+    let answer = no_store_json(&grants::userinfo_claims(&p, &live).await?);
+    let nonce = jkt.and_then(|_| dpop::fresh_nonce(&p));
+    Ok(with_nonce(answer, &nonce))
 }
 
 /// RFC 7009.

@@ -4,6 +4,7 @@
 
 pub mod browser;
 mod cli;
+mod dpop;
 pub mod flow;
 mod negative;
 mod node_rp;

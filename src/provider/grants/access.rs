@@ -80,6 +80,8 @@ struct TokenView {
     exp: i64,
     live: bool,
     token_type: &'static str,
+    /// The DPoP key thumbprint the token is bound to, reported as `cnf.jkt` (RFC 9449 §6.2).
+    jkt: Option<String>,
 }
 
 impl From<AccessTokenRow> for TokenView {
@@ -92,7 +94,12 @@ impl From<AccessTokenRow> for TokenView {
             sid: a.client_session_id,
             iat: a.created_at,
             exp: a.expires_at,
-            token_type: "Bearer",
+            token_type: if a.dpop_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
+            jkt: a.dpop_jkt,
         }
     }
 }
@@ -108,6 +115,7 @@ impl From<RefreshTokenRow> for TokenView {
             iat: r.created_at,
             exp: r.expires_at,
             token_type: "refresh_token",
+            jkt: r.dpop_jkt,
         }
     }
 }
@@ -163,6 +171,9 @@ pub async fn introspect(
     out.insert("iat".into(), json!(t.iat));
     out.insert("sid".into(), json!(t.sid));
     out.insert("token_type".into(), json!(t.token_type));
+    if let Some(jkt) = t.jkt {
+        out.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
     Ok(Value::Object(out))
 }
 

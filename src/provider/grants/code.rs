@@ -115,10 +115,12 @@ pub fn error_redirect(
 }
 
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+/// With `dpop_jkt` (a proof came with the request) the tokens are bound to that key.
 pub async fn exchange_code(
     p: &Provider,
     client: &Client,
     form: &TokenForm,
+    dpop_jkt: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let code = form
         .code
@@ -178,7 +180,7 @@ pub async fn exchange_code(
                 acr: row.acr,
                 verification_id: row.verification_id,
             };
-            let tokens = NewTokens::for_grant(&grant, &client_id, &lifetimes, now);
+            let tokens = NewTokens::for_grant(&grant, &client_id, dpop_jkt, &lifetimes, now);
             let verification = tokens.store(c, true, now)?;
             Ok(Ok((grant, tokens, verification)))
         })

@@ -44,7 +44,14 @@ pub(super) struct NewTokens {
 }
 
 impl NewTokens {
-    pub(super) fn for_grant(grant: &Grant, client_id: &str, l: &Lifetimes, now: i64) -> NewTokens {
+    /// `dpop_jkt` binds both tokens to a DPoP key (RFC 9449 §5).
+    pub(super) fn for_grant(
+        grant: &Grant,
+        client_id: &str,
+        dpop_jkt: Option<String>,
+        l: &Lifetimes,
+        now: i64,
+    ) -> NewTokens {
         let access = Secret::generate(32);
         let refresh = Secret::generate(32);
         let access_row = AccessTokenRow {
@@ -59,6 +66,7 @@ impl NewTokens {
             expires_at: now + l.access_token.as_secs() as i64,
             revoked_at: None,
             verification_id: grant.verification_id.clone(),
+            dpop_jkt: dpop_jkt.clone(),
         };
         let refresh_row = RefreshTokenRow {
             token_hash: refresh.hash(),
@@ -76,6 +84,7 @@ impl NewTokens {
             used_at: None,
             revoked_at: None,
             verification_id: grant.verification_id.clone(),
+            dpop_jkt,
         };
         NewTokens {
             access,
@@ -181,7 +190,12 @@ pub(super) fn respond(
     let id_token = sign(&key, &claims)?;
     Ok(TokenResponse {
         access_token: tokens.access.expose().to_owned(),
-        token_type: "Bearer",
+        // RFC 9449 §5.1: a bound token is of type DPoP.
+        token_type: if tokens.access_row.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
         expires_in: l.access_token.as_secs() as i64,
         id_token,
         refresh_token: Some(tokens.refresh.expose().to_owned()),
@@ -198,10 +212,15 @@ fn sign(key: &Arc<jose::SigningKey>, claims: &IdTokenClaims<'_>) -> Result<Strin
 
 /// `grant_type=refresh_token` with rotation (OAuth 2.0 Security BCP §4.14.2): the old token is
 /// spent and the new pair stored in one transaction.
+///
+/// A refresh token bound to a DPoP key needs a proof by that key (RFC 9449 §5); the check comes
+/// before the token is spent, so a thief without the key cannot burn it. A proof with an unbound
+/// refresh token binds the new pair.
 pub async fn refresh(
     p: &Provider,
     client: &Client,
     form: &TokenForm,
+    dpop_jkt: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let token = form
         .refresh_token
@@ -221,6 +240,19 @@ pub async fn refresh(
                 return Ok(Err(OAuthError::invalid_grant(
                     "the refresh token was issued to another client",
                 )));
+            }
+            match (&row.dpop_jkt, &dpop_jkt) {
+                (Some(_), None) => {
+                    return Ok(Err(OAuthError::invalid_dpop_proof(
+                        "the refresh token is DPoP-bound: send a DPoP proof by its key",
+                    )))
+                }
+                (Some(bound), Some(proved)) if bound != proved => {
+                    return Ok(Err(OAuthError::invalid_dpop_proof(
+                        "the DPoP proof is not made with the key the refresh token is bound to",
+                    )))
+                }
+                _ => {}
             }
             let scope = match wanted.as_deref() {
                 None => row.scope.clone(),
@@ -260,7 +292,7 @@ pub async fn refresh(
                     "the login session has ended",
                 )));
             }
-            let tokens = NewTokens::for_grant(&grant, &client_id, &lifetimes, now);
+            let tokens = NewTokens::for_grant(&grant, &client_id, dpop_jkt, &lifetimes, now);
             let verification = tokens.store(c, false, now)?;
             Ok(Ok((grant, tokens, verification)))
         })

@@ -39,6 +39,7 @@ pub fn spec_from(f: &ClientForm, enabled: bool) -> ClientSpec {
             f.require_pushed_authorization_requests.is_some(),
         ),
         profile: opt(&f.profile),
+        dpop_bound_access_tokens: Some(f.dpop_bound_access_tokens.is_some()),
         enabled: Some(enabled),
     }
 }
@@ -56,6 +57,7 @@ pub fn form_of(c: &Client) -> ClientForm {
         jwks_uri: s.jwks_uri.unwrap_or_default(),
         scopes: s.scopes.unwrap_or_default(),
         allow_verified_claims: c.allow_verified_claims.then(|| "on".to_owned()),
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens.then(|| "on".to_owned()),
         logo_uri: s.logo_uri.unwrap_or_default(),
         tos_uri: s.tos_uri.unwrap_or_default(),
         policy_uri: s.policy_uri.unwrap_or_default(),

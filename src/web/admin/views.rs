@@ -120,6 +120,8 @@ pub struct ClientForm {
     #[serde(default)]
     pub allow_verified_claims: Option<String>,
     #[serde(default)]
+    pub dpop_bound_access_tokens: Option<String>,
+    #[serde(default)]
     pub logo_uri: String,
     #[serde(default)]
     pub tos_uri: String,

@@ -28,6 +28,20 @@ pub enum WebError {
     /// Bearer token refused (RFC 6750 §3).
     #[error("{0}")]
     Bearer(OAuthError),
+    /// A DPoP proof refused at the token endpoint (RFC 9449 §5): the JSON error, and a
+    /// `DPoP-Nonce` header when the client is to use a nonce (§8).
+    #[error("{error}")]
+    DpopProof {
+        error: OAuthError,
+        nonce: Option<String>,
+    },
+    /// A request refused at a resource endpoint where DPoP is the answer (RFC 9449 §7.1): a
+    /// `DPoP` challenge naming the proof algorithms, and a `DPoP-Nonce` when one is to be used.
+    #[error("{error}")]
+    DpopChallenge {
+        error: OAuthError,
+        nonce: Option<String>,
+    },
     /// No bearer token at all: 401 with a bare challenge (RFC 6750 §3.1).
     #[error("bearer token missing")]
     BearerMissing,
@@ -172,6 +186,14 @@ impl WebError {
             WebError::Card(c) => {
                 StatusCode::from_u16(c.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
             }
+            WebError::DpopProof { error, .. } => {
+                StatusCode::from_u16(error.error.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            WebError::DpopChallenge { error, .. } => match error.error {
+                ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+                ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
+            },
             WebError::BearerMissing => StatusCode::UNAUTHORIZED,
             WebError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Page(page) => page.status,
@@ -204,11 +226,33 @@ impl WebError {
                 }
                 r
             }
+            WebError::DpopProof { error, nonce } => with_nonce(json(status, error), nonce),
+            WebError::DpopChallenge { error, nonce } => {
+                let challenge = format!(
+                    "DPoP algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+                    crate::provider::dpop::algs().join(" "),
+                    error.error.as_str(),
+                    error.error_description.replace('"', "'")
+                );
+                let mut r = with_nonce(json(status, error), nonce);
+                if let Ok(v) = header::HeaderValue::from_str(&challenge) {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                r
+            }
             WebError::Card(c) => json(status, &c.body()),
-            WebError::BearerMissing => HttpResponse::build(status)
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"mykey-connect\""))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish(),
+            WebError::BearerMissing => {
+                let dpop = format!("DPoP algs=\"{}\"", crate::provider::dpop::algs().join(" "));
+                let mut r = HttpResponse::build(status)
+                    .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"mykey-connect\""))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish();
+                // RFC 9449 §7.1: a resource accepting both schemes names both.
+                if let Ok(v) = header::HeaderValue::from_str(&dpop) {
+                    r.headers_mut().append(header::WWW_AUTHENTICATE, v);
+                }
+                r
+            }
             WebError::TooLarge { card: true } => {
                 card_request_error(status, "The request body is too large.")
             }
@@ -238,6 +282,19 @@ impl WebError {
             }
         }
     }
+}
+
+/// Adds `DPoP-Nonce` (RFC 9449 §8.1) when there is a nonce to hand out.
+pub fn with_nonce(mut response: HttpResponse, nonce: &Option<String>) -> HttpResponse {
+    if let Some(v) = nonce
+        .as_deref()
+        .and_then(|n| header::HeaderValue::from_str(n).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static("dpop-nonce"), v);
+    }
+    response
 }
 
 /// A spec §5 body for an error outside the code list (oversized or malformed bodies).

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use mykey_connect::admin::{AdminError, Principal};
 use openidconnect::core::{CoreErrorResponseType, CoreJwsSigningAlgorithm};
-use openidconnect::{AuthorizationCode, RequestTokenError, TokenResponse};
+use openidconnect::{
+    AsyncHttpClient as _, AuthorizationCode, OAuth2TokenResponse as _, PkceCodeVerifier,
+    RequestTokenError, TokenResponse,
+};
 
 use crate::provider::browser::{log_in, query, Browser};
 use crate::provider::support::{web_client, Db, TestProvider};
 
-use super::support::{assertion_rp, authorize_url, push, url_pairs, BankKey};
+use super::support::{assertion_rp, authorize_url, push, url_pairs, BankKey, DpopKey};
 
 async fn refused_fields(
     tp: &TestProvider,
@@ -110,17 +113,49 @@ async fn fapi2_login(db: Db) {
     assert_eq!(params["iss"], tp.issuer, "RFC 9207 iss in the response");
     assert_eq!(params["state"], pending.state);
 
-    let [(_, assertion_type), (_, assertion)] = bank.auth_fields(&tp, &id, &tp.issuer);
-    let tokens = rp
-        .client
-        .exchange_code(AuthorizationCode::new(params["code"].clone()))
-        .expect("token endpoint")
-        .set_pkce_verifier(pending.verifier)
-        .add_extra_param("client_assertion_type", assertion_type)
-        .add_extra_param("client_assertion", assertion)
+    // The library's HTTP client with a DPoP proof on each request (RFC 9449 §5).
+    let dpop = DpopKey::new();
+    let with_proof = |mut request: openidconnect::HttpRequest| {
+        let proof = dpop.proof(&tp, "/token");
+        let http = rp.http.clone();
+        async move {
+            request
+                .headers_mut()
+                .insert("dpop", proof.parse().expect("header value"));
+            http.call(request).await
+        }
+    };
+    let exchange = |code: &str, verifier: &str, aud: &str| {
+        let [(_, assertion_type), (_, assertion)] = bank.auth_fields(&tp, &id, aud);
+        rp.client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .expect("token endpoint")
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
+            .add_extra_param("client_assertion_type", assertion_type)
+            .add_extra_param("client_assertion", assertion)
+    };
+    let verifier = pending.verifier.secret().clone();
+    // FAPI 2.0 §5.3.2.1: sender-constrained tokens; without a proof the code is not taken.
+    match exchange(&params["code"], &verifier, &tp.issuer)
         .request_async(&rp.http)
         .await
+        .expect_err("no DPoP proof, no tokens")
+    {
+        RequestTokenError::ServerResponse(answer) => {
+            assert_eq!(answer.error().as_ref(), "invalid_dpop_proof", "{answer:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let tokens = exchange(&params["code"], &verifier, &tp.issuer)
+        .request_async(&with_proof)
+        .await
         .expect("the openidconnect crate exchanges the code");
+    // The library reads token_type case-insensitively (RFC 6749 §5.1) and keeps it lower-case.
+    assert!(
+        tokens.token_type().as_ref().eq_ignore_ascii_case("DPoP"),
+        "a DPoP-bound access token: {:?}",
+        tokens.token_type()
+    );
     let verifier = rp
         .client
         .id_token_verifier()
@@ -144,15 +179,8 @@ async fn fapi2_login(db: Db) {
     let back = log_in(&browser, &tp, &url, &card).await;
     let code = query(&back)["code"].clone();
     tp.clock.advance(Duration::from_secs(61));
-    let [(_, assertion_type), (_, assertion)] = bank.auth_fields(&tp, &id, &tp.url("/token"));
-    let refused = rp
-        .client
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(late.verifier)
-        .add_extra_param("client_assertion_type", assertion_type)
-        .add_extra_param("client_assertion", assertion)
-        .request_async(&rp.http)
+    let refused = exchange(&code, late.verifier.secret(), &tp.url("/token"))
+        .request_async(&with_proof)
         .await;
     match refused.expect_err("a 61-second-old code is refused") {
         RequestTokenError::ServerResponse(answer) => {
@@ -168,7 +196,7 @@ async fn fapi2_login(db: Db) {
 }
 
 on_both_databases!(
-    a_fapi2_client_logs_in_through_par_with_private_key_jwt_and_pkce_and_gets_ps256_id_tokens,
+    a_fapi2_client_logs_in_through_par_with_private_key_jwt_pkce_and_dpop_and_gets_ps256_id_tokens,
     fapi2_login
 );
 

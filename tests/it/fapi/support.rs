@@ -138,3 +138,55 @@ pub async fn assertion_rp(tp: &TestProvider, client_id: &str) -> crate::provider
         redirect: redirect.to_owned(),
     }
 }
+
+/// A bank's DPoP key (RFC 9449 §4.2): a P-256 key whose public JWK goes in each proof.
+pub struct DpopKey {
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
+    jwk: Value,
+}
+
+impl DpopKey {
+    pub fn new() -> DpopKey {
+        use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .expect("P-256 key");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+            .expect("parses");
+        let point = pair.public_key().as_ref().to_vec();
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        DpopKey { pair, jwk }
+    }
+
+    /// A proof for `POST` to `path` of the provider (`typ: dpop+jwt`, the public key in the
+    /// header), as openid-client or any DPoP library makes it.
+    pub fn proof(&self, tp: &TestProvider, path: &str) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        let header = serde_json::json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk});
+        let claims = serde_json::json!({
+            "jti": mykey_connect::domain::secret::random_b64(16),
+            "htm": "POST",
+            "htu": tp.url(path),
+            "iat": tp.clock.unix(),
+        });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self
+            .pair
+            .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
+            .expect("signs");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+}
