@@ -7,7 +7,7 @@ mod cli;
 mod dpop;
 pub mod flow;
 mod negative;
-mod node_rp;
+pub mod node_rp;
 mod nodes;
 mod ops;
 mod rotation;

@@ -19,13 +19,13 @@ use super::support::{web_client, Db, TestProvider};
 
 /// The folder with `rp.mjs` and openid-client installed from npm (once per test run, into
 /// the target folder; nothing of it is committed).
-pub(super) fn node_rp() -> &'static Path {
+pub fn node_rp() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rp-node");
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rp-node");
         std::fs::create_dir_all(&dir).expect("rp-node folder");
-        for file in ["package.json", "rp.mjs", "dpop.mjs"] {
+        for file in ["package.json", "rp.mjs", "dpop.mjs", "fapi2.mjs"] {
             std::fs::copy(source.join(file), dir.join(file)).expect("copy the RP");
         }
         if !dir.join("node_modules/openid-client/package.json").exists() {
