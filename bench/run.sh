@@ -20,7 +20,8 @@
 # BENCH_POSTGRES_URL (admin URL, postgres://postgres@127.0.0.1:5432/postgres), BENCH_SCHED
 # (the command prefix giving server and load generator priority: "chrt -r 1", or "nice -n -10"
 # where real-time scheduling is refused; empty for none), BENCH_KEEP=1 keeps the temp folder,
-# BENCH_BUILD=0 uses the release binaries in target/ as they are (no cargo build). All traffic stays on loopback.
+# BENCH_BUILD=0 uses the release binaries in target/ as they are (no cargo build), BENCH_BIN
+# another mykey-connect binary (e.g. a copy of an earlier build, to profile before and after). All traffic stays on loopback.
 #
 # Profiling instead of the table: BENCH_PROFILE=perf (sampled, `perf record` on the server
 # during the scenarios) or BENCH_PROFILE=callgrind (instruction counts; the server runs under
@@ -114,7 +115,7 @@ if [[ ${BENCH_BUILD:-1} != 0 ]]; then
   cargo build --release --bins --manifest-path "$ROOT/Cargo.toml"
   cargo build --release --manifest-path "$ROOT/bench/loadgen/Cargo.toml" --target-dir "$ROOT/target"
 fi
-BIN=$ROOT/target/release/mykey-connect
+BIN=${BENCH_BIN:-$ROOT/target/release/mykey-connect}
 TESTKIT=$ROOT/target/release/mykey-testkit
 LOADGEN=$ROOT/target/release/mykey-loadgen
 

@@ -8,7 +8,8 @@
 #
 # Knobs: BENCH_SOAK_MINUTES (30), BENCH_SOAK_FRACTION (0.5), BENCH_SOAK_SCENARIO (S5, the SSO
 # code flow: a write transaction and a signature per flow), BENCH_CONNECTIONS (32),
-# BENCH_SCHED (as in bench/run.sh), BENCH_KEEP=1 keeps the temp folder.
+# BENCH_SCHED, BENCH_BUILD=0 and BENCH_BIN (as in bench/run.sh), BENCH_KEEP=1 keeps the temp
+# folder.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,9 +36,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --bins --manifest-path "$ROOT/Cargo.toml"
-cargo build --release --manifest-path "$ROOT/bench/loadgen/Cargo.toml" --target-dir "$ROOT/target"
-BIN=$ROOT/target/release/mykey-connect
+if [[ ${BENCH_BUILD:-1} != 0 ]]; then
+  cargo build --release --bins --manifest-path "$ROOT/Cargo.toml"
+  cargo build --release --manifest-path "$ROOT/bench/loadgen/Cargo.toml" --target-dir "$ROOT/target"
+fi
+BIN=${BENCH_BIN:-$ROOT/target/release/mykey-connect}
 TESTKIT=$ROOT/target/release/mykey-testkit
 LOADGEN=$ROOT/target/release/mykey-loadgen
 
