@@ -9,14 +9,19 @@
 #
 # Knobs (environment): BENCH_DURATION (s measured per scenario, 10), BENCH_WARMUP (2),
 # BENCH_CONNECTIONS (32), BENCH_LOGIN_CONCURRENCY (16; also the browsers seeded at once in
-# S9), BENCH_SCENARIOS (S1,…,S9), BENCH_CRL_ENTRIES (S8's padded CRL, 1000000),
+# S9), BENCH_SCENARIOS (S1,S2,S3,S4,S5,S5E,S6,S7,S8,S9; S5E is S5 with a second client whose
+# ID tokens are ES256), BENCH_CRL_ENTRIES (S8's padded CRL, 1000000),
 # BENCH_FANOUT_BROWSERS (S9's browser sessions, 1000), BENCH_FANOUT_CLIENTS (S9's clients, 10),
 # BENCH_FANOUT_TIMEOUT (s after the import that S9 waits for logout tokens, 120),
 # BENCH_FANOUT_ALG (the S9 clients' ID token alg, which logout tokens use too: RS256 or ES256),
-# BENCH_TARGETS (node mykey-sqlite mykey-postgres mykey-sqlite-unpinned),
+# BENCH_TARGETS (node mykey-sqlite mykey-postgres mykey-sqlite-unpinned; also
+# mykey-postgres-2nodes: two `serve` processes on one PostgreSQL database, both pinned to
+# CPU 0 with one worker each, S5/S5E alternating per request between them),
 # BENCH_POSTGRES_URL (admin URL, postgres://postgres@127.0.0.1:5432/postgres), BENCH_SCHED
 # (the command prefix giving server and load generator priority: "chrt -r 1", or "nice -n -10"
-# where real-time scheduling is refused; empty for none), BENCH_KEEP=1 keeps the temp folder. All traffic stays on loopback.
+# where real-time scheduling is refused; empty for none), BENCH_KEEP=1 keeps the temp folder,
+# BENCH_BUILD=0 uses the release binaries in target/ as they are (no cargo build), BENCH_BIN
+# another mykey-connect binary (e.g. a copy of an earlier build, to profile before and after). All traffic stays on loopback.
 #
 # Profiling instead of the table: BENCH_PROFILE=perf (sampled, `perf record` on the server
 # during the scenarios) or BENCH_PROFILE=callgrind (instruction counts; the server runs under
@@ -29,7 +34,7 @@ DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 LOGINS=${BENCH_LOGIN_CONCURRENCY:-16}
-SCENARIOS=${BENCH_SCENARIOS:-S1,S2,S3,S4,S5,S6,S7,S8,S9}
+SCENARIOS=${BENCH_SCENARIOS:-S1,S2,S3,S4,S5,S5E,S6,S7,S8,S9}
 SCENARIOS=$(tr -d ' ' <<<"${SCENARIOS^^}")
 # S1–S7 are the load generator's `run`; S8 and S9 are separate steps (revocation_scenarios).
 LOAD_SCENARIOS=$(tr ',' '\n' <<<"$SCENARIOS" | grep -vx -e S8 -e S9 | paste -sd, - || true)
@@ -56,12 +61,18 @@ REDIRECT_URI=http://127.0.0.1:9/callback
 WORK=$(mktemp -d /tmp/mykey-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
 SERVER_PID=
+SERVER2_PID=
 LOADGEN_PID=
 PG_DB=
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
 stop_server() {
+  if [[ -n $SERVER2_PID ]]; then
+    kill "$SERVER2_PID" 2>/dev/null || true
+    wait "$SERVER2_PID" 2>/dev/null || true
+    SERVER2_PID=
+  fi
   if [[ -n $SERVER_PID ]]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -99,10 +110,12 @@ wait_ready() {
 }
 
 # --- build -----------------------------------------------------------------------------------
-log "building release binaries"
-cargo build --release --bins --manifest-path "$ROOT/Cargo.toml"
-cargo build --release --manifest-path "$ROOT/bench/loadgen/Cargo.toml" --target-dir "$ROOT/target"
-BIN=$ROOT/target/release/mykey-connect
+if [[ ${BENCH_BUILD:-1} != 0 ]]; then
+  log "building release binaries"
+  cargo build --release --bins --manifest-path "$ROOT/Cargo.toml"
+  cargo build --release --manifest-path "$ROOT/bench/loadgen/Cargo.toml" --target-dir "$ROOT/target"
+fi
+BIN=${BENCH_BIN:-$ROOT/target/release/mykey-connect}
 TESTKIT=$ROOT/target/release/mykey-testkit
 LOADGEN=$ROOT/target/release/mykey-loadgen
 
@@ -146,11 +159,14 @@ sign_speed=$("${SCHED[@]}" taskset -c 1 "$LOADGEN" sign-speed --card "$WORK/card
 # --- one target ------------------------------------------------------------------------------
 # pinned: the server gets CPU 0 and one worker, the load generator CPU 1.
 run_loadgen() {
-  local target=$1 server=$2 pinned=$3 base=$4 client=$5
+  local target=$1 server=$2 pinned=$3 base=$4 client=$5 alt_base=${6:-}
   local pin=("${SCHED[@]}")
   [[ $pinned == yes ]] && pin+=(taskset -c 1)
   local extra=()
+  [[ -n $alt_base ]] && extra+=(--alt-base-url "$alt_base")
   [[ $server == mykey ]] && extra+=(--card "$WORK/card.json")
+  # S5E: the second client of the target, with ES256 ID tokens.
+  [[ -f ${client%.json}-es256.json ]] && extra+=(--es256-client-file "${client%.json}-es256.json")
   [[ -n $MAX_OPS ]] && extra+=(--max-ops "$MAX_OPS")
   "$LOADGEN" rss --pid "$SERVER_PID" --target "$target" --phase idle --out "$RESULTS" >/dev/null
   [[ -n $LOAD_SCENARIOS ]] || return 0
@@ -226,7 +242,7 @@ revocation_scenarios() {
 }
 
 run_mykey() {
-  local target=$1 db=$2 pinned=$3
+  local target=$1 db=$2 pinned=$3 nodes=${4:-1}
   local port; port=$(free_port)
   local base=http://127.0.0.1:$port
   local url
@@ -255,11 +271,26 @@ run_mykey() {
   "${pin[@]}" "$BIN" serve >"$WORK/$target.log" 2>&1 &
   SERVER_PID=$!
   wait_ready "$base/healthz"
+  local alt_base=
+  if ((nodes > 1)); then
+    # A second node of the same deployment (same issuer, database and keys) on the same core.
+    local port2; port2=$(free_port)
+    alt_base=http://127.0.0.1:$port2
+    MYKEY_LISTEN=127.0.0.1:$port2 "${pin[@]}" "$BIN" serve >"$WORK/$target-2.log" 2>&1 &
+    SERVER2_PID=$!
+    local deadline=$((SECONDS + 60))
+    until curl -sf -o /dev/null "$alt_base/healthz"; do
+      ((SECONDS < deadline)) || { echo "second node not ready" >&2; exit 1; }
+      sleep 0.1
+    done
+  fi
   "$BIN" client add --name "Benchmark site" --redirect-uri "$REDIRECT_URI" --json \
     >"$WORK/$target-client.json"
+  "$BIN" client add --name "Benchmark site (ES256)" --redirect-uri "$REDIRECT_URI" \
+    --id-token-alg ES256 --json >"$WORK/$target-client-es256.json"
   # Start-up (key generation, migrations) is not what a scenario costs.
   [[ $PROFILE == callgrind ]] && callgrind_control --zero "$SERVER_PID" >/dev/null
-  run_loadgen "$target" mykey "$pinned" "$base" "$WORK/$target-client.json"
+  run_loadgen "$target" mykey "$pinned" "$base" "$WORK/$target-client.json" "$alt_base"
   revocation_scenarios "$target" "$pinned" "$base"
   stop_server
   drop_pg
@@ -290,10 +321,17 @@ run_node() {
     "$WORK/node/"
   (cd "$WORK/node" && npm install --no-audit --no-fund --no-package-lock --silent >/dev/null)
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/node/key.pem" 2>/dev/null
-  printf '{"client_id":"bench","client_secret":"%s","redirect_uri":"%s"}\n' \
-    "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" "$REDIRECT_URI" >"$WORK/node/client.json"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/node/ec-key.pem" 2>/dev/null
+  local id
+  for id in bench bench-es256; do
+    printf '{"client_id":"%s","client_secret":"%s","redirect_uri":"%s"}\n' "$id" \
+      "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" "$REDIRECT_URI" >"$WORK/node/$id.json"
+  done
+  mv "$WORK/node/bench.json" "$WORK/node/client.json"
+  mv "$WORK/node/bench-es256.json" "$WORK/node/client-es256.json"
   NODE_ENV=production NODE_OIDC_ISSUER=$base NODE_OIDC_PORT=$port \
     NODE_OIDC_KEY=$WORK/node/key.pem NODE_OIDC_CLIENT=$WORK/node/client.json \
+    NODE_OIDC_EC_KEY=$WORK/node/ec-key.pem NODE_OIDC_CLIENT_ES256=$WORK/node/client-es256.json \
     "${SCHED[@]}" taskset -c 0 node "$WORK/node/server.mjs" >"$WORK/$target.log" 2>&1 &
   SERVER_PID=$!
   wait_ready "$base/.well-known/openid-configuration"
@@ -313,6 +351,7 @@ for target in $TARGETS; do
       ;;
     mykey-sqlite) run_mykey mykey-sqlite sqlite yes ;;
     mykey-postgres) run_mykey mykey-postgres postgres yes ;;
+    mykey-postgres-2nodes) run_mykey mykey-postgres-2nodes postgres yes 2 ;;
     mykey-sqlite-unpinned) run_mykey mykey-sqlite-unpinned sqlite no ;;
     *) echo "unknown target $target" >&2; exit 1 ;;
   esac

@@ -5,7 +5,8 @@
 //
 // Environment: NODE_OIDC_ISSUER (http://127.0.0.1:PORT), NODE_OIDC_PORT, NODE_OIDC_KEY (PEM
 // PKCS#8 RSA-2048 private key file), NODE_OIDC_CLIENT (JSON file with client_id,
-// client_secret, redirect_uri).
+// client_secret, redirect_uri), NODE_OIDC_EC_KEY (PEM PKCS#8 P-256 private key file) and
+// NODE_OIDC_CLIENT_ES256 (a second client, same format, whose ID tokens are ES256: S5E).
 import { createHmac, createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
@@ -20,21 +21,30 @@ const env = (name) => {
 const issuer = env('NODE_OIDC_ISSUER');
 const port = Number(env('NODE_OIDC_PORT'));
 const client = JSON.parse(readFileSync(env('NODE_OIDC_CLIENT'), 'utf8'));
+const es256Client = JSON.parse(readFileSync(env('NODE_OIDC_CLIENT_ES256'), 'utf8'));
 const jwk = createPrivateKey(readFileSync(env('NODE_OIDC_KEY'))).export({ format: 'jwk' });
+const ecJwk = createPrivateKey(readFileSync(env('NODE_OIDC_EC_KEY'))).export({ format: 'jwk' });
 const pairwiseKey = randomBytes(32);
 
+const clientMetadata = (c, alg) => ({
+  client_id: c.client_id,
+  client_secret: c.client_secret,
+  redirect_uris: [c.redirect_uri],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  subject_type: 'pairwise',
+  id_token_signed_response_alg: alg,
+});
+
 const provider = new Provider(issuer, {
-  clients: [{
-    client_id: client.client_id,
-    client_secret: client.client_secret,
-    redirect_uris: [client.redirect_uri],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    subject_type: 'pairwise',
-    id_token_signed_response_alg: 'RS256',
-  }],
-  jwks: { keys: [{ ...jwk, alg: 'RS256', use: 'sig', kid: 'bench-rsa' }] },
+  clients: [clientMetadata(client, 'RS256'), clientMetadata(es256Client, 'ES256')],
+  jwks: {
+    keys: [
+      { ...jwk, alg: 'RS256', use: 'sig', kid: 'bench-rsa' },
+      { ...ecJwk, alg: 'ES256', use: 'sig', kid: 'bench-ec' },
+    ],
+  },
   // mykey-connect requires PKCE S256 of every client.
   pkce: { required: () => true },
   features: {

@@ -18,6 +18,9 @@ pub struct Window {
     pub measure: Duration,
     /// Stop once this many operations completed inside the window.
     pub max_ops: Option<u64>,
+    /// Operations per second all workers together start at most (a soak at part of the peak);
+    /// unpaced (as fast as answers come) without it.
+    pub rate: Option<f64>,
 }
 
 /// A request or flow that takes longer than this is an error (and its connection is dropped).
@@ -45,16 +48,21 @@ pub async fn run(
     let end = measure_from + window.measure;
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(workers.len());
+    // Each worker starts one operation every `n / rate` seconds.
+    let pace = window
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(workers.len() as f64 / r));
     for worker in workers {
         let (shared, done) = (shared.clone(), done.clone());
         tasks.push(tokio::spawn(work(
             worker,
             shared,
             scenario,
-            measure_from,
-            end,
+            (measure_from, end),
             done,
             window.max_ops,
+            pace,
         )));
     }
     let cpu = tokio::spawn(async move {
@@ -106,13 +114,19 @@ async fn work(
     mut worker: Worker,
     shared: Arc<Shared>,
     scenario: Scenario,
-    measure_from: Instant,
-    end: Instant,
+    (measure_from, end): (Instant, Instant),
     done: Arc<AtomicU64>,
     max_ops: Option<u64>,
+    pace: Option<Duration>,
 ) -> Tally {
     let mut tally = Tally::default();
+    let mut slot = Instant::now();
     loop {
+        if let Some(pace) = pace {
+            sleep_until(slot).await;
+            // A late operation does not make the next ones come in a burst.
+            slot = (slot + pace).max(Instant::now());
+        }
         let t0 = Instant::now();
         if t0 >= end || max_ops.is_some_and(|m| done.load(Ordering::Relaxed) >= m) {
             return tally;

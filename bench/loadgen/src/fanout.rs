@@ -211,6 +211,7 @@ pub async fn run(plan: FanoutPlan) -> anyhow::Result<FanoutResult> {
     let site = Arc::new(Site {
         endpoints,
         client: clients.remove(0),
+        es256_client: None,
         login: Login::Card(card),
     });
     let mut errors = Tally::default();

@@ -59,6 +59,8 @@ pub enum Login {
 pub struct Site {
     pub endpoints: Endpoints,
     pub client: RpClient,
+    /// A second client of the same site with ES256 ID tokens (S5E), when given.
+    pub es256_client: Option<RpClient>,
     pub login: Login,
 }
 
@@ -257,6 +259,27 @@ pub async fn sso_with_consent(
     }
     let code = oidc::code_from_redirect(&r, client, &pending.state)?;
     oidc::redeem(conn, endpoints, client, &code, &pending.verifier).await
+}
+
+/// The first code flow to another `client` in the logged-in browser `jar`: single sign-on
+/// after consent on mykey-connect, or node-oidc-provider's consent interaction.
+pub async fn sso_first_time(
+    conn: &mut Conn,
+    site: &Site,
+    client: &RpClient,
+    jar: &mut Jar,
+) -> anyhow::Result<Tokens> {
+    if matches!(site.login, Login::Card(_)) {
+        return sso_with_consent(conn, &site.endpoints, client, jar).await;
+    }
+    let Login::Dev { account } = &site.login else {
+        unreachable!("the card login is handled above")
+    };
+    let pending = oidc::authorization_request(&site.endpoints, client, &[]);
+    let first = browse(conn, jar, Method::GET, &pending.path, Body::Empty).await?;
+    let back = dev_login(conn, jar, first, site, account).await?;
+    let code = oidc::code_from_redirect(&back, client, &pending.state)?;
+    oidc::redeem(conn, &site.endpoints, client, &code, &pending.verifier).await
 }
 
 /// node-oidc-provider's devInteractions: follow `/interaction/…` and `/auth/…` redirects,

@@ -35,6 +35,14 @@ fn json_part(part: &str, what: &str) -> anyhow::Result<Value> {
     Ok(value)
 }
 
+/// The `alg` of a JWS's protected header, unverified.
+pub fn header_alg(jwt: &str) -> anyhow::Result<String> {
+    json_part(parts(jwt)?[0], "header")?["alg"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the header has no alg"))
+}
+
 /// The payload of a JWT, unverified (the client trusts its own token endpoint's answer).
 pub fn claims(jwt: &str) -> anyhow::Result<Value> {
     json_part(parts(jwt)?[1], "payload")

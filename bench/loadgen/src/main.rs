@@ -53,11 +53,18 @@ enum Command {
         /// The server's base URL (loopback), e.g. http://127.0.0.1:8080.
         #[arg(long)]
         base_url: String,
+        /// A second node of the same deployment: S5 and S5E send every other request there
+        /// (round-robin per request, the code redeemed at the node that did not issue it).
+        #[arg(long)]
+        alt_base_url: Option<String>,
         #[arg(long, value_enum)]
         server: Server,
         /// JSON with client_id and client_secret (`mykey-connect client add --json`).
         #[arg(long)]
         client_file: PathBuf,
+        /// A second client with ES256 ID tokens, for S5E (same JSON, same redirect URI).
+        #[arg(long)]
+        es256_client_file: Option<PathBuf>,
         #[arg(long, default_value = "http://127.0.0.1:9/callback")]
         redirect_uri: String,
         /// CARD file of the software card (mykey).
@@ -67,6 +74,7 @@ enum Command {
         #[arg(long, default_value = "resident-1")]
         account: String,
         /// Comma-separated, e.g. S1,S2,S5.
+        /// S5E needs --es256-client-file.
         #[arg(long, default_value = "S1,S2,S3,S4,S5,S6,S7")]
         scenarios: String,
         /// Seconds measured per scenario.
@@ -78,6 +86,10 @@ enum Command {
         /// Stop a scenario early after this many completed operations.
         #[arg(long)]
         max_ops: Option<u64>,
+        /// Start at most this many operations per second (all connections together): a soak
+        /// at part of the peak (bench/soak.sh). Unpaced without it.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Keep-alive connections (S1–S5, S7).
         #[arg(long, default_value_t = 32)]
         connections: usize,
@@ -226,8 +238,10 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run {
             base_url,
+            alt_base_url,
             server,
             client_file,
+            es256_client_file,
             redirect_uri,
             card,
             account,
@@ -235,6 +249,7 @@ fn main() -> anyhow::Result<()> {
             duration,
             warmup,
             max_ops,
+            rate,
             connections,
             login_concurrency,
             server_pid,
@@ -254,13 +269,18 @@ fn main() -> anyhow::Result<()> {
             };
             let plan = run::Plan {
                 addr: socket_addr(&base_url)?,
+                alt_addr: alt_base_url.as_deref().map(socket_addr).transpose()?,
                 client: run::read_client(&client_file, &redirect_uri)?,
+                es256_client: es256_client_file
+                    .map(|f| run::read_client(&f, &redirect_uri))
+                    .transpose()?,
                 login,
                 scenarios,
                 window: driver::Window {
                     warmup: Duration::from_secs_f64(warmup),
                     measure: Duration::from_secs_f64(duration),
                     max_ops,
+                    rate,
                 },
                 connections: connections.max(1),
                 login_concurrency: login_concurrency.max(1),

@@ -17,6 +17,7 @@ fn goal(scenario: &str) -> Option<f64> {
         "S1" | "S2" => Some(60_000.0),
         "S3" => Some(30_000.0),
         "S5" => Some(2_600.0),
+        "S5E" => Some(10_000.0),
         "S6" => Some(1_200.0),
         _ => None,
     }
@@ -75,6 +76,9 @@ fn title(target: &str) -> String {
         "mykey-sqlite" => "mykey SQLite (pinned)".to_owned(),
         "mykey-postgres" => "mykey PostgreSQL (pinned)".to_owned(),
         "mykey-sqlite-unpinned" => "mykey SQLite (unpinned)".to_owned(),
+        "mykey-postgres-2nodes" => {
+            "mykey PostgreSQL, 2 nodes round-robin (both pinned to one core)".to_owned()
+        }
         other => other.to_owned(),
     }
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 
 use crate::driver::{self, Window};
-use crate::flows::{log_in, Login, Site};
+use crate::flows::{log_in, sso_first_time, Login, Site};
 use crate::http::{Conn, Jar};
+use crate::jwt;
 use crate::oidc::{self, RpClient, Tokens};
 use crate::scenarios::{Scenario, Shared, Worker};
 use crate::stats::{Cpu, Record, ScenarioResult};
@@ -18,7 +19,10 @@ use crate::stats::{Cpu, Record, ScenarioResult};
 /// Everything `run` was asked for.
 pub struct Plan {
     pub addr: SocketAddr,
+    /// A second node of the same deployment (S5/S5E alternate between the two).
+    pub alt_addr: Option<SocketAddr>,
     pub client: RpClient,
+    pub es256_client: Option<RpClient>,
     pub login: Login,
     pub scenarios: Vec<Scenario>,
     pub window: Window,
@@ -75,10 +79,29 @@ async fn seed(addr: SocketAddr, n: usize, site: &Site, seed: &mut Seed) -> anyho
     Ok(())
 }
 
+/// S5E's client meets the seeded browser once (consent), and its ID tokens must be ES256.
+async fn first_es256_flow(addr: SocketAddr, site: &Site, jar: &mut Jar) -> anyhow::Result<()> {
+    let client = site
+        .es256_client
+        .as_ref()
+        .context("S5E needs --es256-client-file")?;
+    let mut conn = Conn::new(addr, None);
+    let tokens = sso_first_time(&mut conn, site, client, jar)
+        .await
+        .context("S5E: the first flow of the ES256 client")?;
+    let alg = jwt::header_alg(tokens.id_token.as_deref().unwrap_or_default())?;
+    if alg != "ES256" {
+        bail!("S5E: the ES256 client's ID token is signed with {alg}");
+    }
+    Ok(())
+}
+
 pub async fn run(plan: Plan) -> anyhow::Result<bool> {
     let Plan {
         addr,
+        alt_addr,
         client,
+        es256_client,
         login,
         scenarios,
         window,
@@ -96,6 +119,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<bool> {
     let site = Arc::new(Site {
         endpoints,
         client,
+        es256_client,
         login,
     });
     let mut seeded = Seed {
@@ -106,6 +130,9 @@ pub async fn run(plan: Plan) -> anyhow::Result<bool> {
     for &scenario in &scenarios {
         if scenario.needs_tokens() {
             seed(addr, connections, &site, &mut seeded).await?;
+        }
+        if scenario == Scenario::SsoCodeFlowEs256 {
+            first_es256_flow(addr, &site, &mut seeded.jar).await?;
         }
         let shared = Arc::new(Shared::new(
             addr,
@@ -129,6 +156,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<bool> {
         let workers = (0..n)
             .map(|i| Worker {
                 conn: Conn::new(addr, None),
+                alt: alt_addr.map(|a| Conn::new(a, None)),
                 token: token(i),
             })
             .collect();

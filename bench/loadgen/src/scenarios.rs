@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{anyhow, bail};
 use hyper::header;
 
 use crate::flows::{log_in, Site};
@@ -18,17 +18,20 @@ pub enum Scenario {
     Introspection,
     Userinfo,
     SsoCodeFlow,
+    /// S5 with a client whose `id_token_signed_response_alg` is ES256.
+    SsoCodeFlowEs256,
     FullLogin,
     Refresh,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Discovery,
         Scenario::Jwks,
         Scenario::Introspection,
         Scenario::Userinfo,
         Scenario::SsoCodeFlow,
+        Scenario::SsoCodeFlowEs256,
         Scenario::FullLogin,
         Scenario::Refresh,
     ];
@@ -40,6 +43,7 @@ impl Scenario {
             Scenario::Introspection => "S3",
             Scenario::Userinfo => "S4",
             Scenario::SsoCodeFlow => "S5",
+            Scenario::SsoCodeFlowEs256 => "S5E",
             Scenario::FullLogin => "S6",
             Scenario::Refresh => "S7",
         }
@@ -58,6 +62,7 @@ impl Scenario {
             Scenario::Introspection => "introspection",
             Scenario::Userinfo => "userinfo",
             Scenario::SsoCodeFlow => "SSO code flow (authorize with session → code → token, PKCE)",
+            Scenario::SsoCodeFlowEs256 => "SSO code flow as S5, the client with ES256 ID tokens",
             Scenario::FullLogin => "full login incl. card signature (dev login + consent on node)",
             Scenario::Refresh => "refresh",
         }
@@ -65,7 +70,7 @@ impl Scenario {
 
     pub fn unit(self) -> &'static str {
         match self {
-            Scenario::SsoCodeFlow => "flows/s",
+            Scenario::SsoCodeFlow | Scenario::SsoCodeFlowEs256 => "flows/s",
             Scenario::FullLogin => "logins/s",
             _ => "req/s",
         }
@@ -78,6 +83,7 @@ impl Scenario {
             Scenario::Introspection
                 | Scenario::Userinfo
                 | Scenario::SsoCodeFlow
+                | Scenario::SsoCodeFlowEs256
                 | Scenario::Refresh
         )
     }
@@ -133,6 +139,9 @@ pub fn resident_ip(n: u32) -> Option<Ipv4Addr> {
 /// One connection and the token it uses (access token for S3/S4, refresh token for S7).
 pub struct Worker {
     pub conn: Conn,
+    /// A connection to a second node of the same deployment (two nodes behind one address):
+    /// the SSO flows alternate between the two per request, as a round-robin balancer does.
+    pub alt: Option<Conn>,
     pub token: String,
 }
 
@@ -169,7 +178,15 @@ impl Worker {
                     bail!("userinfo answered {}: {}", r.status, r.excerpt());
                 }
             }
-            Scenario::SsoCodeFlow => {
+            Scenario::SsoCodeFlow | Scenario::SsoCodeFlowEs256 => {
+                let c = match scenario {
+                    Scenario::SsoCodeFlowEs256 => s
+                        .site
+                        .es256_client
+                        .as_ref()
+                        .ok_or_else(|| anyhow!("S5E needs --es256-client-file"))?,
+                    _ => c,
+                };
                 let pending = oidc::authorization_request(e, c, &[]);
                 let r = self
                     .conn
@@ -179,6 +196,11 @@ impl Worker {
                     )
                     .await?;
                 let code = oidc::code_from_redirect(&r, c, &pending.state)?;
+                // With two nodes: the code from one is redeemed at the other, and the next
+                // flow starts where this one ended.
+                if let Some(alt) = self.alt.as_mut() {
+                    std::mem::swap(&mut self.conn, alt);
+                }
                 oidc::redeem(&mut self.conn, e, c, &code, &pending.verifier).await?;
             }
             Scenario::FullLogin => {
@@ -203,12 +225,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scenarios_are_named_s1_to_s7_in_either_case() {
+    fn scenarios_are_named_s1_to_s7_and_s5e_in_either_case() {
         assert_eq!(Scenario::parse("s5"), Some(Scenario::SsoCodeFlow));
+        assert_eq!(Scenario::parse("s5e"), Some(Scenario::SsoCodeFlowEs256));
         assert_eq!(Scenario::parse("S7"), Some(Scenario::Refresh));
         assert_eq!(Scenario::parse("S8"), None);
         let ids: Vec<&str> = Scenario::ALL.iter().map(|s| s.id()).collect();
-        assert_eq!(ids, ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]);
+        assert_eq!(ids, ["S1", "S2", "S3", "S4", "S5", "S5E", "S6", "S7"]);
     }
 
     #[test]

@@ -278,6 +278,12 @@ impl TestProvider {
         CardFile::load(path).expect("card file")
     }
 
+    /// Stops this process's HTTP server only (its address is free again); the database, keys,
+    /// CA and settings stay for other processes of the same deployment.
+    pub async fn stop_listening(&self) {
+        self.handle.stop(true).await;
+    }
+
     pub async fn stop(self) {
         self.handle.stop(true).await;
     }
