@@ -57,6 +57,9 @@ pub struct ClientArgs {
     /// RFC 8935 endpoint receiving Security Event Tokens when verified facts change.
     #[arg(long)]
     pub security_event_uri: Option<String>,
+    /// Allow the client credentials grant (scope `ssf`) to manage a Shared Signals stream.
+    #[arg(long)]
+    pub allow_shared_signals: Option<bool>,
     #[arg(long)]
     pub enabled: Option<bool>,
 }
@@ -91,6 +94,9 @@ impl ClientArgs {
         set(&mut spec.tos_uri, &self.tos_uri);
         set(&mut spec.policy_uri, &self.policy_uri);
         set(&mut spec.security_event_uri, &self.security_event_uri);
+        if self.allow_shared_signals.is_some() {
+            spec.allow_shared_signals = self.allow_shared_signals;
+        }
         if let Some(path) = &self.jwks_file {
             spec.jwks = Some(std::fs::read_to_string(path).map_err(|e| CliError::read(path, e))?);
         }

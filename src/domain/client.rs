@@ -84,6 +84,8 @@ pub struct Client {
     pub allow_verified_claims: bool,
     /// RFC 8935 push endpoint for Security Event Tokens (facts changed).
     pub security_event_uri: Option<String>,
+    /// May obtain an `ssf` access token (client credentials) and manage a Shared Signals stream.
+    pub allow_shared_signals: bool,
     pub enabled: bool,
 }
 

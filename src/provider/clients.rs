@@ -105,6 +105,9 @@ pub struct ClientSpec {
     /// RFC 8935 endpoint for Security Event Tokens when verified facts change.
     #[serde(default)]
     pub security_event_uri: Option<String>,
+    /// May use the client credentials grant (scope `ssf`) to manage a Shared Signals stream.
+    #[serde(default)]
+    pub allow_shared_signals: Option<bool>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -270,6 +273,7 @@ pub fn build_client(
         policy_uri: clean(&spec.policy_uri),
         allow_verified_claims: spec.allow_verified_claims.unwrap_or(false),
         security_event_uri,
+        allow_shared_signals: spec.allow_shared_signals.unwrap_or(false),
         enabled: spec.enabled.unwrap_or(true),
     })
 }
@@ -280,7 +284,7 @@ fn clean(v: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn is_https_or_loopback(uri: &str) -> bool {
+pub(crate) fn is_https_or_loopback(uri: &str) -> bool {
     match url::Url::parse(uri) {
         Ok(u) => {
             u.scheme() == "https"
@@ -396,6 +400,7 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         policy_uri: c.policy_uri.clone(),
         allow_verified_claims: Some(c.allow_verified_claims),
         security_event_uri: c.security_event_uri.clone(),
+        allow_shared_signals: Some(c.allow_shared_signals),
         enabled: Some(c.enabled),
     }
 }

@@ -32,6 +32,7 @@ pub struct ClientRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub security_event_uri: Option<String>,
+    pub allow_shared_signals: bool,
 }
 
 impl ClientRow {
@@ -63,6 +64,7 @@ impl ClientRow {
             created_at,
             updated_at,
             security_event_uri: c.security_event_uri.clone(),
+            allow_shared_signals: c.allow_shared_signals,
         }
     }
 
@@ -97,6 +99,7 @@ impl ClientRow {
             policy_uri: self.policy_uri,
             allow_verified_claims: self.allow_verified_claims,
             security_event_uri: self.security_event_uri,
+            allow_shared_signals: self.allow_shared_signals,
             enabled: self.enabled,
         })
     }

@@ -24,6 +24,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         security_event_uri -> Nullable<Text>,
+        allow_shared_signals -> Bool,
     }
 }
 
@@ -317,6 +318,24 @@ diesel::table! {
         status -> Text,
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<BigInt>,
+        stream_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ssf_streams (id) {
+        id -> Text,
+        client_id -> Text,
+        delivery_method -> Text,
+        endpoint_url -> Nullable<Text>,
+        authorization_header -> Nullable<Text>,
+        events_requested -> Text,
+        events_delivered -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -469,6 +488,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     linkages,
     terminations,
     outbox,
+    ssf_streams,
     leases,
     verifications,
     fact_releases,

@@ -35,6 +35,7 @@ pub fn spec_from(f: &ClientForm, enabled: bool) -> ClientSpec {
         policy_uri: opt(&f.policy_uri),
         allow_verified_claims: Some(f.allow_verified_claims.is_some()),
         security_event_uri: opt(&f.security_event_uri),
+        allow_shared_signals: Some(f.allow_shared_signals.is_some()),
         enabled: Some(enabled),
     }
 }
@@ -56,6 +57,7 @@ pub fn form_of(c: &Client) -> ClientForm {
         tos_uri: s.tos_uri.unwrap_or_default(),
         policy_uri: s.policy_uri.unwrap_or_default(),
         security_event_uri: s.security_event_uri.unwrap_or_default(),
+        allow_shared_signals: c.allow_shared_signals.then(|| "on".to_owned()),
         csrf: None,
     }
 }

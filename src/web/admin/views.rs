@@ -128,6 +128,8 @@ pub struct ClientForm {
     #[serde(default)]
     pub security_event_uri: String,
     #[serde(default)]
+    pub allow_shared_signals: Option<String>,
+    #[serde(default)]
     pub csrf: Option<String>,
 }
 

@@ -89,6 +89,7 @@ fn schemas() -> Value {
             "id_token_alg": { "type": ["string", "null"], "enum": ["RS256", "ES256", null] },
             "logo_uri": nullable("string"), "tos_uri": nullable("string"), "policy_uri": nullable("string"),
             "allow_verified_claims": nullable("boolean"), "security_event_uri": nullable("string"),
+            "allow_shared_signals": nullable("boolean"),
             "enabled": nullable("boolean") } },
         "Client": { "type": "object", "required": ["client_id", "issuer", "discovery_url", "sector", "spec"], "properties": {
             "client_id": s("string"), "issuer": s("string"), "discovery_url": s("string"), "sector": s("string"),
