@@ -21,6 +21,7 @@ pub mod revocation;
 pub mod rotation;
 pub mod secrets;
 pub mod sessions;
+pub mod ssf;
 
 use std::sync::Arc;
 

@@ -48,6 +48,7 @@ mod packaging;
 mod provider;
 mod revocation;
 mod softcard;
+mod ssf;
 mod store;
 mod testkit;
 mod upgrade;

@@ -1,0 +1,234 @@
+//! Stream management as a receiver uses it: the transmitter configuration, a stream created,
+//! read, changed and deleted, each receiver confined to its own stream, and the verification
+//! event.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::support::{
+    client_credentials, ssf_site, validate_set, PushEndpoint, CREDENTIAL_CHANGE, POLL, PUSH,
+    SESSION_REVOKED, VERIFICATION,
+};
+use crate::provider::support::{web_client, Db, TestProvider};
+
+async fn configuration_and_stream_lifecycle(db: Db) {
+    let tp = TestProvider::start(db).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let config = &a.rx.config;
+    assert_eq!(config["issuer"], tp.issuer);
+    assert_eq!(config["jwks_uri"], tp.url("/jwks.json"));
+    assert_eq!(config["delivery_methods_supported"], json!([PUSH, POLL]));
+    assert_eq!(config["default_subjects"], "ALL");
+    assert_eq!(config["spec_version"], "1_0");
+    assert_eq!(
+        config["authorization_schemes"],
+        json!([{ "spec_urn": "urn:ietf:rfc:6749" }])
+    );
+    let discovery: serde_json::Value = reqwest::get(tp.url("/.well-known/openid-configuration"))
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert!(discovery["grant_types_supported"]
+        .as_array()
+        .expect("grants")
+        .contains(&json!("client_credentials")));
+
+    let endpoint = PushEndpoint::start();
+    let stream = a
+        .rx
+        .create_stream(
+            json!({ "method": PUSH, "endpoint_url": endpoint.url, "authorization_header": "Bearer rx" }),
+            &[SESSION_REVOKED, "https://example.com/not-an-event"],
+        )
+        .await;
+    let id = stream["stream_id"].as_str().expect("id").to_owned();
+    assert_eq!(stream["aud"], a.rx.client_id);
+    assert_eq!(stream["iss"], tp.issuer);
+    assert_eq!(stream["delivery"]["endpoint_url"], endpoint.url);
+    assert_eq!(stream["events_delivered"], json!([SESSION_REVOKED]));
+    assert!(
+        stream["delivery"].get("authorization_header").is_none(),
+        "the receiver's credential is not echoed"
+    );
+
+    let conf = a.rx.endpoint("configuration_endpoint");
+    let (status, again) =
+        a.rx.call(
+            Method::POST,
+            &conf,
+            Some(json!({ "delivery": { "method": POLL } })),
+        )
+        .await;
+    assert_eq!(status, 409, "one stream per receiver: {again}");
+
+    let (status, read) =
+        a.rx.call(Method::GET, &format!("{conf}?stream_id={id}"), None)
+            .await;
+    assert_eq!((status, &read["stream_id"]), (200, &json!(id)));
+    let (_, all) = a.rx.call(Method::GET, &conf, None).await;
+    assert_eq!(all.as_array().map(Vec::len), Some(1));
+
+    let (status, patched) = a
+        .rx
+        .call(
+            Method::PATCH,
+            &conf,
+            Some(json!({ "stream_id": id, "events_requested": [SESSION_REVOKED, CREDENTIAL_CHANGE] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        patched["events_delivered"],
+        json!([SESSION_REVOKED, CREDENTIAL_CHANGE])
+    );
+    assert_eq!(
+        patched["delivery"]["endpoint_url"], endpoint.url,
+        "PATCH keeps what it does not name"
+    );
+    let (status, replaced) = a
+        .rx
+        .call(
+            Method::PUT,
+            &conf,
+            Some(json!({ "stream_id": id, "delivery": { "method": POLL }, "events_requested": [CREDENTIAL_CHANGE] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["delivery"]["method"], POLL);
+    assert_eq!(
+        replaced["delivery"]["endpoint_url"],
+        tp.url(&format!("/ssf/poll/{id}"))
+    );
+
+    let status_url = a.rx.endpoint("status_endpoint");
+    let (status, paused) =
+        a.rx.call(
+            Method::POST,
+            &status_url,
+            Some(json!({ "stream_id": id, "status": "paused", "reason": "maintenance" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&paused["status"], &paused["reason"]),
+        (&json!("paused"), &json!("maintenance"))
+    );
+    let (_, read) =
+        a.rx.call(Method::GET, &format!("{status_url}?stream_id={id}"), None)
+            .await;
+    assert_eq!(read["status"], "paused");
+    let (status, _) =
+        a.rx.call(
+            Method::POST,
+            &status_url,
+            Some(json!({ "stream_id": id, "status": "sleeping" })),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    let (status, _) =
+        a.rx.call(Method::DELETE, &format!("{conf}?stream_id={id}"), None)
+            .await;
+    assert_eq!(status, 204);
+    let (status, _) =
+        a.rx.call(Method::GET, &format!("{conf}?stream_id={id}"), None)
+            .await;
+    assert_eq!(status, 404);
+    tp.stop().await;
+}
+
+on_both_databases!(
+    a_receiver_creates_reads_changes_pauses_and_deletes_its_stream,
+    configuration_and_stream_lifecycle
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_cannot_see_or_touch_another_receivers_stream() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let b = ssf_site(&tp, "Shop B", "localhost:9").await;
+    let stream =
+        a.rx.create_stream(json!({ "method": POLL }), &[SESSION_REVOKED])
+            .await;
+    let id = stream["stream_id"].as_str().expect("id");
+    let conf = a.rx.endpoint("configuration_endpoint");
+    let url = format!("{conf}?stream_id={id}");
+    for (method, url, body) in [
+        (Method::GET, url.clone(), None),
+        (Method::DELETE, url.clone(), None),
+        (
+            Method::PATCH,
+            conf.clone(),
+            Some(json!({ "stream_id": id, "events_requested": [] })),
+        ),
+        (
+            Method::POST,
+            a.rx.endpoint("verification_endpoint"),
+            Some(json!({ "stream_id": id })),
+        ),
+        (
+            Method::POST,
+            stream["delivery"]["endpoint_url"]
+                .as_str()
+                .expect("poll")
+                .to_owned(),
+            Some(json!({ "maxEvents": 10 })),
+        ),
+    ] {
+        let (status, body) = b.rx.call(method.clone(), &url, body).await;
+        assert_eq!(status, 404, "{method} {url}: {body}");
+    }
+    let (_, listed) = b.rx.call(Method::GET, &conf, None).await;
+    assert_eq!(listed, json!([]), "B sees no stream of A");
+    let (status, _) = a.rx.call(Method::GET, &url, None).await;
+    assert_eq!(status, 200, "A's stream is untouched");
+
+    // No token, a forged one, an ID-token-shaped one: 401 with a Bearer challenge.
+    let response = reqwest::get(&url).await.expect("get");
+    assert_eq!(response.status(), 401);
+    assert!(response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer")));
+    let (status, _) = a.rx.call_as("e30.e30.e30", Method::GET, &url, None).await;
+    assert_eq!(status, 401);
+
+    // A client not allowed to use Shared Signals gets no token.
+    let (id_c, secret_c) = tp.register(web_client("Clinic C", "127.0.0.1:11")).await;
+    let (status, error) = client_credentials(&tp.issuer, &id_c, &secret_c).await;
+    assert_eq!(
+        (status, &error["error"]),
+        (400, &json!("unauthorized_client"))
+    );
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_event_arrives_with_the_receivers_state() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let endpoint = PushEndpoint::start();
+    let stream =
+        a.rx.create_stream(json!({ "method": PUSH, "endpoint_url": endpoint.url }), &[])
+            .await;
+    let id = stream["stream_id"].as_str().expect("id");
+    let (status, _) =
+        a.rx.call(
+            Method::POST,
+            &a.rx.endpoint("verification_endpoint"),
+            Some(json!({ "stream_id": id, "state": "VGhpcyBpcyBh" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let pushes = endpoint.wait_for(1, Duration::from_secs(10)).await;
+    let claims = validate_set(&tp.issuer, &a.rx.client_id, &pushes[0].set).await;
+    assert_eq!(claims["sub_id"], json!({ "format": "opaque", "id": id }));
+    assert_eq!(claims["events"][VERIFICATION]["state"], "VGhpcyBpcyBh");
+    assert_eq!(pushes[0].authorization, None);
+    tp.stop().await;
+}
