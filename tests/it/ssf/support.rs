@@ -148,16 +148,15 @@ pub struct SsfSite {
 /// Registers a site allowed to use Shared Signals (redirect URI `http://{host}/callback`) and
 /// gets its `ssf` token.
 pub async fn ssf_site(tp: &TestProvider, name: &str, host: &str) -> SsfSite {
+    let receiver = Receiver::start();
     let mut spec = web_client(name, host);
     spec.allow_shared_signals = Some(true);
+    spec.backchannel_logout_uri = Some(receiver.url.clone());
     let (id, secret) = tp.register(spec).await;
     let rp = Rp::discover(tp, &id, &secret, &format!("http://{host}/callback")).await;
     let rx = ReceiverClient::connect(&tp.issuer, &id, &secret).await;
     SsfSite {
-        site: Site {
-            rp,
-            receiver: Receiver::start(),
-        },
+        site: Site { rp, receiver },
         rx,
     }
 }
