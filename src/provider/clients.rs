@@ -362,6 +362,10 @@ pub async fn remove(
                 }
             }
             store::outbox::enqueue_all(c, &rows)?;
+            // Its Shared Signals stream goes with it, and the events still waiting on it.
+            if let Some(stream) = store::ssf::of_client(c, id)? {
+                store::ssf::delete(c, &stream.id)?;
+            }
             store::clients::delete(c, id)?;
             crate::audit::record(c, &event, now)?;
             Ok(rows.len())

@@ -232,3 +232,50 @@ async fn a_verification_event_arrives_with_the_receivers_state() {
     assert_eq!(pushes[0].authorization, None);
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_stream_holds_its_events_until_enabled_and_a_disabled_one_drops_them() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let endpoint = PushEndpoint::start();
+    let stream =
+        a.rx.create_stream(json!({ "method": PUSH, "endpoint_url": endpoint.url }), &[])
+            .await;
+    let id = stream["stream_id"].as_str().expect("id");
+    let status_url = a.rx.endpoint("status_endpoint");
+    let set_status = |status: &'static str| {
+        let (rx, url) = (&a.rx, status_url.clone());
+        let body = json!({ "stream_id": id, "status": status });
+        async move { rx.call(Method::POST, &url, Some(body)).await.0 }
+    };
+    let verify = |state: &'static str| {
+        let (rx, url) = (&a.rx, a.rx.endpoint("verification_endpoint"));
+        let body = json!({ "stream_id": id, "state": state });
+        async move { rx.call(Method::POST, &url, Some(body)).await.0 }
+    };
+    assert_eq!(set_status("paused").await, 200);
+    assert_eq!(verify("held").await, 204);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(endpoint.attempts(), 0, "a paused stream sends nothing");
+    assert_eq!(set_status("enabled").await, 200);
+    let pushes = endpoint.wait_for(1, Duration::from_secs(10)).await;
+    let claims = validate_set(&tp.issuer, &a.rx.client_id, &pushes[0].set).await;
+    assert_eq!(claims["events"][VERIFICATION]["state"], "held");
+
+    assert_eq!(set_status("paused").await, 200);
+    assert_eq!(verify("dropped").await, 204);
+    assert_eq!(set_status("disabled").await, 200);
+    assert_eq!(
+        verify("refused").await,
+        409,
+        "a disabled stream takes no events"
+    );
+    assert_eq!(set_status("enabled").await, 200);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        endpoint.attempts(),
+        1,
+        "what was held when disabled is gone"
+    );
+    tp.stop().await;
+}
