@@ -41,7 +41,7 @@ mod architecture;
 mod backup;
 mod browser;
 mod helper;
-mod identity;
+pub mod identity;
 mod jose;
 mod operator;
 mod packaging;

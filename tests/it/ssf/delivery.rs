@@ -271,3 +271,80 @@ async fn a_provider_killed_in_the_middle_of_a_push_delivers_the_event_after_rest
     let _ = restarted.wait();
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_signature_certificate_reaches_a_site_with_a_stream_as_credential_change_on_it() {
+    use crate::identity::support::{decide, hard_card, verify_login};
+    let mut tp = TestProvider::start(Db::Sqlite).await;
+    // A site that also registered the older security_event_uri: with a stream, the stream is
+    // where it hears the change.
+    let legacy = crate::revocation::support::Receiver::start();
+    let mut spec = crate::provider::support::web_client("Bank", "127.0.0.1:9");
+    spec.allow_verified_claims = Some(true);
+    spec.allow_shared_signals = Some(true);
+    spec.security_event_uri = Some(legacy.url.clone());
+    let (id, secret) = tp.register(spec).await;
+    let rp =
+        crate::provider::rp::Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let rx = super::support::ReceiverClient::connect(&tp.issuer, &id, &secret).await;
+    let stream = rx
+        .create_stream(json!({ "method": POLL }), &[CREDENTIAL_CHANGE])
+        .await;
+
+    let card = hard_card(&mut tp);
+    let browser = Browser::new();
+    let pending = rp.authorize_scoped(&["name", "address"], &[]);
+    let (_, consent) = verify_login(&tp, &browser, &pending, &card).await;
+    let (_, code) = decide(&tp, &browser, &consent, "approve").await;
+    let tokens = rp.exchange(&code.expect("code"), pending.verifier).await;
+    let sub = rp
+        .verify_id_token(&tokens, &pending.nonce)
+        .subject()
+        .as_str()
+        .to_owned();
+
+    let serial = tp.card(&card).serial_hex(Purpose::Sign).expect("serial");
+    let now = tp.clock.now();
+    tp.ca
+        .revoke(&serial, RevocationReason::AffiliationChanged, now)
+        .expect("revoke");
+    let crl = tp
+        .ca
+        .crl(Purpose::Sign, now, now + time::Duration::days(1))
+        .expect("crl");
+    let report =
+        mykey_connect::provider::revocation::import_crl(&tp.provider, crl.as_slice(), "test")
+            .await
+            .expect("import");
+    assert_eq!((report.facts_changed, report.security_events), (1, 1));
+
+    let got = rx
+        .poll(
+            &stream,
+            json!({ "returnImmediately": false, "maxEvents": 5 }),
+        )
+        .await;
+    let sets = got["sets"].as_object().expect("sets");
+    assert_eq!(sets.len(), 1, "{got}");
+    let set = sets.values().next().and_then(|s| s.as_str()).expect("set");
+    let claims = validate_set(&tp.issuer, &id, set).await;
+    assert_eq!(
+        claims["sub_id"],
+        json!({ "format": "iss_sub", "iss": tp.issuer, "sub": sub })
+    );
+    let event = &claims["events"][CREDENTIAL_CHANGE];
+    assert_eq!(
+        (
+            event["credential_type"].as_str(),
+            event["change_type"].as_str()
+        ),
+        (Some("x509"), Some("revoke"))
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        *legacy.attempts.lock().expect("lock"),
+        0,
+        "not also at the legacy endpoint"
+    );
+    tp.stop().await;
+}
