@@ -17,7 +17,8 @@ pub struct StreamRow {
     pub delivery_method: String,
     /// The receiver's push endpoint; `None` for poll (the transmitter's endpoint is derived).
     pub endpoint_url: Option<String>,
-    /// Sent as `Authorization` with each push (a credential of the receiver: never logged).
+    /// Sent as `Authorization` with each push: the receiver's credential, sealed under the
+    /// key-encryption key with the stream id as associated data; never logged.
     pub authorization_header: Option<String>,
     /// JSON arrays of event-type URIs.
     pub events_requested: String,

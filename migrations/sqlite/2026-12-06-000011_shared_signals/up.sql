@@ -2,7 +2,7 @@
 -- lets a transmitter limit a receiver to one). Its Security Event Tokens go through the outbox
 -- (stream_id set): pushed ones are delivered and retried like logout tokens, polled ones wait
 -- with status 'poll' until the receiver acknowledges them (RFC 8936 §2.4), held ones wait for a
--- paused stream to be enabled again.
+-- paused stream to be enabled again. A push authorization header is stored sealed.
 ALTER TABLE clients ADD COLUMN allow_shared_signals BOOLEAN NOT NULL DEFAULT 0;
 CREATE TABLE ssf_streams (
     id TEXT PRIMARY KEY NOT NULL,

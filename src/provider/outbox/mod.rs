@@ -314,8 +314,10 @@ async fn push_ssf(
         .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
         .header(reqwest::header::ACCEPT, "application/json")
         .body(token);
-    if let Some(auth) = &stream.authorization_header {
-        request = request.header(reqwest::header::AUTHORIZATION, auth.as_str());
+    let auth = super::ssf::push_authorization(p, &stream)
+        .map_err(|e| ProviderError::Internal(e.to_string()))?;
+    if let Some(auth) = auth {
+        request = request.header(reqwest::header::AUTHORIZATION, auth);
     }
     let response = request.send().await.map_err(|e| {
         if e.is_timeout() {

@@ -181,12 +181,25 @@ fn delivery_of(
 }
 
 /// Applies the receiver-supplied members of `req` to `row`; with `replace`, absent ones reset.
-fn apply(row: &mut StreamRow, req: &StreamRequest, replace: bool) -> Result<(), SsfError> {
+/// The push authorization header is the receiver's credential: sealed under the
+/// key-encryption key (bound to the stream id), opened only to push.
+fn apply(
+    p: &Provider,
+    row: &mut StreamRow,
+    req: &StreamRequest,
+    replace: bool,
+) -> Result<(), SsfError> {
     if req.delivery.is_some() || replace {
         let (method, url, auth) = delivery_of(req.delivery.as_ref())?;
         row.delivery_method = method.to_owned();
         row.endpoint_url = url;
-        row.authorization_header = auth;
+        row.authorization_header = auth
+            .map(|h| {
+                p.kek
+                    .seal(&row.id, h.as_bytes(), &aws_lc_rs::rand::SystemRandom::new())
+                    .map_err(|e| SsfError::Internal(e.to_string()))
+            })
+            .transpose()?;
     }
     if req.events_requested.is_some() || replace {
         let requested = req.events_requested.clone().unwrap_or_default();
@@ -230,7 +243,7 @@ pub async fn create(p: &Provider, client: &Client, req: StreamRequest) -> Result
         created_at: now,
         updated_at: now,
     };
-    apply(&mut row, &req, true)?;
+    apply(p, &mut row, &req, true)?;
     let insert = row.clone();
     let created =
         p.db.write(move |c| {
@@ -271,7 +284,7 @@ pub async fn update(
         .clone()
         .ok_or_else(|| SsfError::BadRequest("stream_id is missing".into()))?;
     let mut row = own(p, client, &id).await?;
-    apply(&mut row, &req, replace)?;
+    apply(p, &mut row, &req, replace)?;
     row.updated_at = p.clock.unix();
     let write = row.clone();
     p.db.write(move |c| store::ssf::update(c, &write)).await?;
@@ -341,4 +354,18 @@ pub async fn verify(p: &Provider, client: &Client, req: VerifyRequest) -> Result
         .await?;
     p.deliveries.notify_one();
     Ok(())
+}
+
+/// The `Authorization` header value a push stream sends, opened.
+pub fn push_authorization(p: &Provider, s: &StreamRow) -> Result<Option<String>, SsfError> {
+    let Some(sealed) = &s.authorization_header else {
+        return Ok(None);
+    };
+    let opened = p
+        .kek
+        .open(&s.id, sealed)
+        .map_err(|e| SsfError::Internal(e.to_string()))?;
+    String::from_utf8(opened.as_bytes().to_vec())
+        .map(Some)
+        .map_err(|e| SsfError::Internal(e.to_string()))
 }

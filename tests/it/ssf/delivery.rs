@@ -46,6 +46,20 @@ async fn crl_import_pushes_session_revoked(db: Db) {
     eprintln!("session-revoked pushed {elapsed:?} after the CRL import began");
 
     assert_eq!(pushes[0].authorization.as_deref(), Some("Bearer for-a"));
+    let client_id = a.rx.client_id.clone();
+    let stored = tp
+        .provider
+        .db
+        .read(move |c| mykey_connect::store::ssf::of_client(c, &client_id))
+        .await
+        .expect("db")
+        .expect("stream");
+    assert!(
+        stored
+            .authorization_header
+            .is_some_and(|h| h.starts_with("v1.") && !h.contains("for-a")),
+        "the receiver's credential is stored sealed"
+    );
     let claims = validate_set(&tp.issuer, &a.rx.client_id, &pushes[0].set).await;
     assert_eq!(
         claims["sub_id"],
