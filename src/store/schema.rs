@@ -334,6 +334,7 @@ diesel::table! {
         description -> Nullable<Text>,
         status -> Text,
         status_reason -> Nullable<Text>,
+        verification_requested_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
     }

@@ -27,6 +27,8 @@ pub struct StreamRow {
     /// `enabled`, `paused` or `disabled` (SSF §8.1.2).
     pub status: String,
     pub status_reason: Option<String>,
+    /// When the receiver last asked for a verification event (SSF §8.1.4.2 rate limit).
+    pub verification_requested_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -15,6 +15,7 @@ CREATE TABLE ssf_streams (
     description TEXT,
     status TEXT NOT NULL,
     status_reason TEXT,
+    verification_requested_at BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

@@ -31,6 +31,9 @@ pub const POLL_PATH: &str = "/ssf/poll";
 pub const ENABLED: &str = "enabled";
 pub const PAUSED: &str = "paused";
 pub const DISABLED: &str = "disabled";
+/// Seconds a receiver waits between verification requests (SSF §8.1.1
+/// `min_verification_interval`); sooner is 429.
+pub const MIN_VERIFICATION_INTERVAL: i64 = 10;
 
 /// Why a stream management request is refused, with the status SSF §8.1 names.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,9 @@ pub enum SsfError {
     /// 409: the receiver already has its stream (one per receiver).
     #[error("{0}")]
     Conflict(&'static str),
+    /// 429: a verification asked for sooner than `min_verification_interval` allows.
+    #[error("verification was asked for less than {MIN_VERIFICATION_INTERVAL} s ago")]
+    TooSoon { retry_after: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -131,6 +137,7 @@ pub fn stream_json(p: &Provider, s: &StreamRow) -> Value {
         "events_supported": events::SUPPORTED,
         "events_requested": requested,
         "events_delivered": s.delivered(),
+        "min_verification_interval": MIN_VERIFICATION_INTERVAL,
     });
     if let Some(d) = &s.description {
         v["description"] = json!(d);
@@ -240,6 +247,7 @@ pub async fn create(p: &Provider, client: &Client, req: StreamRequest) -> Result
         description: None,
         status: ENABLED.into(),
         status_reason: None,
+        verification_requested_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -342,7 +350,8 @@ pub async fn set_status(
     Ok(status_json(&row))
 }
 
-/// SSF §8.1.4.2: queues a verification event carrying the receiver's `state`.
+/// SSF §8.1.4.2: queues a verification event carrying the receiver's `state`, at most once per
+/// `min_verification_interval`.
 pub async fn verify(p: &Provider, client: &Client, req: VerifyRequest) -> Result<(), SsfError> {
     let row = own(p, client, &req.stream_id).await?;
     if row.status == DISABLED {
@@ -350,8 +359,27 @@ pub async fn verify(p: &Provider, client: &Client, req: VerifyRequest) -> Result
     }
     let now = p.clock.unix();
     let state = req.state;
-    p.db.write(move |c| events::verification(c, &row, state.as_deref(), now))
+    // Checked and recorded in one write transaction, so two requests at once do not both pass.
+    let last =
+        p.db.write(move |c| {
+            let Some(mut row) = store::ssf::get(c, &row.id)? else {
+                return Ok(None);
+            };
+            let last = row.verification_requested_at;
+            if last.is_some_and(|t| now - t < MIN_VERIFICATION_INTERVAL) {
+                return Ok(last);
+            }
+            row.verification_requested_at = Some(now);
+            store::ssf::update(c, &row)?;
+            events::verification(c, &row, state.as_deref(), now)?;
+            Ok(None)
+        })
         .await?;
+    if let Some(t) = last {
+        return Err(SsfError::TooSoon {
+            retry_after: MIN_VERIFICATION_INTERVAL - (now - t),
+        });
+    }
     p.deliveries.notify_one();
     Ok(())
 }

@@ -14,6 +14,7 @@ pub(super) fn status(e: &SsfError) -> StatusCode {
         SsfError::Forbidden(_) => StatusCode::FORBIDDEN,
         SsfError::NotFound => StatusCode::NOT_FOUND,
         SsfError::Conflict(_) => StatusCode::CONFLICT,
+        SsfError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
         SsfError::Store(s) if s.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         SsfError::Store(_) | SsfError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -27,6 +28,7 @@ pub(super) fn response(e: &SsfError) -> HttpResponse {
         SsfError::Forbidden(_) => "insufficient_scope",
         SsfError::NotFound => "not_found",
         SsfError::Conflict(_) => "conflict",
+        SsfError::TooSoon { .. } => "too_many_requests",
         SsfError::Store(_) | SsfError::Internal(_) => {
             tracing::error!(error = %e, "shared signals endpoint failed");
             return HttpResponse::build(status)
@@ -38,6 +40,11 @@ pub(super) fn response(e: &SsfError) -> HttpResponse {
     let mut r = HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "error": code, "error_description": description }));
+    if let &SsfError::TooSoon { retry_after } = e {
+        if let Ok(v) = header::HeaderValue::from_str(&retry_after.max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         let challenge = format!(
             "Bearer realm=\"mykey-connect\", scope=\"ssf\", error=\"{code}\", error_description=\"{}\"",

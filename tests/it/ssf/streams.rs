@@ -50,6 +50,7 @@ async fn configuration_and_stream_lifecycle(db: Db) {
     assert_eq!(stream["iss"], tp.issuer);
     assert_eq!(stream["delivery"]["endpoint_url"], endpoint.url);
     assert_eq!(stream["events_delivered"], json!([SESSION_REVOKED]));
+    assert_eq!(stream["min_verification_interval"], 10);
     assert!(
         stream["delivery"].get("authorization_header").is_none(),
         "the receiver's credential is not echoed"
@@ -263,6 +264,12 @@ async fn a_paused_stream_holds_its_events_until_enabled_and_a_disabled_one_drops
     assert_eq!(claims["events"][VERIFICATION]["state"], "held");
 
     assert_eq!(set_status("paused").await, 200);
+    assert_eq!(
+        verify("too soon").await,
+        429,
+        "at most one verification per min_verification_interval"
+    );
+    tp.clock.advance(Duration::from_secs(10));
     assert_eq!(verify("dropped").await, 204);
     assert_eq!(set_status("disabled").await, 200);
     assert_eq!(
