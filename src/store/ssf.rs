@@ -79,23 +79,36 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(ssf_streams::table.find(id)).execute(conn)
 }
 
-/// Releases the held events of a stream enabled again: pushed from `now`, or ready to poll.
-pub fn release_held(conn: &mut DbConn, stream: &StreamRow, now: i64) -> QueryResult<usize> {
-    let held = outbox::table
-        .filter(outbox::stream_id.eq(&stream.id))
-        .filter(outbox::status.eq(HELD));
-    let status = if stream.delivery_method == "poll" {
-        POLL
-    } else {
-        PENDING
+/// Puts the waiting events of a stream where its status and delivery method say (SSF §8.1.2):
+/// held while paused; pushed from `now` or waiting for a poll while enabled; gone when
+/// disabled. Rows being pushed right now (claimed) finish their attempt.
+pub fn settle(conn: &mut DbConn, stream: &StreamRow, now: i64) -> QueryResult<usize> {
+    let waiting = [PENDING, POLL, HELD];
+    let of_stream = || {
+        outbox::table
+            .filter(outbox::stream_id.eq(&stream.id))
+            .filter(outbox::kind.eq(SSF_EVENT))
     };
-    diesel::update(held)
-        .set((
-            outbox::status.eq(status),
-            outbox::next_attempt_at.eq(now),
-            outbox::target_uri.eq(stream.endpoint_url.clone().unwrap_or_default()),
-        ))
-        .execute(conn)
+    match stream.status.as_str() {
+        "disabled" => {
+            diesel::delete(of_stream().filter(outbox::status.eq_any(waiting))).execute(conn)
+        }
+        "paused" => diesel::update(of_stream().filter(outbox::status.eq_any([PENDING, POLL])))
+            .set(outbox::status.eq(HELD))
+            .execute(conn),
+        _ if stream.delivery_method == "poll" => {
+            diesel::update(of_stream().filter(outbox::status.eq_any([PENDING, HELD])))
+                .set(outbox::status.eq(POLL))
+                .execute(conn)
+        }
+        _ => diesel::update(of_stream().filter(outbox::status.eq_any([POLL, HELD])))
+            .set((
+                outbox::status.eq(PENDING),
+                outbox::next_attempt_at.eq(now),
+                outbox::target_uri.eq(stream.endpoint_url.clone().unwrap_or_default()),
+            ))
+            .execute(conn),
+    }
 }
 
 /// Up to `limit` events waiting for a poll, oldest first.
@@ -147,15 +160,5 @@ pub fn reject(conn: &mut DbConn, stream_id: &str, jti: &str, reason: &str) -> Qu
         outbox::status.eq(super::outbox::DEAD),
         outbox::last_error.eq(reason),
     ))
-    .execute(conn)
-}
-
-/// A disabled stream keeps nothing back (SSF §8.1.2).
-pub fn drop_held(conn: &mut DbConn, stream_id: &str) -> QueryResult<usize> {
-    diesel::delete(
-        outbox::table
-            .filter(outbox::stream_id.eq(stream_id))
-            .filter(outbox::status.eq(HELD)),
-    )
     .execute(conn)
 }

@@ -293,9 +293,16 @@ pub async fn update(
         .ok_or_else(|| SsfError::BadRequest("stream_id is missing".into()))?;
     let mut row = own(p, client, &id).await?;
     apply(p, &mut row, &req, replace)?;
-    row.updated_at = p.clock.unix();
+    let now = p.clock.unix();
+    row.updated_at = now;
     let write = row.clone();
-    p.db.write(move |c| store::ssf::update(c, &write)).await?;
+    // A changed delivery method moves what waits: pushed events become polled ones and back.
+    p.db.write(move |c| {
+        store::ssf::update(c, &write)?;
+        store::ssf::settle(c, &write, now)
+    })
+    .await?;
+    p.deliveries.notify_one();
     Ok(stream_json(p, &row))
 }
 
@@ -339,11 +346,7 @@ pub async fn set_status(
     let write = row.clone();
     p.db.write(move |c| {
         store::ssf::update(c, &write)?;
-        match write.status.as_str() {
-            ENABLED => store::ssf::release_held(c, &write, now),
-            DISABLED => store::ssf::drop_held(c, &write.id),
-            _ => Ok(0),
-        }
+        store::ssf::settle(c, &write, now)
     })
     .await?;
     p.deliveries.notify_one();

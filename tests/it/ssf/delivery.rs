@@ -362,3 +362,48 @@ async fn a_revoked_signature_certificate_reaches_a_site_with_a_stream_as_credent
     );
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_a_push_endpoint_could_not_take_are_polled_after_the_receiver_switches_to_poll() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let endpoint = PushEndpoint::start();
+    endpoint.set_mode(DOWN);
+    let stream =
+        a.rx.create_stream(json!({ "method": PUSH, "endpoint_url": endpoint.url }), &[])
+            .await;
+    let id = stream["stream_id"].clone();
+    let (status, _) =
+        a.rx.call(
+            Method::POST,
+            &a.rx.endpoint("verification_endpoint"),
+            Some(json!({ "stream_id": id, "state": "waiting" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while outbox_row(&tp, &a.rx.client_id).await.1.is_none() {
+        assert!(Instant::now() < deadline, "the failed push is recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, polled) =
+        a.rx.call(
+            Method::PATCH,
+            &a.rx.endpoint("configuration_endpoint"),
+            Some(json!({ "stream_id": id, "delivery": { "method": POLL } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{polled}");
+    let got =
+        a.rx.poll(&polled, json!({ "returnImmediately": true }))
+            .await;
+    let sets = got["sets"].as_object().expect("sets");
+    assert_eq!(sets.len(), 1, "{got}");
+    let set = sets.values().next().and_then(|s| s.as_str()).expect("set");
+    let claims = validate_set(&tp.issuer, &a.rx.client_id, set).await;
+    assert_eq!(
+        claims["events"][super::support::VERIFICATION]["state"],
+        "waiting"
+    );
+    tp.stop().await;
+}
