@@ -17,6 +17,7 @@ use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT, SSF_EV
 use crate::store::sessions::ClientSessionRow;
 use crate::store::{self, DbConn};
 
+mod push;
 mod token;
 
 pub use token::{logout_token, removed_client_event, BACKCHANNEL_LOGOUT_EVENT};
@@ -227,7 +228,7 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), DeliveryE
         .await
         .map_err(ProviderError::from)?;
     if row.kind == SSF_EVENT {
-        return push_ssf(p, row, client).await;
+        return push::push_ssf(p, row, client).await;
     }
     let security_event = row.kind == SECURITY_EVENT;
     // A logout owed by a client removed since carries what its token needs.
@@ -280,66 +281,4 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), DeliveryE
     } else {
         Err(DeliveryError::Status(response.status().as_u16()))
     }
-}
-
-/// RFC 8935 §2: pushes a stream's Security Event Token to the endpoint the stream names now,
-/// with its `Authorization` header. A 400 with an error (§2.3) is final; anything else but
-/// success is tried again.
-async fn push_ssf(
-    p: &Arc<Provider>,
-    row: &OutboxRow,
-    client: Option<Arc<crate::domain::Client>>,
-) -> Result<(), DeliveryError> {
-    let client = client.ok_or(DeliveryError::ClientGone)?;
-    let stream_id = row.stream_id.clone().unwrap_or_default();
-    let stream =
-        p.db.read(move |c| store::ssf::get(c, &stream_id))
-            .await
-            .map_err(ProviderError::from)?
-            .ok_or(DeliveryError::StreamGone)?;
-    let url = stream
-        .endpoint_url
-        .clone()
-        .ok_or(DeliveryError::StreamGone)?;
-    let token = {
-        let (p, row) = (p.clone(), row.clone());
-        tokio::task::spawn_blocking(move || super::ssf::events::set_token(&p, &row, &client))
-            .await
-            .map_err(|e| ProviderError::Internal(e.to_string()))??
-    };
-    let mut request = p
-        .http
-        .post(&url)
-        .timeout(p.settings.backchannel_timeout)
-        .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(token);
-    let auth = super::ssf::push_authorization(p, &stream)
-        .map_err(|e| ProviderError::Internal(e.to_string()))?;
-    if let Some(auth) = auth {
-        request = request.header(reqwest::header::AUTHORIZATION, auth);
-    }
-    let response = request.send().await.map_err(|e| {
-        if e.is_timeout() {
-            DeliveryError::TimedOut
-        } else if e.is_connect() {
-            DeliveryError::Unreachable
-        } else {
-            DeliveryError::Request(e)
-        }
-    })?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    if status == reqwest::StatusCode::BAD_REQUEST {
-        // RFC 8935 §2.4: {"err": code, "description": text}; kept short in the dead letter.
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        if let Some(err) = body["err"].as_str() {
-            let description = body["description"].as_str().unwrap_or_default();
-            let reason: String = format!("{err}: {description}").chars().take(200).collect();
-            return Err(DeliveryError::Rejected(reason));
-        }
-    }
-    Err(DeliveryError::Status(status.as_u16()))
 }
