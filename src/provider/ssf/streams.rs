@@ -127,6 +127,8 @@ pub async fn create(p: &Provider, client: &Client, req: StreamRequest) -> Result
                 return Ok(false);
             }
             store::ssf::insert(c, &insert)?;
+            let (client, id, status) = (&insert.client_id, &insert.id, &insert.status);
+            crate::audit::hooks::stream_changed(c, client, id, "created", status, now)?;
             Ok(true)
         })
         .await?;
@@ -167,7 +169,9 @@ pub async fn update(
     // A changed delivery method moves what waits: pushed events become polled ones and back.
     p.db.write(move |c| {
         store::ssf::update(c, &write)?;
-        store::ssf::settle(c, &write, now)
+        store::ssf::settle(c, &write, now)?;
+        let (client, id, status) = (&write.client_id, &write.id, &write.status);
+        crate::audit::hooks::stream_changed(c, client, id, "updated", status, now)
     })
     .await?;
     p.deliveries.notify_one();
@@ -177,7 +181,12 @@ pub async fn update(
 /// SSF §8.1.1.5: the stream and its waiting events are gone.
 pub async fn delete(p: &Provider, client: &Client, id: &str) -> Result<(), SsfError> {
     let row = own(p, client, id).await?;
-    p.db.write(move |c| store::ssf::delete(c, &row.id)).await?;
+    let now = p.clock.unix();
+    p.db.write(move |c| {
+        store::ssf::delete(c, &row.id)?;
+        crate::audit::hooks::stream_changed(c, &row.client_id, &row.id, "deleted", "", now)
+    })
+    .await?;
     Ok(())
 }
 
@@ -214,7 +223,9 @@ pub async fn set_status(
     let write = row.clone();
     p.db.write(move |c| {
         store::ssf::update(c, &write)?;
-        store::ssf::settle(c, &write, now)
+        store::ssf::settle(c, &write, now)?;
+        let (client, id, status) = (&write.client_id, &write.id, &write.status);
+        crate::audit::hooks::stream_changed(c, client, id, "status", status, now)
     })
     .await?;
     p.deliveries.notify_one();

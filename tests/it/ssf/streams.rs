@@ -139,6 +139,40 @@ async fn configuration_and_stream_lifecycle(db: Db) {
         a.rx.call(Method::GET, &format!("{conf}?stream_id={id}"), None)
             .await;
     assert_eq!(status, 404);
+
+    // Each change is in the audit trail, by the client.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let filter = mykey_connect::store::audit::Filter {
+        kind: Some("ssf.stream_changed".into()),
+        client_id: Some(a.rx.client_id.clone()),
+        ..Default::default()
+    };
+    loop {
+        let f = filter.clone();
+        let rows = tp
+            .provider
+            .db
+            .read(move |c| mykey_connect::store::audit::search(c, &f, 20))
+            .await
+            .expect("audit");
+        let mut actions: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let data: serde_json::Value = serde_json::from_str(&r.data).expect("data");
+                assert!(r.actor.contains(&a.rx.client_id), "{}", r.actor);
+                data["action"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        actions.sort();
+        if actions == ["created", "deleted", "status", "updated", "updated"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stream changes audited: {actions:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tp.stop().await;
 }
 
