@@ -213,13 +213,19 @@ pub fn retry_dead(
     if let Some(id) = id {
         q = q.filter(outbox::id.eq(id));
     }
-    q.set((
-        outbox::status.eq(PENDING),
-        outbox::next_attempt_at.eq(now),
-        outbox::created_at.eq(now),
-        outbox::attempts.eq(0),
-    ))
-    .execute(conn)
+    let retried = q
+        .set((
+            outbox::status.eq(PENDING),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+            outbox::attempts.eq(0),
+        ))
+        .execute(conn)?;
+    // Security Event Tokens of a stream go back where the stream says: polled, held or pushed.
+    if let Some(stream) = super::ssf::of_client(conn, client_id)? {
+        super::ssf::settle(conn, &stream, now)?;
+    }
+    Ok(retried)
 }
 
 /// (client_id, status, count) over the whole outbox.

@@ -407,3 +407,48 @@ async fn events_a_push_endpoint_could_not_take_are_polled_after_the_receiver_swi
     );
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_the_poller_reports_an_error_for_is_dead_lettered_and_polled_again_when_retried() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let stream = a.rx.create_stream(json!({ "method": POLL }), &[]).await;
+    let (status, _) =
+        a.rx.call(
+            Method::POST,
+            &a.rx.endpoint("verification_endpoint"),
+            Some(json!({ "stream_id": stream["stream_id"], "state": "s" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let got =
+        a.rx.poll(&stream, json!({ "returnImmediately": true }))
+            .await;
+    let jti = got["sets"]
+        .as_object()
+        .and_then(|s| s.keys().next().cloned())
+        .expect("one SET");
+    let errs = json!({ "setErrs": { jti.clone(): { "err": "invalid_key", "description": "unknown kid" } },
+                       "returnImmediately": true });
+    let after = a.rx.poll(&stream, errs).await;
+    assert_eq!(after, json!({ "sets": {}, "moreAvailable": false }));
+    assert_eq!(
+        outbox_row(&tp, &a.rx.client_id).await,
+        (
+            "dead".to_owned(),
+            Some("invalid_key: unknown kid".to_owned())
+        )
+    );
+
+    let (id, now) = (a.rx.client_id.clone(), tp.clock.unix());
+    tp.provider
+        .db
+        .write(move |c| mykey_connect::store::outbox::retry_dead(c, &id, None, now))
+        .await
+        .expect("retry");
+    let again =
+        a.rx.poll(&stream, json!({ "returnImmediately": true }))
+            .await;
+    assert!(again["sets"].get(&jti).is_some(), "{again}");
+    tp.stop().await;
+}
