@@ -320,3 +320,48 @@ async fn a_paused_stream_holds_its_events_until_enabled_and_a_disabled_one_drops
     );
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_grants_shared_signals_and_taking_it_back_makes_the_receivers_token_forbidden()
+{
+    use mykey_connect::admin::{clients, Principal};
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let mut spec = web_client("Bank A", "127.0.0.1:9");
+    let (id, secret) = tp.register(spec.clone()).await;
+    let (status, error) = client_credentials(&tp.issuer, &id, &secret).await;
+    assert_eq!(
+        (status, &error["error"]),
+        (400, &json!("unauthorized_client"))
+    );
+
+    spec.allow_shared_signals = Some(true);
+    clients::update(&tp.provider, &Principal::cli(), &id, &spec)
+        .await
+        .expect("granted");
+    let rx = super::support::ReceiverClient::connect(&tp.issuer, &id, &secret).await;
+    let stream = rx.create_stream(json!({ "method": POLL }), &[]).await;
+    let url = format!(
+        "{}?stream_id={}",
+        rx.endpoint("configuration_endpoint"),
+        stream["stream_id"].as_str().expect("id")
+    );
+
+    spec.allow_shared_signals = Some(false);
+    clients::update(&tp.provider, &Principal::cli(), &id, &spec)
+        .await
+        .expect("taken back");
+    let response = rx
+        .http
+        .get(&url)
+        .bearer_auth(&rx.token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 403);
+    assert!(response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("insufficient_scope")));
+    tp.stop().await;
+}
