@@ -452,3 +452,46 @@ async fn a_set_the_poller_reports_an_error_for_is_dead_lettered_and_polled_again
     assert!(again["sets"].get(&jti).is_some(), "{again}");
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_returns_as_soon_as_an_event_arrives() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let stream = a.rx.create_stream(json!({ "method": POLL }), &[]).await;
+    let started = Instant::now();
+    let waiting = {
+        let url = stream["delivery"]["endpoint_url"]
+            .as_str()
+            .expect("poll url")
+            .to_owned();
+        let (http, token) = (a.rx.http.clone(), a.rx.token.clone());
+        tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "returnImmediately": false }))
+                .send()
+                .await
+                .expect("poll");
+            response.json::<serde_json::Value>().await.expect("json")
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "an empty long poll waits");
+    let (status, _) =
+        a.rx.call(
+            Method::POST,
+            &a.rx.endpoint("verification_endpoint"),
+            Some(json!({ "stream_id": stream["stream_id"], "state": "now" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let got = waiting.await.expect("joined");
+    let elapsed = started.elapsed();
+    assert_eq!(got["sets"].as_object().map(|s| s.len()), Some(1), "{got}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "returned after {elapsed:?}"
+    );
+    tp.stop().await;
+}
