@@ -299,3 +299,19 @@ pub async fn validate_set(issuer: &str, client_id: &str, set: &str) -> Value {
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
     claims
 }
+
+/// The status and last error of the client's Security Event Token row in the outbox.
+pub async fn outbox_row(tp: &TestProvider, client_id: &str) -> (String, Option<String>) {
+    let id = client_id.to_owned();
+    let rows = tp
+        .provider
+        .db
+        .read(move |c| mykey_connect::store::outbox::of_client(c, &id, 10))
+        .await
+        .expect("outbox");
+    let row = rows
+        .into_iter()
+        .find(|r| r.kind == "ssf_event")
+        .expect("an ssf row");
+    (row.status, row.last_error)
+}
