@@ -21,7 +21,7 @@ use crate::revocation::termination::{login_at, Site};
 pub const UP: u8 = 0;
 /// Answers 503: the provider must try again.
 pub const DOWN: u8 = 1;
-/// Holds each request for 3 s: a delivery is under way.
+/// Holds each request for 3 s, then refuses it: a delivery is under way, and never lands.
 pub const STALL: u8 = 2;
 /// Answers 400 with an RFC 8935 error.
 pub const REFUSE: u8 = 3;
@@ -74,7 +74,12 @@ impl PushEndpoint {
                         *state.attempts.lock().expect("lock") += 1;
                         match state.mode.load(Ordering::SeqCst) {
                             DOWN => return HttpResponse::ServiceUnavailable().finish(),
-                            STALL => tokio::time::sleep(Duration::from_secs(3)).await,
+                            // A stalled request never counts as delivered, even if the
+                            // sender is gone by the time it ends.
+                            STALL => {
+                                tokio::time::sleep(Duration::from_secs(3)).await;
+                                return HttpResponse::ServiceUnavailable().finish();
+                            }
                             REFUSE => {
                                 return HttpResponse::BadRequest().json(json!({
                                     "err": "invalid_audience",
