@@ -258,3 +258,37 @@ async fn a_paused_stream_holds_its_events_until_enabled_and_a_disabled_one_drops
     );
     tp.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_stream_requests_are_refused_with_400_and_create_nothing() {
+    let tp = TestProvider::start(Db::Sqlite).await;
+    let a = ssf_site(&tp, "Bank A", "127.0.0.1:9").await;
+    let conf = a.rx.endpoint("configuration_endpoint");
+    for body in [
+        json!({ "delivery": { "method": PUSH, "endpoint_url": "http://receiver.example/ssf" } }),
+        json!({ "delivery": { "method": PUSH } }),
+        json!({ "delivery": { "method": POLL, "endpoint_url": "https://receiver.example/poll" } }),
+        json!({ "delivery": { "method": "urn:example:carrier-pigeon" } }),
+        json!({ "delivery": { "method": PUSH, "endpoint_url": "https://r.example/ssf",
+                              "authorization_header": "Bearer x\r\nX-Evil: 1" } }),
+        json!({ "events_requested": "not a list" }),
+    ] {
+        let (status, error) = a.rx.call(Method::POST, &conf, Some(body.clone())).await;
+        assert_eq!(
+            (status, &error["error"]),
+            (400, &json!("invalid_request")),
+            "{body}"
+        );
+    }
+    let (status, _) =
+        a.rx.call(
+            Method::PATCH,
+            &conf,
+            Some(json!({ "events_requested": [] })),
+        )
+        .await;
+    assert_eq!(status, 400, "PATCH names its stream");
+    let (_, all) = a.rx.call(Method::GET, &conf, None).await;
+    assert_eq!(all, json!([]), "nothing was created");
+    tp.stop().await;
+}
