@@ -168,3 +168,18 @@ pub fn linkage_import(c: &mut DbConn, actor: &Actor, data: serde_json::Value, no
         now,
     )
 }
+
+/// A receiver changed its Shared Signals stream (`action`: created, updated, status, deleted).
+pub fn stream_changed(
+    c: &mut DbConn,
+    client: &str,
+    stream_id: &str,
+    action: &str,
+    status: &str,
+    now: i64,
+) -> Q {
+    let event = Event::new(Kind::StreamChanged, Actor::Client(client.to_owned()))
+        .client(client)
+        .data(json!({ "stream_id": stream_id, "action": action, "status": status }));
+    record(c, &event, now)
+}

@@ -68,10 +68,12 @@ pub enum Kind {
     LinkageImported,
     PersonTerminated,
     LogoutDelivery,
+    /// A receiver created, changed, paused or deleted its Shared Signals stream.
+    StreamChanged,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 35] = [
+    pub const ALL: [Kind; 36] = [
         Kind::LoginEnrolled,
         Kind::LoginSucceeded,
         Kind::LoginFailed,
@@ -107,6 +109,7 @@ impl Kind {
         Kind::LinkageImported,
         Kind::PersonTerminated,
         Kind::LogoutDelivery,
+        Kind::StreamChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -146,6 +149,7 @@ impl Kind {
             Kind::LinkageImported => "linkage.imported",
             Kind::PersonTerminated => "person.terminated",
             Kind::LogoutDelivery => "logout.delivery",
+            Kind::StreamChanged => "ssf.stream_changed",
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct ClientArgs {
     /// Refuse token requests without a DPoP proof, so every token is DPoP-bound (RFC 9449).
     #[arg(long)]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Allow the client credentials grant (scope `ssf`) to manage a Shared Signals stream.
+    #[arg(long)]
+    pub allow_shared_signals: Option<bool>,
     #[arg(long)]
     pub enabled: Option<bool>,
 }
@@ -102,6 +105,9 @@ impl ClientArgs {
         set(&mut spec.policy_uri, &self.policy_uri);
         set(&mut spec.security_event_uri, &self.security_event_uri);
         set(&mut spec.profile, &self.profile);
+        if self.allow_shared_signals.is_some() {
+            spec.allow_shared_signals = self.allow_shared_signals;
+        }
         if let Some(path) = &self.jwks_file {
             spec.jwks = Some(std::fs::read_to_string(path).map_err(|e| CliError::read(path, e))?);
         }

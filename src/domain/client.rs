@@ -127,6 +127,8 @@ pub struct Client {
     pub profile: Profile,
     /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
     pub dpop_bound_access_tokens: bool,
+    /// May obtain an `ssf` access token (client credentials) and manage a Shared Signals stream.
+    pub allow_shared_signals: bool,
     pub enabled: bool,
 }
 

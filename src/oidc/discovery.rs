@@ -50,7 +50,7 @@ pub fn metadata(issuer: &str, scopes: &[&str], claims: &[&str], require_par: boo
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         // Exactly the algorithms the keyring holds a signing key for.
         "id_token_signing_alg_values_supported": IdTokenAlg::ALL.map(IdTokenAlg::as_str),

@@ -116,6 +116,9 @@ pub struct ClientSpec {
     /// RFC 9449 §5.2: token requests without a DPoP proof are refused.
     #[serde(default)]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// May use the client credentials grant (scope `ssf`) to manage a Shared Signals stream.
+    #[serde(default)]
+    pub allow_shared_signals: Option<bool>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -315,6 +318,7 @@ pub fn build_client(
             .unwrap_or(false),
         profile,
         dpop_bound_access_tokens: spec.dpop_bound_access_tokens.unwrap_or(false),
+        allow_shared_signals: spec.allow_shared_signals.unwrap_or(false),
         enabled: spec.enabled.unwrap_or(true),
     })
 }
@@ -325,7 +329,7 @@ fn clean(v: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn is_https_or_loopback(uri: &str) -> bool {
+pub(crate) fn is_https_or_loopback(uri: &str) -> bool {
     match url::Url::parse(uri) {
         Ok(u) => {
             u.scheme() == "https"
@@ -403,6 +407,10 @@ pub async fn remove(
                 }
             }
             store::outbox::enqueue_all(c, &rows)?;
+            // Its Shared Signals stream goes with it, and the events still waiting on it.
+            if let Some(stream) = store::ssf::of_client(c, id)? {
+                store::ssf::delete(c, &stream.id)?;
+            }
             store::clients::delete(c, id)?;
             crate::audit::record(c, &event, now)?;
             Ok(rows.len())
@@ -444,6 +452,7 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         require_pushed_authorization_requests: Some(c.require_pushed_authorization_requests),
         profile: Some(c.profile.as_str().to_owned()),
         dpop_bound_access_tokens: Some(c.dpop_bound_access_tokens),
+        allow_shared_signals: Some(c.allow_shared_signals),
         enabled: Some(c.enabled),
     }
 }

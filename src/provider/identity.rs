@@ -130,6 +130,26 @@ pub fn facts_changed(
     store::identity::revoke_of_binding(c, &binding.id, now)?;
     let mut queued = 0;
     for client_id in store::identity::clients_that_received(c, &binding.id)? {
+        let payload = json!({
+            "credential_type": "x509",
+            "change_type": "revoke",
+            "event_timestamp": revoked_at,
+            "x509_serial": binding.serial,
+            "reason_admin": { "en": format!("The signature certificate was revoked ({reason}); the verified facts have changed.") },
+        });
+        // A client with a Shared Signals stream hears it there; others at their legacy
+        // security_event_uri.
+        if let Some(sent) = super::ssf::events::enqueue(
+            c,
+            &client_id,
+            &binding.person_id,
+            CREDENTIAL_CHANGE,
+            payload,
+            now,
+        )? {
+            queued += usize::from(sent);
+            continue;
+        }
         let Some(client) = store::clients::get(c, &client_id)? else {
             continue;
         };

@@ -22,6 +22,7 @@ pub mod revocation;
 pub mod rotation;
 pub mod secrets;
 pub mod sessions;
+pub mod ssf;
 
 use std::sync::Arc;
 

@@ -445,6 +445,13 @@ pub fn terminate_person(
     let (sessions, live) = store::sessions::end_all_of_person(c, person_id, reason, now)?;
     store::grants::revoke_person(c, person_id, now)?;
     super::outbox::enqueue_logouts(c, &live, now)?;
+    super::ssf::events::sessions_revoked(
+        c,
+        &live,
+        "policy",
+        "The card's certificate was revoked.",
+        now,
+    )?;
     let mut clients_of: HashMap<&str, Vec<String>> = HashMap::new();
     for cs in &live {
         clients_of

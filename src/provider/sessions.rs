@@ -95,6 +95,15 @@ pub fn end_in(
     if !ids.is_empty() {
         store::grants::revoke_client_sessions(conn, &ids, now)?;
         super::outbox::enqueue_logouts(conn, &live, now)?;
+        // CAEP session-revoked: a session ended by someone other than the person.
+        let by = match reason {
+            EndReason::Admin => Some(("admin", "An operator ended the session.")),
+            EndReason::Revoked => Some(("policy", "The card's certificate was revoked.")),
+            _ => None,
+        };
+        if let Some((entity, why)) = by {
+            super::ssf::events::sessions_revoked(conn, &live, entity, why, now)?;
+        }
     }
     let clients: Vec<String> = live.iter().map(|s| s.client_id.clone()).collect();
     crate::audit::hooks::session_ended(conn, session_id, reason.as_str(), &clients, now)?;

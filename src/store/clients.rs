@@ -35,6 +35,7 @@ pub struct ClientRow {
     pub profile: String,
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    pub allow_shared_signals: bool,
 }
 
 impl ClientRow {
@@ -69,6 +70,7 @@ impl ClientRow {
             profile: c.profile.as_str().to_owned(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            allow_shared_signals: c.allow_shared_signals,
         }
     }
 
@@ -106,6 +108,7 @@ impl ClientRow {
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             profile: Profile::parse(&self.profile).ok_or_else(|| bad("profile"))?,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            allow_shared_signals: self.allow_shared_signals,
             enabled: self.enabled,
         })
     }

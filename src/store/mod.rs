@@ -38,6 +38,7 @@ pub mod requests;
 pub mod revocation;
 pub mod schema;
 pub mod sessions;
+pub mod ssf;
 pub mod states;
 
 pub use db::{Backend, Db, DbConn, StoreError};

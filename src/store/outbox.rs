@@ -11,10 +11,16 @@ use super::DbConn;
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const DEAD: &str = "dead";
+/// A Security Event Token waiting for its receiver to poll and acknowledge it (RFC 8936).
+pub const POLL: &str = "poll";
+/// A Security Event Token of a paused stream, released when the stream is enabled again.
+pub const HELD: &str = "held";
 
 /// Kinds of deliveries.
 pub const BACKCHANNEL_LOGOUT: &str = "backchannel_logout";
 pub const SECURITY_EVENT: &str = "security_event";
+/// A Security Event Token of a Shared Signals stream (`stream_id` set).
+pub const SSF_EVENT: &str = "ssf_event";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
@@ -37,6 +43,8 @@ pub struct OutboxRow {
     pub status: String,
     pub last_error: Option<String>,
     pub delivered_at: Option<i64>,
+    /// The Shared Signals stream of a Security Event Token (kind `ssf_event`).
+    pub stream_id: Option<String>,
 }
 
 impl OutboxRow {
@@ -67,6 +75,7 @@ impl OutboxRow {
             status: PENDING.to_owned(),
             last_error: None,
             delivered_at: None,
+            stream_id: None,
         }
     }
 }
@@ -80,7 +89,7 @@ pub fn enqueue(conn: &mut DbConn, row: &OutboxRow) -> QueryResult<()> {
 
 /// Queues many rows with multi-row inserts (a fan-out can be ten thousand rows).
 pub fn enqueue_all(conn: &mut DbConn, rows: &[OutboxRow]) -> QueryResult<()> {
-    // 15 columns per row keeps a chunk under SQLite's 32,766 bound parameters.
+    // 16 columns per row keeps a chunk under SQLite's 32,766 bound parameters.
     for chunk in rows.chunks(1000) {
         // Multi-row INSERT is backend-specific SQL in diesel (not in the common subset).
         match conn {
@@ -204,13 +213,19 @@ pub fn retry_dead(
     if let Some(id) = id {
         q = q.filter(outbox::id.eq(id));
     }
-    q.set((
-        outbox::status.eq(PENDING),
-        outbox::next_attempt_at.eq(now),
-        outbox::created_at.eq(now),
-        outbox::attempts.eq(0),
-    ))
-    .execute(conn)
+    let retried = q
+        .set((
+            outbox::status.eq(PENDING),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+            outbox::attempts.eq(0),
+        ))
+        .execute(conn)?;
+    // Security Event Tokens of a stream go back where the stream says: polled, held or pushed.
+    if let Some(stream) = super::ssf::of_client(conn, client_id)? {
+        super::ssf::settle(conn, &stream, now)?;
+    }
+    Ok(retried)
 }
 
 /// (client_id, status, count) over the whole outbox.

@@ -27,6 +27,7 @@ diesel::table! {
         profile -> Text,
         require_pushed_authorization_requests -> Bool,
         dpop_bound_access_tokens -> Bool,
+        allow_shared_signals -> Bool,
     }
 }
 
@@ -341,6 +342,25 @@ diesel::table! {
         status -> Text,
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<BigInt>,
+        stream_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ssf_streams (id) {
+        id -> Text,
+        client_id -> Text,
+        delivery_method -> Text,
+        endpoint_url -> Nullable<Text>,
+        authorization_header -> Nullable<Text>,
+        events_requested -> Text,
+        events_delivered -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        verification_requested_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -495,6 +515,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     linkages,
     terminations,
     outbox,
+    ssf_streams,
     leases,
     verifications,
     fact_releases,

@@ -14,6 +14,7 @@ pub mod login;
 pub mod logout;
 pub mod oidc;
 pub mod ops;
+pub mod ssf;
 pub mod transaction;
 pub mod views;
 
@@ -151,6 +152,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics));
+    ssf::configure(cfg);
 }
 
 /// The metrics label of a request: its endpoint or area (bounded; matching the route table a
@@ -173,7 +175,7 @@ fn route_label(path: &str) -> &'static str {
     if let Some(p) = EXACT.iter().find(|p| **p == path) {
         return p;
     }
-    const PREFIXES: [(&str, &str); 7] = [
+    const PREFIXES: [(&str, &str); 9] = [
         ("/login/", "/login/{id}"),
         ("/consent/", "/consent/{id}"),
         ("/card/challenges/", "/card/challenges/{id}"),
@@ -181,6 +183,8 @@ fn route_label(path: &str) -> &'static str {
         ("/admin/api/", "/admin/api"),
         ("/admin", "/admin"),
         ("/demo/", "/demo"),
+        ("/.well-known/ssf", "/.well-known/ssf-configuration"),
+        ("/ssf/", "/ssf"),
     ];
     PREFIXES
         .iter()

@@ -127,11 +127,20 @@ pub async fn token(
         let response = match grant_type.as_deref() {
             Some("authorization_code") => grants::exchange_code(&p, &client, &form, jkt).await?,
             Some("refresh_token") => grants::refresh(&p, &client, &form, jkt).await?,
+            // RFC 6749 §4.4, for Shared Signals receivers only (scope `ssf`).
+            Some("client_credentials") => {
+                let r = crate::provider::ssf::token::client_credentials(&p, &client, &form)?;
+                p.metrics
+                    .tokens_issued
+                    .with_label_values(&["client_credentials"])
+                    .inc();
+                return Ok(no_store_json(&r));
+            }
             None => return Err(OAuthError::invalid_request("grant_type is missing").into()),
             Some(_) => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
-                    "grant_type must be authorization_code or refresh_token",
+                    "grant_type must be authorization_code, refresh_token or client_credentials",
                 )
                 .into())
             }

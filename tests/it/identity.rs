@@ -3,4 +3,4 @@
 
 mod facts;
 mod refusals;
-mod support;
+pub mod support;

@@ -13,10 +13,11 @@ use futures_util::StreamExt as _;
 use super::{Provider, ProviderError};
 use crate::domain::secret::random_bytes;
 use crate::domain::IdTokenAlg;
-use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT};
+use crate::store::outbox::{OutboxRow, BACKCHANNEL_LOGOUT, SECURITY_EVENT, SSF_EVENT};
 use crate::store::sessions::ClientSessionRow;
 use crate::store::{self, DbConn};
 
+mod push;
 mod token;
 
 pub use token::{logout_token, removed_client_event, BACKCHANNEL_LOGOUT_EVENT};
@@ -128,6 +129,11 @@ async fn wait_for_work(p: &Provider) -> bool {
 enum DeliveryError {
     #[error("the client is no longer registered")]
     ClientGone,
+    #[error("the stream was deleted")]
+    StreamGone,
+    /// RFC 8935 §2.3: the receiver refused the SET for good (`err`: description).
+    #[error("refused: {0}")]
+    Rejected(String),
     #[error("timed out")]
     TimedOut,
     #[error("connection refused or unreachable")]
@@ -163,7 +169,8 @@ async fn deliver_batch(p: &Arc<Provider>, batch: Vec<OutboxRow>) {
         let attempts = row.attempts + 1;
         // When a failed delivery would be tried again; past the retry period it is dead.
         let retry_at = result
-            .is_err()
+            .as_ref()
+            .is_err_and(|e| !matches!(e, DeliveryError::Rejected(_) | DeliveryError::StreamGone))
             .then(|| now + backoff(attempts))
             .filter(|next| next - row.created_at <= retry_period);
         let outcome = match (&result, retry_at) {
@@ -220,6 +227,9 @@ async fn deliver_one(p: &Arc<Provider>, row: &OutboxRow) -> Result<(), DeliveryE
         .get(&row.client_id)
         .await
         .map_err(ProviderError::from)?;
+    if row.kind == SSF_EVENT {
+        return push::push_ssf(p, row, client).await;
+    }
     let security_event = row.kind == SECURITY_EVENT;
     // A logout owed by a client removed since carries what its token needs.
     let removed = match &client {

@@ -40,6 +40,7 @@ pub fn spec_from(f: &ClientForm, enabled: bool) -> ClientSpec {
         ),
         profile: opt(&f.profile),
         dpop_bound_access_tokens: Some(f.dpop_bound_access_tokens.is_some()),
+        allow_shared_signals: Some(f.allow_shared_signals.is_some()),
         enabled: Some(enabled),
     }
 }
@@ -67,6 +68,7 @@ pub fn form_of(c: &Client) -> ClientForm {
         require_pushed_authorization_requests: c
             .require_pushed_authorization_requests
             .then(|| "on".to_owned()),
+        allow_shared_signals: c.allow_shared_signals.then(|| "on".to_owned()),
         csrf: None,
     }
 }

@@ -136,6 +136,8 @@ pub struct ClientForm {
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<String>,
     #[serde(default)]
+    pub allow_shared_signals: Option<String>,
+    #[serde(default)]
     pub csrf: Option<String>,
 }
 

@@ -4,6 +4,7 @@
 //! one of these types; the single [`ResponseError`] below answers for all of them.
 
 mod admin;
+mod ssf;
 
 pub use admin::{html_status, see_other, ApiError, ConsoleError};
 
@@ -139,6 +140,8 @@ enum Answer {
     Console(ConsoleError),
     #[error(transparent)]
     Api(ApiError),
+    #[error(transparent)]
+    Ssf(crate::provider::ssf::SsfError),
 }
 
 impl ResponseError for Answer {
@@ -147,6 +150,7 @@ impl ResponseError for Answer {
             Answer::Web(e) => e.status(),
             Answer::Console(e) => e.status(),
             Answer::Api(e) => e.status(),
+            Answer::Ssf(e) => ssf::status(e),
         }
     }
 
@@ -155,6 +159,7 @@ impl ResponseError for Answer {
             Answer::Web(e) => e.response(),
             Answer::Console(e) => e.response(),
             Answer::Api(e) => e.response(),
+            Answer::Ssf(e) => ssf::response(e),
         }
     }
 }
@@ -168,6 +173,12 @@ impl From<WebError> for actix_web::Error {
 impl From<ConsoleError> for actix_web::Error {
     fn from(e: ConsoleError) -> actix_web::Error {
         Answer::Console(e).into()
+    }
+}
+
+impl From<crate::provider::ssf::SsfError> for actix_web::Error {
+    fn from(e: crate::provider::ssf::SsfError) -> actix_web::Error {
+        Answer::Ssf(e).into()
     }
 }
 

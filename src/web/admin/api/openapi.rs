@@ -92,6 +92,7 @@ fn schemas() -> Value {
             "require_pushed_authorization_requests": nullable("boolean"),
             "profile": { "type": ["string", "null"], "enum": ["oidc", "fapi2", null] },
             "dpop_bound_access_tokens": nullable("boolean"),
+            "allow_shared_signals": nullable("boolean"),
             "enabled": nullable("boolean") } },
         "Client": { "type": "object", "required": ["client_id", "issuer", "discovery_url", "sector", "spec"], "properties": {
             "client_id": s("string"), "issuer": s("string"), "discovery_url": s("string"), "sector": s("string"),
