@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mykey_connect::card::jpki::{Purpose, RevocationReason};
 use openidconnect::TokenResponse;
 
-use super::support::{validate_logout_token, Receiver, DOWN, SLOW, UP};
+use super::support::{validate_logout_token, Receiver, DOWN, SLOW, STALL, UP};
 use super::termination::{login_at, site};
 use crate::provider::browser::Browser;
 use crate::provider::support::{free_port, spawn_serve, Db, TestProvider};
@@ -164,9 +164,10 @@ async fn a_provider_killed_in_the_middle_of_a_fan_out_delivers_every_token_after
         sids.insert(login_at(&tp, &browser, &a, &card).await.2);
         sids.insert(login_at(&tp, &browser, &b, &card).await.2);
     }
-    // Slow endpoints: a delivery is under way when the node dies.
-    a.receiver.set_mode(SLOW);
-    b.receiver.set_mode(SLOW);
+    // Stalled endpoints: deliveries are under way when the node dies, and none of them lands,
+    // so every token must come from the restarted node.
+    a.receiver.set_mode(STALL);
+    b.receiver.set_mode(STALL);
     let mut node = spawn_node(&tp, free_port());
 
     let serial = tp.card(&card).serial_hex(Purpose::Auth).expect("serial");

@@ -15,6 +15,9 @@ use openidconnect::JsonWebKey as _;
 pub const UP: u8 = 0;
 pub const DOWN: u8 = 1;
 pub const SLOW: u8 = 2;
+/// Holds the request 3 s, then refuses it: a stalled delivery never counts as received, even
+/// when its sender died meanwhile.
+pub const STALL: u8 = 3;
 
 /// Receives logout tokens; can answer 503 (down) or too slowly (slow).
 #[derive(Clone)]
@@ -50,6 +53,10 @@ impl Receiver {
                         match state.mode.load(Ordering::SeqCst) {
                             DOWN => return HttpResponse::ServiceUnavailable().finish(),
                             SLOW => tokio::time::sleep(Duration::from_secs(3)).await,
+                            STALL => {
+                                tokio::time::sleep(Duration::from_secs(3)).await;
+                                return HttpResponse::ServiceUnavailable().finish();
+                            }
                             _ => {}
                         }
                         let content_type = req
