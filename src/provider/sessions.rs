@@ -64,6 +64,19 @@ pub async fn current(p: &Provider, cookie: &str) -> Result<Option<BrowserSession
         .await
 }
 
+/// The live session a browser cookie names, with what single sign-on at `client_id` needs
+/// (see [`store::sessions::sso_view`]): one database call.
+pub async fn sso_view(
+    p: &Provider,
+    cookie: &str,
+    client_id: &str,
+) -> Result<Option<store::sessions::SsoView>, StoreError> {
+    let (hash, client_id) = (Secret::new(cookie).hash(), client_id.to_owned());
+    let now = p.clock.unix();
+    p.db.read(move |c| store::sessions::sso_view(c, &hash, &client_id, now))
+        .await
+}
+
 /// Ends one session; returns the client sessions that were live in it.
 pub async fn end(
     p: &Provider,

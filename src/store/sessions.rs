@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::domain::MyKeyId;
 
-use super::schema::{browser_sessions, client_sessions};
+use super::schema::{browser_sessions, client_sessions, consents};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,6 +53,51 @@ pub fn active_by_cookie(
         .select(BrowserSessionRow::as_select())
         .get_result(c)
         .optional())
+}
+
+/// What single sign-on at one client needs to know about a browser's session, read in one
+/// statement: the live session the cookie names, what its person allowed `client_id`
+/// (the consented scope), and the client session (`sid`) the browser session already has
+/// there. On PostgreSQL one round trip instead of three.
+#[derive(Debug, Clone)]
+pub struct SsoView {
+    pub session: BrowserSessionRow,
+    pub consented_scope: Option<String>,
+    pub client_session_id: Option<String>,
+}
+
+pub fn sso_view(
+    conn: &mut DbConn,
+    cookie_hash: &str,
+    client_id: &str,
+    now: i64,
+) -> QueryResult<Option<SsoView>> {
+    let row: Option<(BrowserSessionRow, Option<String>, Option<String>)> = native!(conn, c => browser_sessions::table
+            .filter(browser_sessions::cookie_hash.eq(cookie_hash))
+            .filter(browser_sessions::ended_at.is_null())
+            .filter(browser_sessions::expires_at.gt(now))
+            .select((
+                BrowserSessionRow::as_select(),
+                consents::table
+                    .filter(consents::person_id.eq(browser_sessions::person_id))
+                    .filter(consents::client_id.eq(client_id))
+                    .select(consents::scope)
+                    .single_value(),
+                client_sessions::table
+                    .filter(client_sessions::session_id.eq(browser_sessions::id))
+                    .filter(client_sessions::client_id.eq(client_id))
+                    .select(client_sessions::id)
+                    .single_value(),
+            ))
+            .get_result(c)
+            .optional())?;
+    Ok(
+        row.map(|(session, consented_scope, client_session_id)| SsoView {
+            session,
+            consented_scope,
+            client_session_id,
+        }),
+    )
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::super::grants::{self, CodeRequest};
 use super::super::{sessions, Provider, ProviderError};
-use super::consented;
+use super::covers;
 use crate::domain::secret::random_b64;
 use crate::domain::{Client, MyKeyId, Secret};
 use crate::oidc::authorize::{
@@ -15,7 +15,7 @@ use crate::oidc::verified_claims::{requested_facts, FactRequest};
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::store;
 use crate::store::requests::AuthRequestRow;
-use crate::store::sessions::BrowserSessionRow;
+use crate::store::sessions::{BrowserSessionRow, SsoView};
 
 /// What the browser sent to `/authorize`.
 pub struct AuthorizeInput<'a> {
@@ -96,12 +96,15 @@ pub async fn authorize(
         return Err(ProviderError::Internal("validated without a client".into()));
     };
     let now = p.clock.unix();
-    let session = match input.session_cookie {
-        Some(v) => sessions::current(p, v).await?,
+    // The session, the person's consent to this client and the session's `sid` there: one
+    // read, all single sign-on needs.
+    let view = match input.session_cookie {
+        Some(v) => sessions::sso_view(p, v, client.id.as_str()).await?,
         None => None,
     };
-    let usable = session
-        .filter(|s| !request.prompt.login && login_is_fresh(s.auth_time, request.max_age, now));
+    let usable = view.filter(|v| {
+        !request.prompt.login && login_is_fresh(v.session.auth_time, request.max_age, now)
+    });
     // Claim requests of a client not allowed facts are ignored (OIDC Core §5.5).
     let facts = if client.allow_verified_claims {
         requested_facts(&request.scope, request.claims.as_ref())
@@ -116,7 +119,12 @@ pub async fn authorize(
         page,
         binding: input.browser_binding,
     };
-    let Some(session) = usable else {
+    let Some(SsoView {
+        session,
+        consented_scope,
+        client_session_id,
+    }) = usable
+    else {
         if request.prompt.none {
             return Ok(refuse(
                 p,
@@ -145,8 +153,10 @@ pub async fn authorize(
         };
         return start_transaction(p, start(Some(&session), reusable, page)).await;
     }
-    if !request.prompt.consent && consented(p, &session.person_id, &client, &request.scope).await? {
-        let location = grants::issue_code(p, &client, &session, code_request(&request)).await?;
+    if !request.prompt.consent && covers(consented_scope.as_deref(), &request.scope) {
+        let request = code_request(&request);
+        let location =
+            grants::issue_code_in(p, &client, &session, client_session_id, request).await?;
         return Ok(Authorized::ToClient(location));
     }
     if request.prompt.none {

@@ -37,8 +37,12 @@ async fn consented(
     let stored =
         p.db.read(move |c| store::grants::consent(c, &person, &cid))
             .await?;
-    Ok(stored
-        .as_deref()
+    Ok(covers(stored.as_deref(), scope))
+}
+
+/// Whether a stored consent (its scope) covers everything `scope` asks.
+fn covers(consented_scope: Option<&str>, scope: &Scope) -> bool {
+    consented_scope
         .and_then(Scope::parse)
-        .is_some_and(|granted| scope.is_subset_of(&granted)))
+        .is_some_and(|granted| scope.is_subset_of(&granted))
 }

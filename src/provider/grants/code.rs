@@ -36,8 +36,23 @@ pub async fn issue_code(
     session: &BrowserSessionRow,
     request: CodeRequest,
 ) -> Result<String, StoreError> {
+    issue_code_in(p, client, session, None, request).await
+}
+
+/// [`issue_code`] in the client session `known` when the caller has read it already (single
+/// sign-on reads it together with the browser session); looked up or created when `None`.
+pub async fn issue_code_in(
+    p: &Provider,
+    client: &Client,
+    session: &BrowserSessionRow,
+    known: Option<String>,
+    request: CodeRequest,
+) -> Result<String, StoreError> {
     let now = p.clock.unix();
-    let client_session_id = client_session(p, session, client.id.as_str(), now).await?;
+    let client_session_id = match known {
+        Some(id) => id,
+        None => client_session(p, session, client.id.as_str(), now).await?,
+    };
     let mut row = CodeRow {
         code_hash: String::new(),
         grant_id: random_b64(16),

@@ -186,6 +186,61 @@ on_both_databases!(
     pairwise
 );
 
+async fn single_sign_on(db: Db) {
+    let mut tp = TestProvider::start(db).await;
+    let spec = mykey_connect::provider::clients::ClientSpec {
+        scopes: Some("openid profile".into()),
+        ..web_client("Ward Office", "127.0.0.1:9")
+    };
+    let (id, secret) = tp.register(spec).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("鈴木　次郎");
+    let browser = Browser::new();
+    let sid_of = |tokens: &openidconnect::core::CoreTokenResponse| {
+        let raw = tokens.id_token().expect("id token").to_string();
+        decode_payload(&raw)["sid"]
+            .as_str()
+            .expect("sid")
+            .to_owned()
+    };
+
+    let first = rp.authorize(&[]);
+    let back = log_in(&browser, &tp, &first.url, &card).await;
+    let t1 = rp.exchange(&query(&back)["code"], first.verifier).await;
+    let sub = rp.verify_id_token(&t1, &first.nonce).subject().clone();
+
+    // Back at the same site with the session cookie: straight to the site, no page at all.
+    let again = rp.authorize(&[]);
+    let answer = browser.get(&again.url).await;
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    let back = answer.location.expect("redirect");
+    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
+    assert_eq!(query(&back)["state"], again.state);
+    let t2 = rp.exchange(&query(&back)["code"], again.verifier).await;
+    assert_eq!(rp.verify_id_token(&t2, &again.nonce).subject(), &sub);
+    assert_eq!(sid_of(&t2), sid_of(&t1), "one client session: the same sid");
+
+    // Asking more than the person allowed goes to the consent page, not to the site.
+    let wider = rp.authorize_scoped(&["profile"], &[]);
+    let answer = browser.get(&wider.url).await;
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    let to = answer.location.expect("redirect");
+    assert!(to.starts_with("/consent/"), "{to}");
+
+    // prompt=none without a session cookie: login_required at the site.
+    let stranger = Browser::new();
+    let silent = rp.authorize(&[("prompt", "none")]);
+    let answer = stranger.get(&silent.url).await;
+    let back = answer.location.expect("redirect");
+    assert_eq!(query(&back)["error"], "login_required", "{back}");
+    tp.stop().await;
+}
+
+on_both_databases!(
+    a_signed_in_resident_returns_to_a_site_without_a_page_and_keeps_its_sid,
+    single_sign_on
+);
+
 pub fn decode_payload(jwt: &str) -> serde_json::Value {
     use base64::Engine as _;
     let payload = jwt.split('.').nth(1).expect("payload");
