@@ -72,25 +72,26 @@ pub fn sso_view(
     client_id: &str,
     now: i64,
 ) -> QueryResult<Option<SsoView>> {
-    let row: Option<(BrowserSessionRow, Option<String>, Option<String>)> = native!(conn, c => browser_sessions::table
-            .filter(browser_sessions::cookie_hash.eq(cookie_hash))
-            .filter(browser_sessions::ended_at.is_null())
-            .filter(browser_sessions::expires_at.gt(now))
-            .select((
-                BrowserSessionRow::as_select(),
-                consents::table
-                    .filter(consents::person_id.eq(browser_sessions::person_id))
-                    .filter(consents::client_id.eq(client_id))
-                    .select(consents::scope)
-                    .single_value(),
-                client_sessions::table
-                    .filter(client_sessions::session_id.eq(browser_sessions::id))
-                    .filter(client_sessions::client_id.eq(client_id))
-                    .select(client_sessions::id)
-                    .single_value(),
-            ))
-            .get_result(c)
-            .optional())?;
+    type Row = (BrowserSessionRow, Option<String>, Option<String>);
+    let row: Option<Row> = native!(conn, c => browser_sessions::table
+        .filter(browser_sessions::cookie_hash.eq(cookie_hash))
+        .filter(browser_sessions::ended_at.is_null())
+        .filter(browser_sessions::expires_at.gt(now))
+        .select((
+            BrowserSessionRow::as_select(),
+            consents::table
+                .filter(consents::person_id.eq(browser_sessions::person_id))
+                .filter(consents::client_id.eq(client_id))
+                .select(consents::scope)
+                .single_value(),
+            client_sessions::table
+                .filter(client_sessions::session_id.eq(browser_sessions::id))
+                .filter(client_sessions::client_id.eq(client_id))
+                .select(client_sessions::id)
+                .single_value(),
+        ))
+        .get_result(c)
+        .optional())?;
     Ok(
         row.map(|(session, consented_scope, client_session_id)| SsoView {
             session,

@@ -41,32 +41,40 @@ fn tamper(tp: &TestProvider, sql: &str) {
 }
 
 /// A resident logs in at a site, the site gets and refreshes tokens, an operator registers
-/// a client: the trail records each step.
-async fn some_history(ops: &mut Ops) -> String {
+/// a client: the trail records each step. Returns the site's client id and every secret the
+/// site held on the way (its client secret, the code, the tokens), which the trail must not.
+async fn some_history(ops: &mut Ops) -> (String, Vec<String>) {
     let (id, secret) = ops.tp.register(web_client("Clinic", "127.0.0.1:9")).await;
     let rp = Rp::discover(&ops.tp, &id, &secret, "http://127.0.0.1:9/callback").await;
     let card = ops.tp.issue_card("佐藤　一郎");
     let pending = rp.authorize(&[]);
     let back = log_in(&Browser::new(), &ops.tp, &pending.url, &card).await;
-    let tokens = rp.exchange(&query(&back)["code"], pending.verifier).await;
-    rp.client
+    let code = query(&back)["code"].clone();
+    let tokens = rp.exchange(&code, pending.verifier).await;
+    let refreshed = rp
+        .client
         .exchange_refresh_token(tokens.refresh_token().expect("refresh"))
         .expect("endpoint")
         .request_async(&rp.http)
         .await
         .expect("refresh");
+    let mut secrets = vec![secret.clone(), code];
+    for t in [&tokens, &refreshed] {
+        secrets.push(t.access_token().secret().clone());
+        secrets.extend(t.refresh_token().map(|r| r.secret().clone()));
+    }
     ops.api_json(
         reqwest::Method::POST,
         "/clients",
         Some(serde_json::json!({ "name": "Library", "redirect_uris": ["http://127.0.0.1:7/cb"] })),
     )
     .await;
-    id
+    (id, secrets)
 }
 
 async fn verify_then_tamper(db: Db) {
     let mut ops = Ops::start(db).await;
-    let client_id = some_history(&mut ops).await;
+    let (client_id, secrets) = some_history(&mut ops).await;
 
     let (ok, out, err) = cli(&ops.tp, &["audit", "export"]);
     assert!(ok, "{}{err}", out.lines().next().unwrap_or_default());
@@ -112,6 +120,12 @@ async fn verify_then_tamper(db: Db) {
             && !out.contains("refresh_token\":\""),
         "no secrets in the trail"
     );
+    for secret in &secrets {
+        assert!(
+            !out.contains(secret.as_str()),
+            "a secret the site held is in the trail"
+        );
+    }
 
     let (ok, out, err) = cli(&ops.tp, &["audit", "verify"]);
     assert!(ok, "{out}{err}");

@@ -196,13 +196,6 @@ async fn single_sign_on(db: Db) {
     let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
     let card = tp.issue_card("鈴木　次郎");
     let browser = Browser::new();
-    let sid_of = |tokens: &openidconnect::core::CoreTokenResponse| {
-        let raw = tokens.id_token().expect("id token").to_string();
-        decode_payload(&raw)["sid"]
-            .as_str()
-            .expect("sid")
-            .to_owned()
-    };
 
     let first = rp.authorize(&[]);
     let back = log_in(&browser, &tp, &first.url, &card).await;
@@ -248,6 +241,14 @@ pub fn decode_payload(jwt: &str) -> serde_json::Value {
         .decode(payload)
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("json")
+}
+
+/// The `sid` claim of an ID token (the RP verified it already).
+pub fn sid_of(tokens: &openidconnect::core::CoreTokenResponse) -> String {
+    decode_payload(&tokens.id_token().expect("id token").to_string())["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned()
 }
 
 pub fn decode_header(jwt: &str) -> serde_json::Value {

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use mykey_connect::card::jpki::{Purpose, RevocationReason};
-use openidconnect::core::CoreTokenResponse;
-use openidconnect::{OAuth2TokenResponse as _, TokenResponse as _};
+use openidconnect::OAuth2TokenResponse as _;
 
 use super::browser::{log_in, query, Browser};
-use super::flow::decode_payload;
+use super::flow::sid_of;
 use super::rp::Rp;
 use super::support::{command, free_port, spawn_serve, web_client, Db, TestProvider};
 use crate::revocation::support::validate_logout_token;
@@ -205,14 +204,6 @@ async fn forward(req: HttpRequest, body: web::Bytes, lb: web::Data<Balancer>) ->
         res.append_header((name, value));
     }
     res.body(answer.bytes().await.expect("body").to_vec())
-}
-
-/// The `sid` claim of an ID token (the RP verified it already).
-fn sid_of(tokens: &CoreTokenResponse) -> String {
-    decode_payload(&tokens.id_token().expect("id token").to_string())["sid"]
-        .as_str()
-        .expect("sid")
-        .to_owned()
 }
 
 /// Two `mykey-connect serve` processes on one PostgreSQL database behind one round-robin
