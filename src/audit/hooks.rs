@@ -53,11 +53,16 @@ pub fn tokens_issued(
     scope: &str,
     now: i64,
 ) -> Q {
-    let event = Event::new(Kind::TokenIssued, Actor::Client(client.to_owned()))
-        .client(client)
-        .person(person.as_str())
-        .data(json!({ "grant_type": grant_type, "scope": scope }));
+    let event = tokens_issued_event(client, grant_type, scope).person(person.as_str());
     record(c, &event, now)
+}
+
+/// The event of [`tokens_issued`] without the person, for a statement that reads the person
+/// itself (`store::exchange`).
+pub fn tokens_issued_event(client: &str, grant_type: &str, scope: &str) -> Event {
+    Event::new(Kind::TokenIssued, Actor::Client(client.to_owned()))
+        .client(client)
+        .data(json!({ "grant_type": grant_type, "scope": scope }))
 }
 
 /// A code presented twice (RFC 6749 §4.1.2) or a rotated refresh token reused: the grant was

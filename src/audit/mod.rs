@@ -224,17 +224,19 @@ impl Event {
 /// Appends an event to the inbox inside the caller's transaction: it is recorded exactly when
 /// what it describes commits.
 pub fn record(conn: &mut DbConn, event: &Event, now: i64) -> diesel::QueryResult<()> {
+    as_inbox_row(event, now, |row| store::audit::insert_inbox(conn, row))
+}
+
+/// Hands `f` the event as the inbox row that [`record`] stores.
+pub fn as_inbox_row<T>(event: &Event, now: i64, f: impl FnOnce(&NewInboxRow<'_>) -> T) -> T {
     let actor = event.actor.to_string();
     let data = event.data.to_string();
-    store::audit::insert_inbox(
-        conn,
-        &NewInboxRow {
-            time: now,
-            kind: event.kind.as_str(),
-            actor: &actor,
-            client_id: event.client_id.as_deref(),
-            person_id: event.person_id.as_deref(),
-            data: &data,
-        },
-    )
+    f(&NewInboxRow {
+        time: now,
+        kind: event.kind.as_str(),
+        actor: &actor,
+        client_id: event.client_id.as_deref(),
+        person_id: event.person_id.as_deref(),
+        data: &data,
+    })
 }

@@ -398,6 +398,28 @@ impl Db {
         }
     }
 
+    /// One statement that is atomic by itself (PostgreSQL autocommit: no `BEGIN` and `COMMIT`
+    /// round trips), off the async threads; on SQLite a transaction as [`Db::write`]. Not
+    /// repeated on another connection when the first is found dead, since a lost answer may
+    /// hide a commit: the error is returned and the caller decides.
+    pub async fn write_statement<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return self.write_blocking(f);
+        }
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn()?;
+            let result = f(&mut conn.conn).map_err(StoreError::from_query);
+            conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
     /// A read that may take long (whole-table scans): always off the async threads.
     pub async fn read_offloaded<T: Send + 'static>(
         &self,

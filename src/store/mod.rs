@@ -27,6 +27,7 @@ pub mod backup;
 pub mod clients;
 pub mod db;
 pub mod dpop;
+pub mod exchange;
 pub mod grants;
 pub mod identity;
 pub mod ids;

@@ -4,14 +4,17 @@ use super::super::Provider;
 use super::db_error;
 use super::sealed::CodeSeal;
 use super::tokens::{respond, Grant, NewTokens};
+use crate::audit;
+use crate::audit::hooks::tokens_issued_event;
 use crate::domain::secret::random_b64;
 use crate::domain::{Client, RedirectUri, Secret};
 use crate::oidc::id_token::TokenResponse;
 use crate::oidc::token::TokenForm;
 use crate::oidc::{pkce, OAuthError};
+use crate::store::exchange::AtOnce;
 use crate::store::grants::{CodeRow, Redemption};
 use crate::store::sessions::BrowserSessionRow;
-use crate::store::{self, StoreError};
+use crate::store::{self, Backend, DbConn, StoreError};
 
 /// What a code is issued for (from a validated request or a stored transaction).
 #[derive(Debug, Clone)]
@@ -151,6 +154,16 @@ pub async fn exchange_code(
         // Altered, forged, or sealed under another deployment's key: nothing to look up.
         return Err(OAuthError::invalid_grant("unknown code"));
     }
+    if let Some(row) = sealed
+        .as_ref()
+        .filter(|row| p.db.backend() == Backend::Postgres && row.verification_id.is_none())
+    {
+        let request = (form.redirect_uri.as_deref(), verifier.expose());
+        let at_once = exchange_at_once(p, client, row.clone(), request, dpop_jkt.clone(), now);
+        if let Some(answer) = at_once.await {
+            return answer;
+        }
+    }
     let hash = code.hash();
     let (client_id, redirect_uri) = (client.id.as_str().to_owned(), form.redirect_uri.clone());
     let verifier = verifier.expose().to_owned();
@@ -202,6 +215,74 @@ pub async fn exchange_code(
         .await
         .map_err(db_error)?;
     respond(p, client, outcome?, now)
+}
+
+/// The exchange of a sealed code without facts to release, on PostgreSQL, in one statement
+/// ([`store::exchange`]): the code spent, the tokens and the audit event stored. `None` when
+/// the statement leaves the decision to the transaction (the code was spent before or has
+/// expired, nothing written) or found its pooled connection dead: the transaction then runs
+/// on a live one. (Should a statement have committed and only its answer been lost, the
+/// transaction finds the code spent and revokes its grant: the client gets `invalid_grant`,
+/// never a second set of tokens.)
+async fn exchange_at_once(
+    p: &Provider,
+    client: &Client,
+    row: CodeRow,
+    (redirect_uri, verifier): (Option<&str>, &str),
+    dpop_jkt: Option<String>,
+    now: i64,
+) -> Option<Result<TokenResponse, OAuthError>> {
+    let checked = check(&row, client.id.as_str(), redirect_uri, verifier);
+    let mut grant = Grant {
+        grant_id: row.grant_id.clone(),
+        client_session_id: row.client_session_id.clone(),
+        person_id: row.person_id.clone(),
+        scope: row.scope.clone(),
+        claims: row.claims.clone(),
+        nonce: row.nonce.clone(),
+        auth_time: row.auth_time,
+        amr: row.amr.clone(),
+        acr: row.acr.clone(),
+        verification_id: None,
+    };
+    let lifetimes = &p.settings.lifetimes;
+    let tokens = NewTokens::for_grant(&grant, client.id.as_str(), dpop_jkt, lifetimes, now);
+    let event = tokens_issued_event(client.id.as_str(), "authorization_code", &grant.scope);
+    let checks_passed = checked.is_ok();
+    let outcome =
+        p.db.write_statement(move |c| {
+            let DbConn::Postgres(pg) = c else {
+                return Ok((AtOnce::Undecided, tokens));
+            };
+            let (access, refresh) = tokens.rows();
+            audit::as_inbox_row(&event, now, |inbox| {
+                store::exchange::redeem_sealed_and_issue(
+                    pg,
+                    &row,
+                    checks_passed,
+                    access,
+                    refresh,
+                    inbox,
+                )
+            })
+            .map(|done| (done, tokens))
+        })
+        .await;
+    let (done, tokens) = match outcome {
+        Ok(outcome) => outcome,
+        Err(StoreError::Unavailable(_)) => return None,
+        Err(e) => return Some(Err(db_error(e))),
+    };
+    Some(match done {
+        AtOnce::Issued(person) => {
+            grant.person_id = person;
+            respond(p, client, (grant, tokens, None), now)
+        }
+        AtOnce::SpentOnly => checked.map(|()| unreachable!("the checks failed")),
+        AtOnce::SessionEnded => Err(OAuthError::invalid_grant("the login session has ended")),
+        AtOnce::Unknown => Err(OAuthError::invalid_grant("unknown code")),
+        AtOnce::Undecided => return None,
+    })
 }
 
 /// The redeemed code belongs to this client, this redirect URI and this PKCE verifier.

@@ -94,6 +94,11 @@ impl NewTokens {
         }
     }
 
+    /// The rows to store, for a statement that stores them itself (`store::exchange`).
+    pub(super) fn rows(&self) -> (&AccessTokenRow, &RefreshTokenRow) {
+        (&self.access_row, &self.refresh_row)
+    }
+
     /// Stores the pair in the caller's transaction (the one that consumed the code or the
     /// refresh token, so both happen or neither), which has found the client session live.
     /// Returns the grant's verification, if any. `first` is the code exchange: facts released

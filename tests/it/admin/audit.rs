@@ -106,6 +106,12 @@ async fn verify_then_tamper(db: Db) {
         .collect();
     assert_eq!(issued.len(), 2, "code exchange and refresh");
     assert_eq!(issued[0]["client_id"], client_id.as_str());
+    assert_eq!(issued[0]["data"]["grant_type"], "authorization_code");
+    let enrolled = entries.iter().find(|e| e["kind"] == "login.enrolled");
+    let person = &enrolled.expect("enrolled")["person_id"];
+    assert!(person.is_string(), "{person}");
+    assert_eq!(issued[0]["person_id"], *person, "the person who logged in");
+    assert_eq!(issued[1]["person_id"], *person);
     assert_eq!(issued[1]["data"]["grant_type"], "refresh_token");
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(e["seq"], i as i64 + 1, "dense sequence");

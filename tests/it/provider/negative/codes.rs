@@ -86,15 +86,14 @@ async fn active(rp: &Rp, tokens: &CoreTokenResponse) -> bool {
         .active()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code() {
+async fn wrong_verifier(db: Db) {
     let Scene {
         tp,
         rp,
         code,
         pending,
         ..
-    } = Scene::new(Db::Sqlite).await;
+    } = Scene::new(db).await;
     let wrong = PkceCodeVerifier::new("a".repeat(64));
     let (status, body) = redeem(&tp, &rp, &code, wrong.secret()).await;
     assert_eq!(
@@ -105,6 +104,11 @@ async fn a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code() {
     assert_eq!(status, 400, "a code is good for one attempt only");
     tp.stop().await;
 }
+
+on_both_databases!(
+    a_wrong_pkce_verifier_is_an_invalid_grant_and_spends_the_code,
+    wrong_verifier
+);
 
 /// Exchanges the code, presents it again, and checks that the second time is refused and
 /// revoked what the first issued; returns those tokens.
@@ -321,15 +325,14 @@ async fn private_key_jwt_clients_authenticate_and_a_tampered_assertion_is_refuse
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_code_presented_after_its_lifetime_is_an_invalid_grant() {
+async fn expired(db: Db) {
     let Scene {
         tp,
         rp,
         code,
         pending,
         ..
-    } = Scene::new(Db::Sqlite).await;
+    } = Scene::new(db).await;
     tp.clock.advance(std::time::Duration::from_secs(601));
     let (status, body) = redeem(&tp, &rp, &code, pending.verifier.secret()).await;
     assert_eq!(
@@ -340,15 +343,19 @@ async fn a_code_presented_after_its_lifetime_is_an_invalid_grant() {
     tp.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_altered_code_is_refused_and_does_not_spend_the_real_one() {
+on_both_databases!(
+    a_code_presented_after_its_lifetime_is_an_invalid_grant,
+    expired
+);
+
+async fn altered(db: Db) {
     let Scene {
         tp,
         rp,
         code,
         pending,
         ..
-    } = Scene::new(Db::Sqlite).await;
+    } = Scene::new(db).await;
     assert!(
         code.len() < 512,
         "an ordinary grant makes a code of a few hundred characters: {code}"
@@ -366,6 +373,11 @@ async fn an_altered_code_is_refused_and_does_not_spend_the_real_one() {
     rp.verify_id_token(&tokens, &pending.nonce);
     tp.stop().await;
 }
+
+on_both_databases!(
+    an_altered_code_is_refused_and_does_not_spend_the_real_one,
+    altered
+);
 
 /// A `claims` request long enough that its grant is stored instead of carried in the code.
 async fn large_grant(db: Db) {
@@ -392,8 +404,7 @@ on_both_databases!(
     large_grant
 );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_code_issued_before_the_person_logged_out_is_refused() {
+async fn logged_out(db: Db) {
     use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
     let Scene {
         tp,
@@ -401,7 +412,7 @@ async fn a_code_issued_before_the_person_logged_out_is_refused() {
         browser,
         code: unused,
         pending: unused_pending,
-    } = Scene::new(Db::Sqlite).await;
+    } = Scene::new(db).await;
     // Single sign-on: the same browser gets a second code at once, and uses it.
     let again = rp.authorize(&[]);
     let page = browser.get(&again.url).await;
@@ -425,3 +436,8 @@ async fn a_code_issued_before_the_person_logged_out_is_refused() {
     assert_eq!(body["error_description"], "the login session has ended");
     tp.stop().await;
 }
+
+on_both_databases!(
+    a_code_issued_before_the_person_logged_out_is_refused,
+    logged_out
+);

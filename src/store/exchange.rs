@@ -1,0 +1,183 @@
+//! The common code exchange in one PostgreSQL statement.
+//!
+//! Redeeming a sealed code in a transaction takes seven round trips on PostgreSQL (`BEGIN`,
+//! the client session, the spent code, the access token, the refresh token, the audit event,
+//! `COMMIT`). A single statement with data-modifying common table expressions does the same
+//! work in one, and a single statement is atomic by itself: the code is spent and the tokens
+//! stored together, or nothing is written.
+//!
+//! The statement decides the common outcomes only: tokens issued, the session ended or gone, a
+//! client session of another client, a check that failed after the code was spent. When the
+//! code was not spent now (presented before, or expired) it writes nothing and says so, and the
+//! caller runs the general transaction ([`super::grants::redeem_sealed_code`]), which tells a
+//! replay from an expired code and revokes what a replayed code issued. SQLite has no
+//! data-modifying CTEs; there the transaction always runs (its round trips are function calls).
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+
+use super::audit::NewInboxRow;
+use super::grants::{AccessTokenRow, CodeRow, RefreshTokenRow};
+use crate::domain::MyKeyId;
+
+/// What the one statement did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AtOnce {
+    /// The code was spent and the tokens and the audit event stored; the client session names
+    /// this person.
+    Issued(MyKeyId),
+    /// The code was spent but the caller's checks had failed: nothing was issued.
+    SpentOnly,
+    /// The client session has ended (the code was spent) or is gone (nothing was written).
+    SessionEnded,
+    /// The code names a client session of another client: nothing was written.
+    Unknown,
+    /// The code was not spent now (spent before, or expired): nothing was written, and the
+    /// general transaction must decide.
+    Undecided,
+}
+
+/// Spends the sealed `code` and, when `checks_passed` (client, redirect URI, PKCE), stores the
+/// two tokens and the audit event, in one statement. The person in the token rows and the
+/// event is not used: the statement takes it from the client session, as the transaction does.
+pub fn redeem_sealed_and_issue(
+    conn: &mut PgConnection,
+    code: &CodeRow,
+    checks_passed: bool,
+    access: &AccessTokenRow,
+    refresh: &RefreshTokenRow,
+    event: &NewInboxRow<'_>,
+) -> QueryResult<AtOnce> {
+    let statement = ExchangeStatement {
+        code,
+        checks_passed,
+        access,
+        refresh,
+        event,
+    };
+    let (person, client, ended, spent): (Option<String>, Option<String>, Option<bool>, bool) =
+        statement.get_result(conn)?;
+    Ok(match (person, client, ended) {
+        (Some(person), Some(client), Some(ended)) => {
+            if client != code.client_id {
+                AtOnce::Unknown
+            } else if !spent {
+                AtOnce::Undecided
+            } else if ended {
+                AtOnce::SessionEnded
+            } else if !checks_passed {
+                AtOnce::SpentOnly
+            } else {
+                AtOnce::Issued(MyKeyId::from_stored(person))
+            }
+        }
+        _ => AtOnce::SessionEnded,
+    })
+}
+
+/// The statement, with a static query id so the connection keeps it prepared. Each value is
+/// bound once, in the first CTE `p`, and named there.
+struct ExchangeStatement<'a> {
+    code: &'a CodeRow,
+    checks_passed: bool,
+    access: &'a AccessTokenRow,
+    refresh: &'a RefreshTokenRow,
+    event: &'a NewInboxRow<'a>,
+}
+
+const EXCHANGE_SQL: &str = "
+), cs AS (
+    SELECT s.person_id, s.client_id, s.ended_at FROM client_sessions s, p
+    WHERE s.id = p.client_session_id
+), spent AS (
+    INSERT INTO spent_codes (expires_at, code_hash)
+    SELECT p.code_expires_at, p.code_hash FROM p, cs
+    WHERE cs.client_id = p.client_id AND p.code_expires_at > p.now
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), granted AS (
+    SELECT cs.person_id FROM cs, p
+    WHERE cs.ended_at IS NULL AND p.checks_passed AND EXISTS (SELECT 1 FROM spent)
+), access AS (
+    INSERT INTO access_tokens (token_hash, grant_id, client_id, client_session_id, person_id,
+        scope, claims, created_at, expires_at, revoked_at, verification_id, dpop_jkt)
+    SELECT p.access_hash, p.grant_id, p.client_id, p.client_session_id, g.person_id,
+        p.scope, p.claims, p.now, p.access_expires_at, NULL, NULL, p.dpop_jkt
+    FROM granted g, p
+), refresh AS (
+    INSERT INTO refresh_tokens (token_hash, grant_id, client_id, client_session_id, person_id,
+        scope, claims, auth_time, amr, acr, created_at, expires_at, used_at, revoked_at,
+        verification_id, dpop_jkt)
+    SELECT p.refresh_hash, p.grant_id, p.client_id, p.client_session_id, g.person_id,
+        p.scope, p.claims, p.auth_time, p.amr, p.acr, p.now, p.refresh_expires_at, NULL, NULL,
+        NULL, p.dpop_jkt
+    FROM granted g, p
+), event AS (
+    INSERT INTO audit_inbox (time, kind, actor, client_id, person_id, data)
+    SELECT p.now, p.event_kind, p.event_actor, p.client_id, g.person_id, p.event_data
+    FROM granted g, p
+)
+SELECT cs.person_id, cs.client_id, cs.ended_at IS NOT NULL, EXISTS (SELECT 1 FROM spent)
+FROM p LEFT JOIN cs ON true";
+
+impl QueryId for ExchangeStatement<'_> {
+    type QueryId = ExchangeStatement<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ExchangeStatement<'_> {
+    type SqlType = (Nullable<Text>, Nullable<Text>, Nullable<Bool>, Bool);
+}
+
+impl RunQueryDsl<PgConnection> for ExchangeStatement<'_> {}
+
+impl QueryFragment<Pg> for ExchangeStatement<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (code, access, refresh, event) = (self.code, self.access, self.refresh, self.event);
+        out.push_sql("WITH p AS (SELECT ");
+        out.push_bind_param::<Text, _>(&code.client_session_id)?;
+        out.push_sql(" AS client_session_id, ");
+        out.push_bind_param::<BigInt, _>(&code.expires_at)?;
+        out.push_sql(" AS code_expires_at, ");
+        out.push_bind_param::<Text, _>(&code.code_hash)?;
+        out.push_sql(" AS code_hash, ");
+        out.push_bind_param::<Text, _>(&code.client_id)?;
+        out.push_sql(" AS client_id, ");
+        out.push_bind_param::<BigInt, _>(&access.created_at)?;
+        out.push_sql(" AS now, ");
+        out.push_bind_param::<Bool, _>(&self.checks_passed)?;
+        out.push_sql(" AS checks_passed, ");
+        out.push_bind_param::<Text, _>(&access.grant_id)?;
+        out.push_sql(" AS grant_id, ");
+        out.push_bind_param::<Text, _>(&access.scope)?;
+        out.push_sql(" AS scope, ");
+        out.push_bind_param::<Nullable<Text>, _>(&access.claims)?;
+        out.push_sql(" AS claims, ");
+        out.push_bind_param::<Nullable<Text>, _>(&access.dpop_jkt)?;
+        out.push_sql(" AS dpop_jkt, ");
+        out.push_bind_param::<Text, _>(&access.token_hash)?;
+        out.push_sql(" AS access_hash, ");
+        out.push_bind_param::<BigInt, _>(&access.expires_at)?;
+        out.push_sql(" AS access_expires_at, ");
+        out.push_bind_param::<Text, _>(&refresh.token_hash)?;
+        out.push_sql(" AS refresh_hash, ");
+        out.push_bind_param::<BigInt, _>(&refresh.expires_at)?;
+        out.push_sql(" AS refresh_expires_at, ");
+        out.push_bind_param::<BigInt, _>(&refresh.auth_time)?;
+        out.push_sql(" AS auth_time, ");
+        out.push_bind_param::<Text, _>(&refresh.amr)?;
+        out.push_sql(" AS amr, ");
+        out.push_bind_param::<Text, _>(&refresh.acr)?;
+        out.push_sql(" AS acr, ");
+        out.push_bind_param::<Text, _>(&event.kind)?;
+        out.push_sql(" AS event_kind, ");
+        out.push_bind_param::<Text, _>(&event.actor)?;
+        out.push_sql(" AS event_actor, ");
+        out.push_bind_param::<Text, _>(&event.data)?;
+        out.push_sql(" AS event_data");
+        out.push_sql(EXCHANGE_SQL);
+        Ok(())
+    }
+}
