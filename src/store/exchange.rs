@@ -25,11 +25,9 @@ use crate::domain::MyKeyId;
 /// What the one statement did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AtOnce {
-    /// The code was spent and the tokens and the audit event stored; the client session names
-    /// this person.
-    Issued(MyKeyId),
-    /// The code was spent but the caller's checks had failed: nothing was issued.
-    SpentOnly,
+    /// The code was spent by this statement; when the caller's checks had passed, the tokens
+    /// and the audit event were stored too. The client session names this person.
+    Spent(MyKeyId),
     /// The client session has ended (the code was spent) or is gone (nothing was written).
     SessionEnded,
     /// The code names a client session of another client: nothing was written.
@@ -67,10 +65,8 @@ pub fn redeem_sealed_and_issue(
                 AtOnce::Undecided
             } else if ended {
                 AtOnce::SessionEnded
-            } else if !checks_passed {
-                AtOnce::SpentOnly
             } else {
-                AtOnce::Issued(MyKeyId::from_stored(person))
+                AtOnce::Spent(MyKeyId::from_stored(person))
             }
         }
         _ => AtOnce::SessionEnded,

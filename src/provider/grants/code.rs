@@ -196,18 +196,7 @@ pub async fn exchange_code(
             if let Err(e) = check(&row, &client_id, redirect_uri.as_deref(), &verifier) {
                 return Ok(Err(e));
             }
-            let grant = Grant {
-                grant_id: row.grant_id,
-                client_session_id: row.client_session_id,
-                person_id: row.person_id,
-                scope: row.scope,
-                claims: row.claims,
-                nonce: row.nonce,
-                auth_time: row.auth_time,
-                amr: row.amr,
-                acr: row.acr,
-                verification_id: row.verification_id,
-            };
+            let grant = Grant::of_code(row);
             let tokens = NewTokens::for_grant(&grant, &client_id, dpop_jkt, &lifetimes, now);
             let verification = tokens.store(c, true, now)?;
             Ok(Ok((grant, tokens, verification)))
@@ -233,18 +222,7 @@ async fn exchange_at_once(
     now: i64,
 ) -> Option<Result<TokenResponse, OAuthError>> {
     let checked = check(&row, client.id.as_str(), redirect_uri, verifier);
-    let mut grant = Grant {
-        grant_id: row.grant_id.clone(),
-        client_session_id: row.client_session_id.clone(),
-        person_id: row.person_id.clone(),
-        scope: row.scope.clone(),
-        claims: row.claims.clone(),
-        nonce: row.nonce.clone(),
-        auth_time: row.auth_time,
-        amr: row.amr.clone(),
-        acr: row.acr.clone(),
-        verification_id: None,
-    };
+    let mut grant = Grant::of_code(row.clone());
     let lifetimes = &p.settings.lifetimes;
     let tokens = NewTokens::for_grant(&grant, client.id.as_str(), dpop_jkt, lifetimes, now);
     let event = tokens_issued_event(client.id.as_str(), "authorization_code", &grant.scope);
@@ -274,11 +252,10 @@ async fn exchange_at_once(
         Err(e) => return Some(Err(db_error(e))),
     };
     Some(match done {
-        AtOnce::Issued(person) => {
+        AtOnce::Spent(person) => checked.and_then(|()| {
             grant.person_id = person;
             respond(p, client, (grant, tokens, None), now)
-        }
-        AtOnce::SpentOnly => checked.map(|()| unreachable!("the checks failed")),
+        }),
         AtOnce::SessionEnded => Err(OAuthError::invalid_grant("the login session has ended")),
         AtOnce::Unknown => Err(OAuthError::invalid_grant("unknown code")),
         AtOnce::Undecided => return None,

@@ -16,7 +16,7 @@ use crate::oidc::id_token::{IdTokenClaims, TokenResponse};
 use crate::oidc::token::TokenForm;
 use crate::oidc::verified_claims::requested_facts;
 use crate::oidc::OAuthError;
-use crate::store::grants::{AccessTokenRow, RefreshTokenRow};
+use crate::store::grants::{AccessTokenRow, CodeRow, RefreshTokenRow};
 use crate::store::identity::VerificationRow;
 use crate::store::{self, DbConn};
 
@@ -33,6 +33,24 @@ pub(super) struct Grant {
     pub acr: String,
     /// Facts read from the signature certificate for this grant, if any.
     pub verification_id: Option<String>,
+}
+
+impl Grant {
+    /// The grant a redeemed code carries.
+    pub(super) fn of_code(row: CodeRow) -> Grant {
+        Grant {
+            grant_id: row.grant_id,
+            client_session_id: row.client_session_id,
+            person_id: row.person_id,
+            scope: row.scope,
+            claims: row.claims,
+            nonce: row.nonce,
+            auth_time: row.auth_time,
+            amr: row.amr,
+            acr: row.acr,
+            verification_id: row.verification_id,
+        }
+    }
 }
 
 /// A new access/refresh pair for a grant, generated before the transaction that stores it.
