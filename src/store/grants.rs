@@ -85,7 +85,9 @@ pub fn consent(
         .optional())
 }
 
-/// Records (or widens) what a person allowed a client.
+/// Records what a person allowed a client, replacing what was recorded before. One upsert:
+/// two approvals of the same person and client at once (two tabs, two nodes) both succeed on
+/// PostgreSQL, where an update-then-insert would let the second insert fail on the key.
 pub fn save_consent(
     conn: &mut DbConn,
     person_id: &MyKeyId,
@@ -93,20 +95,18 @@ pub fn save_consent(
     scope: &str,
     now: i64,
 ) -> QueryResult<()> {
-    let updated = native!(conn, c => diesel::update(consents::table.find((person_id, client_id)))
+    native!(conn, c => diesel::insert_into(consents::table)
+        .values((
+            consents::person_id.eq(person_id),
+            consents::client_id.eq(client_id),
+            consents::scope.eq(scope),
+            consents::granted_at.eq(now),
+        ))
+        .on_conflict((consents::person_id, consents::client_id))
+        .do_update()
         .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
-        .execute(c))?;
-    if updated == 0 {
-        native!(conn, c => diesel::insert_into(consents::table)
-            .values((
-                consents::person_id.eq(person_id),
-                consents::client_id.eq(client_id),
-                consents::scope.eq(scope),
-                consents::granted_at.eq(now),
-            ))
-            .execute(c))?;
-    }
-    Ok(())
+        .execute(c))
+    .map(drop)
 }
 
 pub fn insert_code(conn: &mut DbConn, row: &CodeRow) -> QueryResult<()> {

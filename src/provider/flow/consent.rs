@@ -93,18 +93,15 @@ pub async fn decide(
         }
     };
     let asked = tx.scope();
-    let previous = {
-        let (person, client_id) = (person.clone(), client_id.clone());
-        p.db.read(move |c| store::grants::consent(c, &person, &client_id))
-            .await?
-    };
-    let granted = previous
-        .as_deref()
-        .and_then(crate::domain::Scope::parse)
-        .map(|s| s.union(&asked))
-        .unwrap_or(asked)
-        .to_string();
+    // What was allowed before is widened in the same transaction that records it.
     p.db.write(move |c| {
+        let previous = store::grants::consent(c, &person, &client_id)?;
+        let granted = previous
+            .as_deref()
+            .and_then(crate::domain::Scope::parse)
+            .map(|s| s.union(&asked))
+            .unwrap_or(asked)
+            .to_string();
         store::grants::save_consent(c, &person, &client_id, &granted, now)?;
         crate::audit::hooks::consent(c, &person, &client_id, Some(&granted), now)
     })

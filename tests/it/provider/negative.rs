@@ -3,4 +3,5 @@
 
 mod card;
 mod codes;
+mod consent;
 mod requests;
