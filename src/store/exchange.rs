@@ -177,3 +177,137 @@ impl QueryFragment<Pg> for ExchangeStatement<'_> {
         Ok(())
     }
 }
+
+/// What the one-statement refresh did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotated {
+    /// The old token was spent and the new pair and the audit event stored.
+    Issued,
+    /// The old token was spent, but its client session has ended: nothing was issued.
+    SessionEnded,
+    /// The old token was not spent now (used, revoked or expired since it was read): nothing
+    /// was written, and the general transaction must decide (it detects reuse).
+    Undecided,
+}
+
+/// Spends the refresh token `old_hash` (rotation) and stores the new pair and the audit event
+/// in one statement, when the token is still unused and its client session live. The caller
+/// has read the token and made every check on it (client, DPoP key, scope); the statement
+/// repeats only the conditions that another request could change in between.
+pub fn rotate_refresh_token(
+    conn: &mut PgConnection,
+    old_hash: &str,
+    access: &AccessTokenRow,
+    refresh: &RefreshTokenRow,
+    event: &NewInboxRow<'_>,
+) -> QueryResult<Rotated> {
+    let statement = RefreshStatement {
+        old_hash,
+        access,
+        refresh,
+        event,
+    };
+    let (spent, live): (bool, bool) = statement.get_result(conn)?;
+    Ok(match (spent, live) {
+        (true, true) => Rotated::Issued,
+        (true, false) => Rotated::SessionEnded,
+        (false, _) => Rotated::Undecided,
+    })
+}
+
+/// The refresh statement, kept prepared like [`ExchangeStatement`]; each value bound once in
+/// the first CTE `p`.
+struct RefreshStatement<'a> {
+    old_hash: &'a str,
+    access: &'a AccessTokenRow,
+    refresh: &'a RefreshTokenRow,
+    event: &'a NewInboxRow<'a>,
+}
+
+const REFRESH_SQL: &str = "
+), used AS (
+    UPDATE refresh_tokens r SET used_at = p.now FROM p
+    WHERE r.token_hash = p.old_hash AND r.used_at IS NULL AND r.revoked_at IS NULL
+        AND r.expires_at > p.now
+    RETURNING r.client_session_id
+), live AS (
+    SELECT 1 FROM used JOIN client_sessions s ON s.id = used.client_session_id
+    WHERE s.ended_at IS NULL
+), access AS (
+    INSERT INTO access_tokens (token_hash, grant_id, client_id, client_session_id, person_id,
+        scope, claims, created_at, expires_at, revoked_at, verification_id, dpop_jkt)
+    SELECT p.access_hash, p.grant_id, p.client_id, p.client_session_id, p.person_id,
+        p.scope, p.claims, p.now, p.access_expires_at, NULL, NULL, p.dpop_jkt
+    FROM live, p
+), refresh AS (
+    INSERT INTO refresh_tokens (token_hash, grant_id, client_id, client_session_id, person_id,
+        scope, claims, auth_time, amr, acr, created_at, expires_at, used_at, revoked_at,
+        verification_id, dpop_jkt)
+    SELECT p.refresh_hash, p.grant_id, p.client_id, p.client_session_id, p.person_id,
+        p.scope, p.claims, p.auth_time, p.amr, p.acr, p.now, p.refresh_expires_at, NULL, NULL,
+        NULL, p.dpop_jkt
+    FROM live, p
+), event AS (
+    INSERT INTO audit_inbox (time, kind, actor, client_id, person_id, data)
+    SELECT p.now, p.event_kind, p.event_actor, p.client_id, p.person_id, p.event_data
+    FROM live, p
+)
+SELECT EXISTS (SELECT 1 FROM used), EXISTS (SELECT 1 FROM live)";
+
+impl QueryId for RefreshStatement<'_> {
+    type QueryId = RefreshStatement<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for RefreshStatement<'_> {
+    type SqlType = (Bool, Bool);
+}
+
+impl RunQueryDsl<PgConnection> for RefreshStatement<'_> {}
+
+impl QueryFragment<Pg> for RefreshStatement<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (access, refresh, event) = (self.access, self.refresh, self.event);
+        out.push_sql("WITH p AS (SELECT ");
+        out.push_bind_param::<Text, _>(&self.old_hash)?;
+        out.push_sql(" AS old_hash, ");
+        out.push_bind_param::<BigInt, _>(&access.created_at)?;
+        out.push_sql(" AS now, ");
+        out.push_bind_param::<Text, _>(&access.client_id)?;
+        out.push_sql(" AS client_id, ");
+        out.push_bind_param::<Text, _>(&access.client_session_id)?;
+        out.push_sql(" AS client_session_id, ");
+        out.push_bind_param::<Text, _>(&access.person_id)?;
+        out.push_sql(" AS person_id, ");
+        out.push_bind_param::<Text, _>(&access.grant_id)?;
+        out.push_sql(" AS grant_id, ");
+        out.push_bind_param::<Text, _>(&access.scope)?;
+        out.push_sql(" AS scope, ");
+        out.push_bind_param::<Nullable<Text>, _>(&access.claims)?;
+        out.push_sql(" AS claims, ");
+        out.push_bind_param::<Nullable<Text>, _>(&access.dpop_jkt)?;
+        out.push_sql(" AS dpop_jkt, ");
+        out.push_bind_param::<Text, _>(&access.token_hash)?;
+        out.push_sql(" AS access_hash, ");
+        out.push_bind_param::<BigInt, _>(&access.expires_at)?;
+        out.push_sql(" AS access_expires_at, ");
+        out.push_bind_param::<Text, _>(&refresh.token_hash)?;
+        out.push_sql(" AS refresh_hash, ");
+        out.push_bind_param::<BigInt, _>(&refresh.expires_at)?;
+        out.push_sql(" AS refresh_expires_at, ");
+        out.push_bind_param::<BigInt, _>(&refresh.auth_time)?;
+        out.push_sql(" AS auth_time, ");
+        out.push_bind_param::<Text, _>(&refresh.amr)?;
+        out.push_sql(" AS amr, ");
+        out.push_bind_param::<Text, _>(&refresh.acr)?;
+        out.push_sql(" AS acr, ");
+        out.push_bind_param::<Text, _>(&event.kind)?;
+        out.push_sql(" AS event_kind, ");
+        out.push_bind_param::<Text, _>(&event.actor)?;
+        out.push_sql(" AS event_actor, ");
+        out.push_bind_param::<Text, _>(&event.data)?;
+        out.push_sql(" AS event_data");
+        out.push_sql(REFRESH_SQL);
+        Ok(())
+    }
+}

@@ -164,15 +164,14 @@ async fn replay(db: Db) {
 
 on_both_databases!(a_replayed_code_revokes_the_tokens_it_issued, replay);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reused_refresh_token_revokes_its_whole_family() {
+async fn reused_refresh(db: Db) {
     let Scene {
         tp,
         rp,
         code,
         pending,
         ..
-    } = Scene::new(Db::Sqlite).await;
+    } = Scene::new(db).await;
     let first = rp.exchange(&code, pending.verifier).await;
     let rt1 = first.refresh_token().expect("rt").clone();
     let second = rp
@@ -215,6 +214,11 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
     assert_eq!(status, 400);
     tp.stop().await;
 }
+
+on_both_databases!(
+    a_reused_refresh_token_revokes_its_whole_family,
+    reused_refresh
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_presented_twice_at_once_is_redeemed_exactly_once() {
@@ -440,4 +444,64 @@ async fn logged_out(db: Db) {
 on_both_databases!(
     a_code_issued_before_the_person_logged_out_is_refused,
     logged_out
+);
+
+async fn refresh_bounds(db: Db) {
+    use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
+    let Scene {
+        tp,
+        rp,
+        browser,
+        code,
+        pending,
+    } = Scene::new(db).await;
+    let tokens = rp.exchange(&code, pending.verifier).await;
+    let refresh = |token: String, scope: Option<&'static str>| {
+        let (tp, rp) = (&tp, &rp);
+        async move {
+            let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", &token)];
+            form.extend(scope.map(|s| ("scope", s)));
+            token_request(tp, rp, &form).await
+        }
+    };
+    let first = tokens.refresh_token().expect("rt").secret().clone();
+    let (status, body) = refresh(first.clone(), Some("openid email")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+    let (status, body) = refresh(first, Some("openid")).await;
+    assert_eq!(
+        status, 200,
+        "the refused wider scope did not spend the token: {body}"
+    );
+    assert_eq!(body["scope"], "openid");
+    let rotated = body["refresh_token"].as_str().expect("rotated").to_owned();
+
+    let logout = LogoutRequest::from(
+        openidconnect::EndSessionUrl::new(tp.url("/end_session")).expect("url"),
+    )
+    .set_id_token_hint(openidconnect::TokenResponse::id_token(&tokens).expect("id token"))
+    .set_post_logout_redirect_uri(
+        PostLogoutRedirectUrl::new("http://127.0.0.1:9/bye".into()).expect("url"),
+    )
+    .http_get_url();
+    assert_eq!(browser.get(logout.as_str()).await.status, 302);
+    let (status, body) = refresh(rotated, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Logging out revoked the session's tokens.
+    assert_eq!(
+        body["error_description"], "the refresh token is expired or revoked",
+        "{body}"
+    );
+    tp.stop().await;
+}
+
+on_both_databases!(
+    a_refresh_asks_for_no_wider_scope_and_ends_with_the_login_session,
+    refresh_bounds
 );
