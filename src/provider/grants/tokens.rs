@@ -348,6 +348,9 @@ pub async fn refresh(
 /// it covers, no facts to release. `None` leaves everything else (unknown, foreign, bound
 /// without the key, reused, expired, a wider scope, a connection found dead, a token spent
 /// by another request in between) to the transaction, which answers and revokes as before.
+/// (Should the statement have committed and only its answer been lost, the transaction finds
+/// the token used and revokes its family: the site must sign the person in again, and never
+/// holds two live pairs.)
 async fn refresh_at_once(
     p: &Provider,
     client: &Client,
