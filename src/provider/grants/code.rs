@@ -4,17 +4,17 @@ use super::super::Provider;
 use super::db_error;
 use super::sealed::CodeSeal;
 use super::tokens::{respond, Grant, NewTokens};
-use crate::audit;
 use crate::audit::hooks::tokens_issued_event;
 use crate::domain::secret::random_b64;
 use crate::domain::{Client, RedirectUri, Secret};
 use crate::oidc::id_token::TokenResponse;
 use crate::oidc::token::TokenForm;
 use crate::oidc::{pkce, OAuthError};
-use crate::store::exchange::AtOnce;
+use crate::store::exchange::{AtOnce, Issue};
 use crate::store::grants::{CodeRow, Redemption};
 use crate::store::sessions::BrowserSessionRow;
-use crate::store::{self, Backend, DbConn, StoreError};
+use crate::store::{self, Backend, StoreError};
+use diesel::PgConnection;
 
 /// What a code is issued for (from a validated request or a stored transaction).
 #[derive(Debug, Clone)]
@@ -227,29 +227,12 @@ async fn exchange_at_once(
     let tokens = NewTokens::for_grant(&grant, client.id.as_str(), dpop_jkt, lifetimes, now);
     let event = tokens_issued_event(client.id.as_str(), "authorization_code", &grant.scope);
     let checks_passed = checked.is_ok();
-    let outcome =
-        p.db.write_statement(move |c| {
-            let DbConn::Postgres(pg) = c else {
-                return Ok((AtOnce::Undecided, tokens));
-            };
-            let (access, refresh) = tokens.rows();
-            audit::as_inbox_row(&event, now, |inbox| {
-                store::exchange::redeem_sealed_and_issue(
-                    pg,
-                    &row,
-                    checks_passed,
-                    access,
-                    refresh,
-                    inbox,
-                )
-            })
-            .map(|done| (done, tokens))
-        })
-        .await;
-    let (done, tokens) = match outcome {
-        Ok(outcome) => outcome,
-        Err(StoreError::Unavailable(_)) => return None,
-        Err(e) => return Some(Err(db_error(e))),
+    let redeem = move |pg: &mut PgConnection, issue: &Issue<'_>| {
+        store::exchange::redeem_sealed_and_issue(pg, &row, checks_passed, issue)
+    };
+    let (done, tokens) = match tokens.store_at_once(p, event, now, redeem).await? {
+        Ok(stored) => stored,
+        Err(e) => return Some(Err(e)),
     };
     Some(match done {
         AtOnce::Spent(person) => checked.and_then(|()| {

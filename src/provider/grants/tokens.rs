@@ -18,10 +18,11 @@ use crate::oidc::id_token::{IdTokenClaims, TokenResponse};
 use crate::oidc::token::TokenForm;
 use crate::oidc::verified_claims::requested_facts;
 use crate::oidc::OAuthError;
-use crate::store::exchange::Rotated;
+use crate::store::exchange::{Issue, Rotated};
 use crate::store::grants::{AccessTokenRow, CodeRow, RefreshTokenRow};
 use crate::store::identity::VerificationRow;
 use crate::store::{self, Backend, DbConn, StoreError};
+use diesel::PgConnection;
 
 /// Everything tokens are issued from; shared by code exchange and refresh.
 pub(super) struct Grant {
@@ -133,9 +134,38 @@ impl NewTokens {
         }
     }
 
-    /// The rows to store, for a statement that stores them itself (`store::exchange`).
-    pub(super) fn rows(&self) -> (&AccessTokenRow, &RefreshTokenRow) {
-        (&self.access_row, &self.refresh_row)
+    /// Stores the pair and `event` with one statement of `store::exchange` on PostgreSQL,
+    /// handing the pair back with what the statement did. `None` when the transaction must
+    /// run instead: on SQLite (no such statements) or when the pooled connection was found
+    /// dead (the transaction takes a live one).
+    pub(super) async fn store_at_once<T: Send + 'static>(
+        self,
+        p: &Provider,
+        event: audit::Event,
+        now: i64,
+        statement: impl FnOnce(&mut PgConnection, &Issue<'_>) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> Option<Result<(T, NewTokens), OAuthError>> {
+        let outcome =
+            p.db.write_statement(move |c| {
+                let DbConn::Postgres(pg) = c else {
+                    return Ok(None);
+                };
+                let done = audit::as_inbox_row(&event, now, |inbox| {
+                    let issue = Issue {
+                        access: &self.access_row,
+                        refresh: &self.refresh_row,
+                        event: inbox,
+                    };
+                    statement(pg, &issue)
+                })?;
+                Ok(Some((done, self)))
+            })
+            .await;
+        match outcome {
+            Ok(stored) => stored.map(Ok),
+            Err(StoreError::Unavailable(_)) => None,
+            Err(e) => Some(Err(db_error(e))),
+        }
     }
 
     /// Stores the pair in the caller's transaction (the one that consumed the code or the
@@ -388,25 +418,19 @@ async fn refresh_at_once(
     let event = tokens_issued_event(client.id.as_str(), "refresh_token", &grant.scope)
         .person(grant.person_id.as_str());
     let old_hash = hash.to_owned();
-    let outcome =
-        p.db.write_statement(move |c| {
-            let DbConn::Postgres(pg) = c else {
-                return Ok((Rotated::Undecided, tokens));
-            };
-            let (access, refresh) = tokens.rows();
-            audit::as_inbox_row(&event, now, |inbox| {
-                store::exchange::rotate_refresh_token(pg, &old_hash, access, refresh, inbox)
-            })
-            .map(|done| (done, tokens))
-        })
-        .await;
-    match outcome {
-        Ok((Rotated::Issued, tokens)) => Some(respond(p, client, (grant, tokens, None), now)),
-        Ok((Rotated::SessionEnded, _)) => Some(Err(OAuthError::invalid_grant(
+    let rotate = move |pg: &mut PgConnection, issue: &Issue<'_>| {
+        store::exchange::rotate_refresh_token(pg, &old_hash, issue)
+    };
+    let (done, tokens) = match tokens.store_at_once(p, event, now, rotate).await? {
+        Ok(stored) => stored,
+        Err(e) => return Some(Err(e)),
+    };
+    match done {
+        Rotated::Issued => Some(respond(p, client, (grant, tokens, None), now)),
+        Rotated::SessionEnded => Some(Err(OAuthError::invalid_grant(
             "the login session has ended",
         ))),
-        Ok((Rotated::Undecided, _)) | Err(StoreError::Unavailable(_)) => None,
-        Err(e) => Some(Err(db_error(e))),
+        Rotated::Undecided => None,
     }
 }
 

@@ -77,6 +77,20 @@ async fn redeem(
     token_request(tp, rp, &form).await
 }
 
+/// The site logs the person out (RP-initiated logout with the ID token as hint).
+async fn log_out(tp: &TestProvider, browser: &Browser, tokens: &CoreTokenResponse) {
+    use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
+    let logout = LogoutRequest::from(
+        openidconnect::EndSessionUrl::new(tp.url("/end_session")).expect("url"),
+    )
+    .set_id_token_hint(openidconnect::TokenResponse::id_token(tokens).expect("id token"))
+    .set_post_logout_redirect_uri(
+        PostLogoutRedirectUrl::new("http://127.0.0.1:9/bye".into()).expect("url"),
+    )
+    .http_get_url();
+    assert_eq!(browser.get(logout.as_str()).await.status, 302);
+}
+
 async fn active(rp: &Rp, tokens: &CoreTokenResponse) -> bool {
     rp.client
         .introspect(tokens.access_token())
@@ -409,7 +423,6 @@ on_both_databases!(
 );
 
 async fn logged_out(db: Db) {
-    use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
     let Scene {
         tp,
         rp,
@@ -423,15 +436,7 @@ async fn logged_out(db: Db) {
     assert_eq!(page.status, 302, "{}", page.body);
     let location = page.location.expect("redirect");
     let tokens = rp.exchange(&query(&location)["code"], again.verifier).await;
-    let logout = LogoutRequest::from(
-        openidconnect::EndSessionUrl::new(tp.url("/end_session")).expect("url"),
-    )
-    .set_id_token_hint(openidconnect::TokenResponse::id_token(&tokens).expect("id token"))
-    .set_post_logout_redirect_uri(
-        PostLogoutRedirectUrl::new("http://127.0.0.1:9/bye".into()).expect("url"),
-    )
-    .http_get_url();
-    assert_eq!(browser.get(logout.as_str()).await.status, 302);
+    log_out(&tp, &browser, &tokens).await;
     let (status, body) = redeem(&tp, &rp, &unused, unused_pending.verifier.secret()).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -447,7 +452,6 @@ on_both_databases!(
 );
 
 async fn refresh_bounds(db: Db) {
-    use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
     let Scene {
         tp,
         rp,
@@ -479,15 +483,7 @@ async fn refresh_bounds(db: Db) {
     assert_eq!(body["scope"], "openid");
     let rotated = body["refresh_token"].as_str().expect("rotated").to_owned();
 
-    let logout = LogoutRequest::from(
-        openidconnect::EndSessionUrl::new(tp.url("/end_session")).expect("url"),
-    )
-    .set_id_token_hint(openidconnect::TokenResponse::id_token(&tokens).expect("id token"))
-    .set_post_logout_redirect_uri(
-        PostLogoutRedirectUrl::new("http://127.0.0.1:9/bye".into()).expect("url"),
-    )
-    .http_get_url();
-    assert_eq!(browser.get(logout.as_str()).await.status, 302);
+    log_out(&tp, &browser, &tokens).await;
     let (status, body) = refresh(rotated, None).await;
     assert_eq!(
         (status, body["error"].as_str()),
