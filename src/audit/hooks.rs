@@ -12,17 +12,16 @@ type Q = diesel::QueryResult<()>;
 /// A card login's outcome (docs/card-login.md §5 code on failure; never the PIN or signature).
 pub fn login_outcome(
     c: &mut DbConn,
-    auth_request_id: &str,
+    client: Option<&str>,
     person: Option<&MyKeyId>,
     error: Option<&str>,
     now: i64,
 ) -> Q {
-    let client = store::requests::get_request(c, auth_request_id)?.map(|r| r.client_id);
     let mut event = match error {
         None => Event::new(Kind::LoginSucceeded, Actor::Resident),
         Some(code) => Event::new(Kind::LoginFailed, Actor::Resident).data(json!({ "error": code })),
     };
-    event.client_id = client;
+    event.client_id = client.map(str::to_owned);
     event.person_id = person.map(|p| p.as_str().to_owned());
     record(c, &event, now)
 }

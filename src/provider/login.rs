@@ -6,6 +6,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
+use super::persons::Resolved;
 use super::{Provider, ProviderError};
 use crate::card::jpki::Purpose;
 use crate::card::message::{signed_message, PROTOCOL_VERSION};
@@ -17,7 +18,7 @@ use crate::card::verify::{verify_card_signature, VerifiedCertificate};
 use crate::domain::secret::{random_b64, random_digits};
 use crate::store::requests::ChallengeRow;
 use crate::store::states::ChallengeProgress;
-use crate::store::{self, StoreError};
+use crate::store::{self, DbConn, StoreError};
 
 pub fn challenge_url(p: &Provider, id: &str) -> String {
     p.url(&format!("/card/challenges/{id}"))
@@ -81,23 +82,17 @@ pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, Provi
 async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), ProviderError> {
     let owned = id.to_owned();
     let found =
-        p.db.read(move |c| {
-            let Some(ch) = store::requests::get_challenge(c, &owned)? else {
-                return Ok(None);
-            };
-            let request = store::requests::get_request(c, &ch.auth_request_id)?;
-            Ok(Some((ch, request.map(|r| r.client_id))))
-        })
-        .await?;
-    let Some((row, client_id)) = found else {
+        p.db.read(move |c| store::requests::challenge_view(c, &owned))
+            .await?;
+    let Some(view) = found else {
         return Err(CardErrorCode::UnknownChallenge.into());
     };
-    let client = match client_id {
+    let client = match view.client_id {
         Some(id) => p.clients.get(&id).await?,
         None => None,
     };
     let name = client.map(|c| c.name.clone()).unwrap_or_default();
-    Ok((row, name))
+    Ok((view.challenge, name))
 }
 
 /// Verifies the helper's answer (spec §4) and records the outcome for the browser.
@@ -110,16 +105,17 @@ pub async fn answer(
     let owned = id.to_owned();
     // Step 1: exists, not expired, not answered; claimed atomically. Claim first, read after:
     // a row read before the claim could be stale when two answers race.
-    let (claimed, row, crl_numbers) =
+    let (claimed, view, crl_numbers) =
         p.db.write(move |c| {
             let claimed = store::requests::claim_challenge(c, &owned, now)?;
-            let row = store::requests::get_challenge(c, &owned)?;
-            Ok((claimed, row, store::revocation::crl_numbers(c)?))
+            let view = store::requests::challenge_view(c, &owned)?;
+            Ok((claimed, view, store::revocation::crl_numbers(c)?))
         })
         .await?;
-    let Some(row) = row else {
+    let Some(view) = view else {
         return Err(CardErrorCode::UnknownChallenge.into());
     };
+    let row = view.challenge;
     if !claimed {
         return Err(
             if row.state != ChallengeProgress::Pending || row.expires_at > now {
@@ -130,36 +126,55 @@ pub async fn answer(
             .into(),
         );
     }
-    let outcome = verify_against_stored_crls(p, &row, response, crl_numbers).await;
-    let (resolved, error) = match &outcome {
-        Ok(r) => (Some(r.clone()), None),
-        Err(ProviderError::Card(code)) => (None, Some(code.as_str())),
-        Err(_) => (None, Some("temporarily_unavailable")),
+    let ending = Ending {
+        challenge_id: row.id.clone(),
+        client_id: view.client_id,
+        now,
     };
-    let result = outcome
-        .as_ref()
-        .map(|_| "accepted")
-        .unwrap_or_else(|_| error.unwrap_or("error"));
-    p.metrics.logins.with_label_values(&[result]).inc();
-    let (id, error) = (row.id.clone(), error.map(str::to_owned));
-    let person = resolved.as_ref().map(|r| r.person_id.clone());
-    let verification = resolved
-        .as_ref()
-        .and_then(|r| r.verification_id.as_deref())
-        .map(str::to_owned);
-    let request_id = row.auth_request_id.clone();
-    p.db.write(move |c| {
+    let outcome = verify_against_stored_crls(p, &row, response, crl_numbers, &ending).await;
+    let error = match &outcome {
+        Ok(_) => None,
+        Err(ProviderError::Card(code)) => Some(code.as_str()),
+        Err(_) => Some("temporarily_unavailable"),
+    };
+    p.metrics
+        .logins
+        .with_label_values(&[error.unwrap_or("accepted")])
+        .inc();
+    // A person found was recorded in the transaction that found them; a failure is here.
+    if let Some(error) = error.map(str::to_owned) {
+        p.db.write(move |c| ending.record(c, None, Some(&error)))
+            .await?;
+    }
+    outcome.map(drop)
+}
+
+/// How an answered challenge ends: completed with its person (and the facts read, if any)
+/// or failed with an error code, and the login's audit event.
+#[derive(Clone)]
+struct Ending {
+    challenge_id: String,
+    client_id: Option<String>,
+    now: i64,
+}
+
+impl Ending {
+    fn record(
+        &self,
+        c: &mut DbConn,
+        resolved: Option<&Resolved>,
+        error: Option<&str>,
+    ) -> diesel::QueryResult<()> {
+        let person = resolved.map(|r| &r.person_id);
         store::requests::finish_challenge(
             c,
-            &id,
-            person.as_ref(),
-            verification.as_deref(),
-            error.as_deref(),
+            &self.challenge_id,
+            person,
+            resolved.and_then(|r| r.verification_id.as_deref()),
+            error,
         )?;
-        crate::audit::hooks::login_outcome(c, &request_id, person.as_ref(), error.as_deref(), now)
-    })
-    .await?;
-    outcome.map(drop)
+        crate::audit::hooks::login_outcome(c, self.client_id.as_deref(), person, error, self.now)
+    }
 }
 
 /// Verifies the answer against the CRLs stored now and resolves the person. `stored`: each
@@ -172,7 +187,8 @@ async fn verify_against_stored_crls(
     row: &ChallengeRow,
     response: &ChallengeResponse,
     mut stored: Vec<(String, String)>,
-) -> Result<super::persons::Resolved, ProviderError> {
+    ending: &Ending,
+) -> Result<Resolved, ProviderError> {
     for _round in 0..2 {
         if !super::revocation::is_current(p, &stored) {
             let q = p.clone();
@@ -180,7 +196,7 @@ async fn verify_against_stored_crls(
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         }
-        if let Some(resolved) = verify_and_resolve(p, row, response, &stored).await? {
+        if let Some(resolved) = verify_and_resolve(p, row, response, &stored, ending).await? {
             return Ok(resolved);
         }
         stored = p.db.read(store::revocation::crl_numbers).await?;
@@ -196,7 +212,8 @@ async fn verify_and_resolve(
     row: &ChallengeRow,
     response: &ChallengeResponse,
     stored: &[(String, String)],
-) -> Result<Option<super::persons::Resolved>, ProviderError> {
+    ending: &Ending,
+) -> Result<Option<Resolved>, ProviderError> {
     let purpose = ChallengePurpose::parse(&row.purpose).unwrap_or(ChallengePurpose::Login);
     let message = signed_message(
         p.settings.issuer_str(),
@@ -222,7 +239,9 @@ async fn verify_and_resolve(
         }
         ChallengePurpose::Login => None,
     };
-    super::persons::resolve(p, &auth, sign.as_ref(), stored).await
+    let ending = ending.clone();
+    let record = move |c: &mut DbConn, r: &Resolved| ending.record(c, Some(r), None);
+    super::persons::resolve(p, &auth, sign.as_ref(), stored, record).await
 }
 
 fn verify_one(
@@ -259,19 +278,13 @@ pub async fn status(
 ) -> Result<Option<ChallengeStatus>, ProviderError> {
     let owned = id.to_owned();
     let found =
-        p.db.read(move |c| {
-            let Some(ch) = store::requests::get_challenge(c, &owned)? else {
-                return Ok(None);
-            };
-            let request = store::requests::get_request(c, &ch.auth_request_id)?;
-            Ok(Some((ch, request)))
-        })
-        .await?;
-    let Some((row, Some(request))) = found else {
+        p.db.read(move |c| store::requests::challenge_view(c, &owned))
+            .await?;
+    let Some((row, Some(cookie_hash))) = found.map(|v| (v.challenge, v.cookie_hash)) else {
         return Ok(None);
     };
     if !crate::domain::secret::constant_time_eq(
-        request.cookie_hash.as_bytes(),
+        cookie_hash.as_bytes(),
         transaction_cookie_hash.as_bytes(),
     ) {
         return Ok(None);

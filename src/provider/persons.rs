@@ -37,7 +37,8 @@ fn binding(purpose: Purpose, person: &MyKeyId, cert: &VerifiedCertificate, now: 
 }
 
 /// Finds or enrols the person of `auth` and, for identity verification, binds `sign` to them
-/// and seals its facts — all in one transaction. `checked`: each root's stored CRL number
+/// and seals its facts — all in one transaction, which `record` (what the caller keeps of the
+/// person found: the answered challenge) joins. `checked`: each root's stored CRL number
 /// that the certificates were verified against. `Ok(None)`: a certificate was about to be
 /// bound for the first time, and a newer CRL of its root has been stored since; nothing was
 /// written, verify again against it.
@@ -46,6 +47,7 @@ pub async fn resolve(
     auth: &VerifiedCertificate,
     sign: Option<&VerifiedCertificate>,
     checked: &[(String, String)],
+    record: impl Fn(&mut DbConn, &Resolved) -> diesel::QueryResult<()> + Clone + Send + 'static,
 ) -> Result<Option<Resolved>, ProviderError> {
     let now_t = p.clock.now();
     let now = now_t.unix_timestamp();
@@ -61,9 +63,10 @@ pub async fn resolve(
             (Some(f), true) => Some(seal(p, &sign_binding_id, f, now)?),
             _ => None,
         };
+        let record = record.clone();
         let result =
             p.db.write(move |c| {
-                resolve_in(
+                let resolved = resolve_in(
                     c,
                     &auth,
                     sign.as_ref(),
@@ -71,7 +74,11 @@ pub async fn resolve(
                     sign_binding_id,
                     sealed,
                     now,
-                )
+                )?;
+                if let Ok(Some(found)) = &resolved {
+                    record(c, found)?;
+                }
+                Ok(resolved)
             })
             .await;
         match result {

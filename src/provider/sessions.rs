@@ -29,31 +29,53 @@ impl EndReason {
     }
 }
 
-/// A new session for `person_id` logged in at `now` with a card.
-pub async fn start(
-    p: &Provider,
-    person_id: MyKeyId,
-    amr: &str,
-    acr: &str,
-) -> Result<(Secret, BrowserSessionRow), StoreError> {
-    let now = p.clock.unix();
-    let cookie = Secret::generate(32);
-    let row = BrowserSessionRow {
-        id: random_b64(16),
-        cookie_hash: cookie.hash(),
-        person_id,
-        auth_time: now,
-        amr: amr.to_owned(),
-        acr: acr.to_owned(),
-        created_at: now,
-        expires_at: now + p.settings.lifetimes.session.as_secs() as i64,
-        ended_at: None,
-        end_reason: None,
-    };
-    let insert = row.clone();
-    p.db.write(move |c| store::sessions::insert(c, &insert))
-        .await?;
-    Ok((cookie, row))
+/// A session about to start: its cookie and id are chosen before the transaction that learns
+/// whose it is (the card login's completion, [`NewSession::insert`]).
+pub struct NewSession {
+    /// The cookie's value, for the browser only (the database keeps its hash).
+    pub cookie: Secret,
+    id: String,
+    amr: String,
+    acr: String,
+    now: i64,
+    expires_at: i64,
+}
+
+impl NewSession {
+    /// A session logged in now with `amr` and `acr`, for the configured session lifetime.
+    pub fn new(p: &Provider, amr: &str, acr: &str) -> NewSession {
+        let now = p.clock.unix();
+        NewSession {
+            cookie: Secret::generate(32),
+            id: random_b64(16),
+            amr: amr.to_owned(),
+            acr: acr.to_owned(),
+            now,
+            expires_at: now + p.settings.lifetimes.session.as_secs() as i64,
+        }
+    }
+
+    /// Stores the session of `person_id` inside the caller's transaction.
+    pub fn insert(
+        &self,
+        conn: &mut DbConn,
+        person_id: MyKeyId,
+    ) -> diesel::QueryResult<BrowserSessionRow> {
+        let row = BrowserSessionRow {
+            id: self.id.clone(),
+            cookie_hash: self.cookie.hash(),
+            person_id,
+            auth_time: self.now,
+            amr: self.amr.clone(),
+            acr: self.acr.clone(),
+            created_at: self.now,
+            expires_at: self.expires_at,
+            ended_at: None,
+            end_reason: None,
+        };
+        store::sessions::insert(conn, &row)?;
+        Ok(row)
+    }
 }
 
 /// The live session of a session cookie.
@@ -86,12 +108,18 @@ pub async fn end(
     let now = p.clock.unix();
     let id = session_id.to_owned();
     let ended = p.db.write(move |c| end_in(c, &id, reason, now)).await?;
+    told_ended(p, reason);
+    Ok(ended)
+}
+
+/// After a session ended in a committed transaction ([`end_in`]): the outbox is woken for its
+/// back-channel logouts, and the end is counted.
+pub fn told_ended(p: &Provider, reason: EndReason) {
     p.deliveries.notify_one();
     p.metrics
         .sessions_ended
         .with_label_values(&[reason.as_str()])
         .inc();
-    Ok(ended)
 }
 
 /// Ends a session inside the caller's transaction: marks it and its client sessions ended,

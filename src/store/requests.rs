@@ -99,6 +99,38 @@ pub fn get_challenge(conn: &mut DbConn, id: &str) -> QueryResult<Option<Challeng
         .optional())
 }
 
+/// A challenge with what the helper's and the browser's views of it need from its
+/// transaction, read in one statement: the client and the hash of the browser binding
+/// (`None` once the transaction is gone). On PostgreSQL one round trip instead of two.
+#[derive(Debug, Clone)]
+pub struct ChallengeView {
+    pub challenge: ChallengeRow,
+    pub client_id: Option<String>,
+    pub cookie_hash: Option<String>,
+}
+
+pub fn challenge_view(conn: &mut DbConn, id: &str) -> QueryResult<Option<ChallengeView>> {
+    type Row = (ChallengeRow, Option<String>, Option<String>);
+    let of_request =
+        || auth_requests::table.filter(auth_requests::id.eq(challenges::auth_request_id));
+    let row: Option<Row> = native!(conn, c => challenges::table
+        .find(id)
+        .select((
+            ChallengeRow::as_select(),
+            of_request().select(auth_requests::client_id).single_value(),
+            of_request().select(auth_requests::cookie_hash).single_value(),
+        ))
+        .get_result(c)
+        .optional())?;
+    Ok(
+        row.map(|(challenge, client_id, cookie_hash)| ChallengeView {
+            challenge,
+            client_id,
+            cookie_hash,
+        }),
+    )
+}
+
 /// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets
 /// `true` (docs/card-login.md §4 step 1): the update is conditional on the state.
 pub fn claim_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<bool> {

@@ -7,8 +7,8 @@ use super::super::{sessions, Provider, ProviderError};
 use super::transaction::Transaction;
 use crate::oidc::verified_claims::FactRequest;
 use crate::oidc::{ErrorCode, OAuthError};
-use crate::store;
 use crate::store::sessions::BrowserSessionRow;
+use crate::store::{self, DbConn};
 
 /// What the consent page asks about.
 #[derive(Debug)]
@@ -93,8 +93,15 @@ pub async fn decide(
         }
     };
     let asked = tx.scope();
-    // What was allowed before is widened in the same transaction that records it.
-    p.db.write(move |c| {
+    let released = if release {
+        verification
+    } else {
+        forget(p, verification).await?;
+        None
+    };
+    // What was allowed before is widened in the same transaction that records it, and that
+    // finishes this one.
+    let record = move |c: &mut DbConn| {
         let previous = store::grants::consent(c, &person, &client_id)?;
         let granted = previous
             .as_deref()
@@ -104,15 +111,8 @@ pub async fn decide(
             .to_string();
         store::grants::save_consent(c, &person, &client_id, &granted, now)?;
         crate::audit::hooks::consent(c, &person, &client_id, Some(&granted), now)
-    })
-    .await?;
-    let released = if release {
-        verification
-    } else {
-        forget(p, verification).await?;
-        None
     };
-    tx.finish_with_code(p, &session, released).await
+    tx.finish_with_code(p, &session, released, record).await
 }
 
 /// Storage minimisation: facts the person did not release are not kept.

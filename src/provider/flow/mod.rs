@@ -13,9 +13,7 @@ pub mod transaction;
 pub use authorize::{authorize, AuthorizeInput, Authorized, Interaction};
 pub use transaction::Transaction;
 
-use super::{Provider, ProviderError};
-use crate::domain::{Client, MyKeyId, Scope};
-use crate::store;
+use crate::domain::Scope;
 
 /// Where the person goes after a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,20 +22,6 @@ pub enum Next {
     Consent,
     /// Back to the client (a code or an error).
     ToClient(String),
-}
-
-/// Whether the person already allowed this client everything requested.
-async fn consented(
-    p: &Provider,
-    person_id: &MyKeyId,
-    client: &Client,
-    scope: &Scope,
-) -> Result<bool, ProviderError> {
-    let (person, cid) = (person_id.clone(), client.id.as_str().to_owned());
-    let stored =
-        p.db.read(move |c| store::grants::consent(c, &person, &cid))
-            .await?;
-    Ok(covers(stored.as_deref(), scope))
 }
 
 /// Whether a stored consent (its scope) covers everything `scope` asks.

@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 
+use diesel::QueryResult;
+
 use super::super::grants::{self, CodeRequest};
 use super::super::{Provider, ProviderError};
-use crate::domain::secret::constant_time_eq;
+
+use crate::domain::secret::{constant_time_eq, random_b64};
 use crate::domain::{Client, RedirectUri, Scope, Secret};
 use crate::oidc::verified_claims::{requested_facts, FactRequest};
 use crate::oidc::OAuthError;
-use crate::store;
 use crate::store::requests::AuthRequestRow;
 use crate::store::sessions::BrowserSessionRow;
+use crate::store::{self, DbConn};
 
 /// An open transaction of this browser, with its client and its validated redirect URI.
 pub struct Transaction {
@@ -89,14 +92,50 @@ impl Transaction {
     }
 
     /// Marks the transaction finished (once) and issues the code for the client, carrying the
-    /// consented facts if any; returns the redirect to the client.
+    /// consented facts if any; returns the redirect to the client. `also`: what the same step
+    /// records (the consent), written in the one transaction that finishes it, and not at all
+    /// when the transaction was finished already.
     pub(super) async fn finish_with_code(
         &self,
         p: &Provider,
         session: &BrowserSessionRow,
         verification_id: Option<String>,
+        also: impl FnOnce(&mut DbConn) -> QueryResult<()> + Send + 'static,
     ) -> Result<String, ProviderError> {
-        self.mark_complete(p).await?;
+        let (finish, in_session) = (self.finishing(p.clock.unix()), session.clone());
+        let client_session =
+            p.db.write(move |c| {
+                let Some(client_session) = finish.run(c, &in_session)? else {
+                    return Ok(None);
+                };
+                also(c)?;
+                Ok(Some(client_session))
+            })
+            .await?
+            .ok_or_else(|| self.expired())?;
+        self.code(p, session, client_session, verification_id).await
+    }
+
+    /// What finishing this transaction with a code writes, to run inside a caller's
+    /// transaction ([`Finishing::run`]); then [`Transaction::code`] with its client session.
+    pub(super) fn finishing(&self, now: i64) -> Finishing {
+        Finishing {
+            request_id: self.row.id.clone(),
+            client_id: self.client.id.as_str().to_owned(),
+            new_client_session_id: random_b64(16),
+            now,
+        }
+    }
+
+    /// The code for the client in `client_session` (see [`Transaction::finishing`]), carrying
+    /// the consented facts if any; returns the redirect to the client.
+    pub(super) async fn code(
+        &self,
+        p: &Provider,
+        session: &BrowserSessionRow,
+        client_session: String,
+        verification_id: Option<String>,
+    ) -> Result<String, ProviderError> {
         let r = &self.row;
         let request = CodeRequest {
             redirect_uri: self.redirect_uri.clone(),
@@ -107,7 +146,7 @@ impl Transaction {
             claims: r.claims.clone(),
             verification_id,
         };
-        Ok(grants::issue_code(p, &self.client, session, request).await?)
+        Ok(grants::issue_code_in(p, &self.client, session, Some(client_session), request).await?)
     }
 
     /// Marks the transaction finished and returns the error redirect to the client.
@@ -136,5 +175,37 @@ impl Transaction {
         } else {
             Err(self.expired())
         }
+    }
+}
+
+/// The writes that finish a transaction with a code: marked finished (only the first caller
+/// wins, so a back button cannot replay it) and the client session (`sid`) of its client in
+/// the person's browser session, found or created.
+pub(super) struct Finishing {
+    request_id: String,
+    client_id: String,
+    new_client_session_id: String,
+    now: i64,
+}
+
+impl Finishing {
+    /// The client session's id; `None` when the transaction was finished already (nothing
+    /// written).
+    pub(super) fn run(
+        &self,
+        c: &mut DbConn,
+        session: &BrowserSessionRow,
+    ) -> QueryResult<Option<String>> {
+        if !store::requests::complete_request(c, &self.request_id, self.now)? {
+            return Ok(None);
+        }
+        let client_session = store::sessions::client_session(
+            c,
+            session,
+            &self.client_id,
+            &self.new_client_session_id,
+            self.now,
+        )?;
+        Ok(Some(client_session.id))
     }
 }

@@ -234,6 +234,66 @@ on_both_databases!(
     single_sign_on
 );
 
+async fn logging_in_again(db: Db) {
+    let mut tp = TestProvider::start(db).await;
+    let (id, secret) = tp.register(web_client("Ward Office", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let (hanako, jiro) = (tp.issue_card("山田　花子"), tp.issue_card("鈴木　次郎"));
+    let browser = Browser::new();
+    let active = |tokens: &openidconnect::core::CoreTokenResponse| {
+        let token = tokens.access_token().clone();
+        let rp = &rp;
+        async move {
+            rp.client
+                .introspect(&token)
+                .request_async(&rp.http)
+                .await
+                .expect("introspection")
+                .active()
+        }
+    };
+
+    let first = rp.authorize(&[]);
+    let back = log_in(&browser, &tp, &first.url, &hanako).await;
+    let t1 = rp.exchange(&query(&back)["code"], first.verifier).await;
+    let sub = rp.verify_id_token(&t1, &first.nonce).subject().clone();
+    let cookie = browser.cookie("mykey_session").expect("session cookie");
+
+    // The same card again (prompt=login): the same session goes on, with its sid at the site,
+    // no new cookie, and the tokens issued before still good.
+    let again = rp.authorize(&[("prompt", "login")]);
+    let back = log_in(&browser, &tp, &again.url, &hanako).await;
+    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
+    let t2 = rp.exchange(&query(&back)["code"], again.verifier).await;
+    assert_eq!(rp.verify_id_token(&t2, &again.nonce).subject(), &sub);
+    assert_eq!(sid_of(&t2), sid_of(&t1), "the same client session");
+    assert_eq!(
+        browser.cookie("mykey_session").as_deref(),
+        Some(cookie.as_str())
+    );
+    assert!(active(&t1).await, "the first login's tokens are still good");
+
+    // Another person's card in the same browser: their own session (and consent page); the
+    // first person's session ends, and its tokens with it.
+    let other = rp.authorize(&[("prompt", "login")]);
+    let back = log_in(&browser, &tp, &other.url, &jiro).await;
+    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
+    let t3 = rp.exchange(&query(&back)["code"], other.verifier).await;
+    assert_ne!(rp.verify_id_token(&t3, &other.nonce).subject(), &sub);
+    assert_ne!(sid_of(&t3), sid_of(&t1), "a new client session");
+    let new_cookie = browser.cookie("mykey_session").expect("session cookie");
+    assert_ne!(new_cookie, cookie, "a new session cookie");
+    assert!(active(&t3).await);
+    assert!(!active(&t1).await, "the replaced session's tokens are dead");
+    assert!(!active(&t2).await, "the replaced session's tokens are dead");
+    tp.stop().await;
+}
+
+on_both_databases!(
+    logging_in_again_keeps_the_same_persons_session_and_ends_another_persons,
+    logging_in_again
+);
+
 pub fn decode_payload(jwt: &str) -> serde_json::Value {
     use base64::Engine as _;
     let payload = jwt.split('.').nth(1).expect("payload");
