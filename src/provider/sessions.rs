@@ -55,6 +55,11 @@ impl NewSession {
         }
     }
 
+    /// When it ends unless the person logs in again or out first.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
     /// Stores the session of `person_id` inside the caller's transaction.
     pub fn insert(
         &self,

@@ -84,7 +84,6 @@ pub async fn complete(
         scope: tx.scope(),
         cookie_hash: session_cookie.map(|v| Secret::new(v).hash()),
         new_session: sessions::NewSession::new(p, &AMR_CARD.join(" "), ACR_CARD),
-        session_expires_at: now + p.settings.lifetimes.session.as_secs() as i64,
         finishing: tx.finishing(now),
         now,
     };
@@ -137,10 +136,9 @@ struct Completion {
     scope: Scope,
     /// The hash of the browser's session cookie, if it sent one.
     cookie_hash: Option<String>,
-    /// The session to start unless the browser's session is the same person's.
+    /// The session to start unless the browser's session is the same person's (whose
+    /// session is refreshed to its times instead).
     new_session: sessions::NewSession,
-    /// The new expiry of a session that is refreshed.
-    session_expires_at: i64,
     finishing: Finishing,
     now: i64,
 }
@@ -199,9 +197,10 @@ impl Completion {
         };
         let (session, started, replaced) = match existing {
             Some(mut s) if s.person_id == person_id => {
-                store::sessions::reauthenticate(c, &s.id, now, self.session_expires_at)?;
+                let expires_at = self.new_session.expires_at();
+                store::sessions::reauthenticate(c, &s.id, now, expires_at)?;
                 s.auth_time = now;
-                s.expires_at = self.session_expires_at;
+                s.expires_at = expires_at;
                 (s, false, false)
             }
             other => {
