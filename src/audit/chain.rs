@@ -136,13 +136,16 @@ pub fn spawn(db: Db) {
         loop {
             tick.tick().await;
             let db = db.clone();
+            // One batch per tick while events trickle in; more at once only while batches
+            // come full (a backlog). Looping until the inbox is empty would, under steady
+            // load, chain a few events per transaction without pause.
             let chained = tokio::task::spawn_blocking(move || {
                 let mut n = 0;
                 while let Some(k) = db.write_blocking(chain_batch)? {
-                    if k == 0 {
+                    n += k;
+                    if (k as i64) < BATCH {
                         break;
                     }
-                    n += k;
                 }
                 Ok::<usize, crate::store::StoreError>(n)
             })

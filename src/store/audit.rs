@@ -85,12 +85,15 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<LogRow>> {
         .optional())
 }
 
+/// Rows per `INSERT` when chaining: nine parameters each stay under the 999 bound parameters
+/// that SQLite builds before 3.32 allow.
+const LOG_ROWS_PER_INSERT: usize = 100;
+
 pub fn insert_log(conn: &mut DbConn, rows: &[LogRow]) -> QueryResult<usize> {
-    // One statement per row keeps SQLite's bound-parameter limit out of the picture.
     let mut n = 0;
-    for row in rows {
+    for chunk in rows.chunks(LOG_ROWS_PER_INSERT) {
         n += native!(conn, c => diesel::insert_into(audit_log::table)
-            .values(row)
+            .values(chunk)
             .execute(c))?;
     }
     Ok(n)
