@@ -32,18 +32,9 @@ pub struct CodeRequest {
 /// Issues a code in the client session (`sid`) of this browser session and returns the
 /// redirect URL with `code`, `state` and `iss` (RFC 9207). The grant is sealed into the code
 /// (see [`super::sealed`]), so single sign-on at a client the session has seen before writes
-/// nothing; only a grant too large to seal is stored.
-pub async fn issue_code(
-    p: &Provider,
-    client: &Client,
-    session: &BrowserSessionRow,
-    request: CodeRequest,
-) -> Result<String, StoreError> {
-    issue_code_in(p, client, session, None, request).await
-}
-
-/// [`issue_code`] in the client session `known` when the caller has read it already (single
-/// sign-on reads it together with the browser session); looked up or created when `None`.
+/// nothing; only a grant too large to seal is stored. `known`: the client session when the
+/// caller has it already (single sign-on reads it together with the browser session, a
+/// finished transaction made it); looked up or created when `None`.
 pub async fn issue_code_in(
     p: &Provider,
     client: &Client,

@@ -7,7 +7,7 @@ mod sealed;
 mod tokens;
 
 pub use access::{introspect, live_access_token, revoke, userinfo_claims, LiveAccessToken};
-pub use code::{error_redirect, exchange_code, issue_code, issue_code_in, CodeRequest};
+pub use code::{error_redirect, exchange_code, issue_code_in, CodeRequest};
 pub use sealed::{CodeKeyRing, CodeSeal};
 pub use tokens::refresh;
 

@@ -261,11 +261,8 @@ async fn logging_in_again(db: Db) {
 
     // The same card again (prompt=login): the same session goes on, with its sid at the site,
     // no new cookie, and the tokens issued before still good.
-    let again = rp.authorize(&[("prompt", "login")]);
-    let back = log_in(&browser, &tp, &again.url, &hanako).await;
-    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
-    let t2 = rp.exchange(&query(&back)["code"], again.verifier).await;
-    assert_eq!(rp.verify_id_token(&t2, &again.nonce).subject(), &sub);
+    let (t2, sub2) = log_in_again(&rp, &browser, &tp, &hanako).await;
+    assert_eq!(sub2, sub);
     assert_eq!(sid_of(&t2), sid_of(&t1), "the same client session");
     assert_eq!(
         browser.cookie("mykey_session").as_deref(),
@@ -275,11 +272,8 @@ async fn logging_in_again(db: Db) {
 
     // Another person's card in the same browser: their own session (and consent page); the
     // first person's session ends, and its tokens with it.
-    let other = rp.authorize(&[("prompt", "login")]);
-    let back = log_in(&browser, &tp, &other.url, &jiro).await;
-    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
-    let t3 = rp.exchange(&query(&back)["code"], other.verifier).await;
-    assert_ne!(rp.verify_id_token(&t3, &other.nonce).subject(), &sub);
+    let (t3, sub3) = log_in_again(&rp, &browser, &tp, &jiro).await;
+    assert_ne!(sub3, sub);
     assert_ne!(sid_of(&t3), sid_of(&t1), "a new client session");
     let new_cookie = browser.cookie("mykey_session").expect("session cookie");
     assert_ne!(new_cookie, cookie, "a new session cookie");
@@ -287,6 +281,28 @@ async fn logging_in_again(db: Db) {
     assert!(!active(&t1).await, "the replaced session's tokens are dead");
     assert!(!active(&t2).await, "the replaced session's tokens are dead");
     tp.stop().await;
+}
+
+/// A login with `prompt=login` in `browser` (which may hold a session) with `card`, back at
+/// the site; the tokens and the ID token's subject.
+async fn log_in_again(
+    rp: &Rp,
+    browser: &Browser,
+    tp: &TestProvider,
+    card: &std::path::Path,
+) -> (
+    openidconnect::core::CoreTokenResponse,
+    openidconnect::SubjectIdentifier,
+) {
+    let pending = rp.authorize(&[("prompt", "login")]);
+    let back = log_in(browser, tp, &pending.url, card).await;
+    assert!(back.starts_with("http://127.0.0.1:9/callback?"), "{back}");
+    let tokens = rp.exchange(&query(&back)["code"], pending.verifier).await;
+    let sub = rp
+        .verify_id_token(&tokens, &pending.nonce)
+        .subject()
+        .clone();
+    (tokens, sub)
 }
 
 on_both_databases!(
