@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{AdminError, Principal, Role};
 use crate::audit::{self, Actor, Event, Kind};
-use crate::domain::secret::random_b64;
+use crate::domain::secret::{random_b64, random_typed_id};
 use crate::domain::Secret;
 use crate::provider::Provider;
 use crate::store;
@@ -58,7 +58,8 @@ pub async fn create(
     }
     let secret = Secret::new(format!("{PREFIX}{}", random_b64(32)));
     let row = ApiKeyRow {
-        id: random_b64(9),
+        // Typed into `mykey-connect admin api-key revoke ID`: never beginning with `-`.
+        id: random_typed_id(9),
         name: name.to_owned(),
         key_hash: secret.hash(),
         role: role.as_str().to_owned(),

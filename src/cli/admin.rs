@@ -47,6 +47,8 @@ pub enum ApiKeyCommand {
     },
     List,
     Revoke {
+        /// the key's id (ids made before 2026-12 may begin with `-`)
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::random_b64;
+use super::secret::{random_b64, random_typed_id};
 
 /// An OAuth client id: 1–128 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,16 +16,9 @@ impl ClientId {
         ok.then(|| ClientId(s.to_owned()))
     }
 
-    /// 128 random bits in base64url, never beginning with `-`: a client id is typed into
-    /// command lines (`mykey-connect client show ID`, `curl -u ID:…`) where a leading hyphen
-    /// reads as an option.
+    /// 128 random bits in base64url, never beginning with `-` (see [`random_typed_id`]).
     pub fn generate() -> ClientId {
-        loop {
-            let id = random_b64(16);
-            if !id.starts_with('-') {
-                return ClientId(id);
-            }
-        }
+        ClientId(random_typed_id(16))
     }
 
     pub fn as_str(&self) -> &str {
@@ -99,6 +92,15 @@ mod tests {
             let id = ClientId::generate();
             assert!(!id.as_str().starts_with('-'), "{id}");
             assert_eq!(id.as_str().len(), 22);
+        }
+    }
+
+    #[test]
+    fn ids_typed_on_command_lines_never_begin_with_a_hyphen() {
+        for _ in 0..2_000 {
+            let id = random_typed_id(9);
+            assert!(!id.starts_with('-'), "{id}");
+            assert_eq!(id.len(), 12);
         }
     }
 }

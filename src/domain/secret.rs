@@ -46,6 +46,18 @@ pub fn random_b64(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(random_bytes(bytes))
 }
 
+/// `bytes` random bytes in base64url, never beginning with `-`: for identifiers that people
+/// type into command lines (`mykey-connect client show ID`, `admin api-key revoke ID`,
+/// `curl -u ID:…`), where a leading hyphen reads as an option.
+pub fn random_typed_id(bytes: usize) -> String {
+    loop {
+        let id = random_b64(bytes);
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
 pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut buf = vec![0u8; len];
     // The system RNG failing is not recoverable; aws-lc aborts rather than return weak bytes.

@@ -29,7 +29,7 @@ fn cli(tp: &TestProvider, args: &[&str]) -> (bool, String, String) {
 }
 
 /// Runs SQL straight against the test database, as an attacker with database access would.
-fn tamper(tp: &TestProvider, sql: &str) {
+pub(super) fn tamper(tp: &TestProvider, sql: &str) {
     if tp.database_url.starts_with("postgres") {
         let mut c = diesel::pg::PgConnection::establish(&tp.database_url).expect("pg");
         c.batch_execute(sql).expect("tamper");

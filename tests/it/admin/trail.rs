@@ -388,3 +388,53 @@ on_both_databases!(
     every_operator_action_on_the_command_line_and_in_the_console_is_in_the_audit_chain,
     every_action_audited
 );
+
+/// An API key made before key ids were drawn without a leading hyphen may begin with one; the
+/// operator revokes it by its id as listed, and its secret stops working.
+async fn hyphen_led_key_revoked(db: crate::provider::support::Db) {
+    let ops = Ops::start(db).await;
+    let tp = &ops.tp;
+    let made = cli(
+        tp,
+        &[
+            "admin", "api-key", "create", "--name", "old", "--role", "viewer",
+        ],
+        None,
+    );
+    let field = |name: &str| {
+        made.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .expect("printed")
+            .trim()
+            .to_owned()
+    };
+    let (id, secret) = (field("id:"), field("key:"));
+    assert!(!id.starts_with('-'), "new ids never begin with '-': {id}");
+    let old_id = format!("-{}", &id[1..]);
+    super::audit::tamper(
+        tp,
+        &format!("UPDATE admin_api_keys SET id = '{old_id}' WHERE id = '{id}'"),
+    );
+    let (status, _) = ops
+        .api(reqwest::Method::GET, "/clients", Some(&secret), None)
+        .await;
+    assert_eq!(status, 200, "the key works before it is revoked");
+
+    cli(tp, &["admin", "api-key", "revoke", &old_id], None);
+
+    let listed = cli(tp, &["admin", "api-key", "list"], None);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&old_id))
+        .expect("the key is listed by its id");
+    assert!(line.contains("revoked"), "{line}");
+    let (status, _) = ops
+        .api(reqwest::Method::GET, "/clients", Some(&secret), None)
+        .await;
+    assert_eq!(status, 401, "a revoked key is refused");
+}
+
+on_both_databases!(
+    an_api_key_whose_id_begins_with_a_hyphen_is_revoked_from_the_command_line,
+    hyphen_led_key_revoked
+);
