@@ -344,10 +344,20 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
     ) -> Result<T, StoreError> {
-        let _guard = match self.backend {
+        let turn = match self.backend {
             Backend::Sqlite => Some(self.writers.turn()),
             Backend::Postgres => None,
         };
+        self.write_in_turn(turn, f)
+    }
+
+    /// [`Db::write_blocking`] once the caller has this process's SQLite writer turn (`None` on
+    /// PostgreSQL, where the database orders writers).
+    fn write_in_turn<T>(
+        &self,
+        _turn: Option<parking_lot::MutexGuard<'_, ()>>,
+        f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+    ) -> Result<T, StoreError> {
         let mut f = Some(f);
         // A pooled connection that died while idle (the database restarted) fails at BEGIN,
         // before `f` ran: nothing was sent, so trying the next one is safe. Every idle
@@ -387,13 +397,30 @@ impl Db {
         }
     }
 
-    /// Like [`Db::write_blocking`] for a request handler (see [`Db::read`]).
+    /// Like [`Db::write_blocking`] for a request handler (see [`Db::read`]). On SQLite the
+    /// transaction runs in place when this process's writer turn is free at once, which is
+    /// nearly always. When it is not (the checkpointer is restarting the WAL, or a slow
+    /// checkpoint pass holds commits back, or another worker thread is writing), the
+    /// transaction waits for its turn on the blocking pool: waiting in place would leave this
+    /// worker's other requests (reads, pages, signatures) standing for as long as the disk
+    /// takes.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         match self.backend {
-            Backend::Sqlite => self.write_blocking(f),
+            Backend::Sqlite => {
+                if let Some(turn) = self.writers.try_turn() {
+                    return self.write_in_turn(Some(turn), f);
+                }
+                let db = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    let turn = db.writers.queued_turn();
+                    db.write_in_turn(Some(turn), f)
+                })
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            }
             Backend::Postgres => self.write_offloaded(f).await,
         }
     }
@@ -407,7 +434,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         if self.backend == Backend::Sqlite {
-            return self.write_blocking(f);
+            return self.write(f).await;
         }
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -566,6 +593,9 @@ struct Writers {
     epoch: Instant,
     /// Writers that waited for a PASSIVE pass past its budget.
     stalls: AtomicU64,
+    /// Writers waiting for their turn on the blocking pool. While any wait, a request's writer
+    /// queues behind them instead of taking a turn that has just come free.
+    waiting: AtomicU64,
     /// When the last warning about slow passes was logged, and the slow passes since.
     warned: Mutex<(Option<Instant>, u64)>,
 }
@@ -578,6 +608,7 @@ impl Default for Writers {
             passive_began: AtomicU64::new(0),
             epoch: Instant::now(),
             stalls: AtomicU64::new(0),
+            waiting: AtomicU64::new(0),
             warned: Mutex::new((None, 0)),
         }
     }
@@ -593,6 +624,29 @@ impl Writers {
             drop(self.passive.lock());
         }
         self.turn.lock()
+    }
+
+    /// A writer's turn if it can be had without waiting: none while a PASSIVE pass is past its
+    /// budget (the writer must wait for the pass, see [`Writers::turn`]), another writer holds
+    /// the turn or others wait for it.
+    fn try_turn(&self) -> Option<parking_lot::MutexGuard<'_, ()>> {
+        let began = self.passive_began.load(Ordering::Acquire);
+        if began != 0 && self.micros() >= began + PASSIVE_BUDGET.as_micros() as u64 {
+            return None;
+        }
+        if self.waiting.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        self.turn.try_lock()
+    }
+
+    /// [`Writers::turn`] for a writer that waits on the blocking pool, counted in `waiting`
+    /// until it has its turn.
+    fn queued_turn(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let turn = self.turn();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        turn
     }
 
     fn passive_pass<T>(&self, pass: impl FnOnce() -> T) -> T {
@@ -670,5 +724,55 @@ mod tests {
             stalls, 1,
             "counted for mykey_sqlite_checkpoint_stalls_total"
         );
+    }
+
+    #[test]
+    fn a_request_that_reads_is_served_while_a_writer_waits_for_the_checkpointer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite3").display());
+        let db = Db::connect(&url, 4).expect("database");
+        db.write_blocking(|c| c.batch_execute("CREATE TABLE t (x INTEGER)"))
+            .expect("table");
+
+        // The checkpointer restarting the WAL holds the writers' turn, as on a slow disk.
+        let hold = Duration::from_millis(400);
+        let (taken, turn_taken) = std::sync::mpsc::channel();
+        let checkpointer = {
+            let writers = db.writers.clone();
+            std::thread::spawn(move || {
+                let _turn = writers.turn.lock();
+                taken.send(()).expect("test waits");
+                std::thread::sleep(hold);
+            })
+        };
+        turn_taken.recv().expect("checkpointer");
+
+        // One worker thread, as a pinned server runs: a write asked first, a read after it.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let began = Instant::now();
+        let (written, read) = runtime.block_on(async {
+            let write = async {
+                db.write(|c| c.batch_execute("INSERT INTO t VALUES (1)"))
+                    .await
+                    .expect("write");
+                began.elapsed()
+            };
+            let read = async {
+                db.read(|c| c.batch_execute("SELECT count(*) FROM t"))
+                    .await
+                    .expect("read");
+                began.elapsed()
+            };
+            tokio::join!(write, read)
+        });
+        checkpointer.join().expect("checkpointer");
+
+        assert!(
+            read < hold / 4,
+            "the read waited {read:?} behind the writer"
+        );
+        assert!(written >= hold / 2, "the write went in after {written:?}");
     }
 }
