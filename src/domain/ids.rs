@@ -94,13 +94,4 @@ mod tests {
             assert_eq!(id.as_str().len(), 22);
         }
     }
-
-    #[test]
-    fn ids_typed_on_command_lines_never_begin_with_a_hyphen() {
-        for _ in 0..2_000 {
-            let id = random_typed_id(9);
-            assert!(!id.starts_with('-'), "{id}");
-            assert_eq!(id.len(), 12);
-        }
-    }
 }

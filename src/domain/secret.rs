@@ -91,6 +91,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_typed_on_command_lines_never_begin_with_a_hyphen() {
+        for _ in 0..2_000 {
+            let id = random_typed_id(9);
+            assert!(!id.starts_with('-'), "{id}");
+            assert_eq!(id.len(), 12);
+        }
+    }
+
+    #[test]
     fn a_secret_never_shows_in_debug_output() {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "[redacted]");

@@ -413,13 +413,7 @@ impl Db {
                 if let Some(turn) = self.writers.try_turn() {
                     return self.write_in_turn(Some(turn), f);
                 }
-                let db = self.clone();
-                tokio::task::spawn_blocking(move || {
-                    let turn = db.writers.queued_turn();
-                    db.write_in_turn(Some(turn), f)
-                })
-                .await
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                self.write_offloaded(f).await
             }
             Backend::Postgres => self.write_offloaded(f).await,
         }
@@ -593,8 +587,8 @@ struct Writers {
     epoch: Instant,
     /// Writers that waited for a PASSIVE pass past its budget.
     stalls: AtomicU64,
-    /// Writers waiting for their turn on the blocking pool. While any wait, a request's writer
-    /// queues behind them instead of taking a turn that has just come free.
+    /// Writers waiting for their turn. While any wait, a request's writer queues behind them
+    /// instead of taking a turn that has just come free.
     waiting: AtomicU64,
     /// When the last warning about slow passes was logged, and the slow passes since.
     warned: Mutex<(Option<Instant>, u64)>,
@@ -616,37 +610,31 @@ impl Default for Writers {
 
 impl Writers {
     /// A writer's turn. A writer that arrives while a PASSIVE pass is past its budget first
-    /// waits for the pass to end.
+    /// waits for the pass to end. Counted in `waiting` until it has the turn.
     fn turn(&self) -> parking_lot::MutexGuard<'_, ()> {
-        let began = self.passive_began.load(Ordering::Acquire);
-        if began != 0 && self.micros() >= began + PASSIVE_BUDGET.as_micros() as u64 {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        if self.passive_past_budget() {
             self.stalls.fetch_add(1, Ordering::Relaxed);
             drop(self.passive.lock());
         }
-        self.turn.lock()
+        let turn = self.turn.lock();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        turn
     }
 
     /// A writer's turn if it can be had without waiting: none while a PASSIVE pass is past its
     /// budget (the writer must wait for the pass, see [`Writers::turn`]), another writer holds
     /// the turn or others wait for it.
     fn try_turn(&self) -> Option<parking_lot::MutexGuard<'_, ()>> {
-        let began = self.passive_began.load(Ordering::Acquire);
-        if began != 0 && self.micros() >= began + PASSIVE_BUDGET.as_micros() as u64 {
-            return None;
-        }
-        if self.waiting.load(Ordering::Acquire) > 0 {
+        if self.passive_past_budget() || self.waiting.load(Ordering::Acquire) > 0 {
             return None;
         }
         self.turn.try_lock()
     }
 
-    /// [`Writers::turn`] for a writer that waits on the blocking pool, counted in `waiting`
-    /// until it has its turn.
-    fn queued_turn(&self) -> parking_lot::MutexGuard<'_, ()> {
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        let turn = self.turn();
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        turn
+    fn passive_past_budget(&self) -> bool {
+        let began = self.passive_began.load(Ordering::Acquire);
+        began != 0 && self.micros() >= began + PASSIVE_BUDGET.as_micros() as u64
     }
 
     fn passive_pass<T>(&self, pass: impl FnOnce() -> T) -> T {
