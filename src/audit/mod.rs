@@ -224,19 +224,34 @@ impl Event {
 /// Appends an event to the inbox inside the caller's transaction: it is recorded exactly when
 /// what it describes commits.
 pub fn record(conn: &mut DbConn, event: &Event, now: i64) -> diesel::QueryResult<()> {
-    as_inbox_row(event, now, |row| store::audit::insert_inbox(conn, row))
+    store::audit::insert_inbox(conn, &Rendered::of(event).row(now))
 }
 
-/// Hands `f` the event as the inbox row that [`record`] stores.
-pub fn as_inbox_row<T>(event: &Event, now: i64, f: impl FnOnce(&NewInboxRow<'_>) -> T) -> T {
-    let actor = event.actor.to_string();
-    let data = event.data.to_string();
-    f(&NewInboxRow {
-        time: now,
-        kind: event.kind.as_str(),
-        actor: &actor,
-        client_id: event.client_id.as_deref(),
-        person_id: event.person_id.as_deref(),
-        data: &data,
-    })
+/// An event with its actor and data rendered as text: [`Rendered::row`] is the inbox row that
+/// [`record`] stores.
+pub struct Rendered<'e> {
+    event: &'e Event,
+    actor: String,
+    data: String,
+}
+
+impl<'e> Rendered<'e> {
+    pub fn of(event: &'e Event) -> Rendered<'e> {
+        Rendered {
+            event,
+            actor: event.actor.to_string(),
+            data: event.data.to_string(),
+        }
+    }
+
+    pub fn row(&self, now: i64) -> NewInboxRow<'_> {
+        NewInboxRow {
+            time: now,
+            kind: self.event.kind.as_str(),
+            actor: &self.actor,
+            client_id: self.event.client_id.as_deref(),
+            person_id: self.event.person_id.as_deref(),
+            data: &self.data,
+        }
+    }
 }

@@ -100,6 +100,11 @@ pub async fn sso_view(
 ) -> Result<Option<store::sessions::SsoView>, StoreError> {
     let (hash, client_id) = (Secret::new(cookie).hash(), client_id.to_owned());
     let now = p.clock.unix();
+    if let Some(pg) = p.db.pg_async() {
+        return pg
+            .read(async |c| store::sessions::sso_view_async(c, &hash, &client_id, now).await)
+            .await;
+    }
     p.db.read(move |c| store::sessions::sso_view(c, &hash, &client_id, now))
         .await
 }

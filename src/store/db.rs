@@ -12,6 +12,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use parking_lot::Mutex;
 
+use super::pg_async::AsyncPg;
+
 pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -194,6 +196,8 @@ pub struct Db {
     backend: Backend,
     /// SQLite admits one writer; taking turns in-process avoids busy-waiting in SQLite.
     writers: Arc<Writers>,
+    /// PostgreSQL only: the asynchronous connections of the hottest statements.
+    pg_async: Option<AsyncPg>,
     /// The SQLite checkpointer runs while any clone of this handle lives.
     _alive: Arc<()>,
 }
@@ -209,8 +213,14 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Opens a server's pool of up to `pool_size` connections, one kept open while idle.
     /// A SQLite file is created when missing.
+    /// On PostgreSQL it also makes a pool of up to `pool_size` asynchronous connections for
+    /// the hottest statements ([`AsyncPg`]), opened as they are needed.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
-        Db::connect_pool(url, pool_size, 1)
+        let mut db = Db::connect_pool(url, pool_size, 1)?;
+        if db.backend == Backend::Postgres {
+            db.pg_async = AsyncPg::open(url.trim(), pool_size as usize);
+        }
+        Ok(db)
     }
 
     /// Opens a pool for a command that runs once and exits (`client add`, `audit verify`, …).
@@ -259,12 +269,19 @@ impl Db {
             pool,
             backend,
             writers,
+            pg_async: None,
             _alive: alive,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The asynchronous PostgreSQL connections ([`AsyncPg`]): `None` on SQLite, and on a
+    /// PostgreSQL URL only libpq understands. Callers then use the synchronous driver.
+    pub fn pg_async(&self) -> Option<&AsyncPg> {
+        self.pg_async.as_ref()
     }
 
     /// How many SQLite commits of this process have waited for a checkpoint that ran past
@@ -417,28 +434,6 @@ impl Db {
             }
             Backend::Postgres => self.write_offloaded(f).await,
         }
-    }
-
-    /// One statement that is atomic by itself (PostgreSQL autocommit: no `BEGIN` and `COMMIT`
-    /// round trips), off the async threads; on SQLite a transaction as [`Db::write`]. Not
-    /// repeated on another connection when the first is found dead, since a lost answer may
-    /// hide a commit: the error is returned and the caller decides.
-    pub async fn write_statement<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        if self.backend == Backend::Sqlite {
-            return self.write(f).await;
-        }
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db.conn()?;
-            let result = f(&mut conn.conn).map_err(StoreError::from_query);
-            conn.gone = matches!(result, Err(StoreError::Unavailable(_)));
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
     /// A read that may take long (whole-table scans): always off the async threads.

@@ -11,12 +11,15 @@
 //! general transaction ([`super::grants::redeem_sealed_code`], the refresh in
 //! `provider::grants`), which tells a replay from an expired code and revokes what a replay
 //! issued. SQLite has no data-modifying CTEs; there the transaction always runs (its round
-//! trips are function calls).
+//! trips are function calls). The statements run on the asynchronous connection
+//! ([`super::pg_async`]); where there is none (a URL only libpq understands) the transaction
+//! runs as on SQLite.
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::audit::NewInboxRow;
 use super::grants::{AccessTokenRow, CodeRow, RefreshTokenRow};
@@ -47,8 +50,8 @@ pub enum AtOnce {
 
 /// Spends the sealed `code` and, when `checks_passed` (client, redirect URI, PKCE), stores
 /// `issue`, in one statement.
-pub fn redeem_sealed_and_issue(
-    conn: &mut PgConnection,
+pub async fn redeem_sealed_and_issue(
+    conn: &mut AsyncPgConnection,
     code: &CodeRow,
     checks_passed: bool,
     issue: &Issue<'_>,
@@ -59,7 +62,7 @@ pub fn redeem_sealed_and_issue(
         issue,
     };
     let (person, client, ended, spent): (Option<String>, Option<String>, Option<bool>, bool) =
-        statement.get_result(conn)?;
+        statement.get_result(conn).await?;
     Ok(match (person, client, ended) {
         (Some(person), Some(client), Some(ended)) => {
             if client != code.client_id {
@@ -92,12 +95,14 @@ pub enum Rotated {
 /// token is still unused and its client session live. The caller has read the token and made
 /// every check on it (client, DPoP key, scope); the statement repeats only the conditions that
 /// another request could change in between.
-pub fn rotate_refresh_token(
-    conn: &mut PgConnection,
+pub async fn rotate_refresh_token(
+    conn: &mut AsyncPgConnection,
     old_hash: &str,
     issue: &Issue<'_>,
 ) -> QueryResult<Rotated> {
-    let (spent, live): (bool, bool) = RefreshStatement { old_hash, issue }.get_result(conn)?;
+    let (spent, live): (bool, bool) = RefreshStatement { old_hash, issue }
+        .get_result(conn)
+        .await?;
     Ok(match (spent, live) {
         (true, true) => Rotated::Issued,
         (true, false) => Rotated::SessionEnded,
@@ -226,8 +231,6 @@ impl Query for ExchangeStatement<'_> {
     type SqlType = (Nullable<Text>, Nullable<Text>, Nullable<Bool>, Bool);
 }
 
-impl RunQueryDsl<PgConnection> for ExchangeStatement<'_> {}
-
 impl QueryFragment<Pg> for ExchangeStatement<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let code = self.code;
@@ -256,8 +259,6 @@ impl QueryId for RefreshStatement<'_> {
 impl Query for RefreshStatement<'_> {
     type SqlType = (Bool, Bool);
 }
-
-impl RunQueryDsl<PgConnection> for RefreshStatement<'_> {}
 
 impl QueryFragment<Pg> for RefreshStatement<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

@@ -2,6 +2,7 @@
 
 use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel_async::AsyncPgConnection;
 
 use crate::domain::MyKeyId;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -255,20 +256,45 @@ pub fn insert_refresh_token(conn: &mut DbConn, row: &RefreshTokenRow) -> QueryRe
     .map(drop)
 }
 
+/// A token's row by its hash, as a query for either driver.
+macro_rules! token_query {
+    ($table:ident, $row:ty, $hash:expr) => {
+        $table::table.find($hash).select(<$row>::as_select())
+    };
+}
+
 pub fn access_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<AccessTokenRow>> {
-    native!(conn, c => access_tokens::table
-        .find(token_hash)
-        .select(AccessTokenRow::as_select())
+    native!(conn, c => token_query!(access_tokens, AccessTokenRow, token_hash)
         .get_result(c)
         .optional())
 }
 
+/// [`access_token`] on the asynchronous PostgreSQL connection.
+pub async fn access_token_async(
+    conn: &mut AsyncPgConnection,
+    token_hash: &str,
+) -> QueryResult<Option<AccessTokenRow>> {
+    let query = token_query!(access_tokens, AccessTokenRow, token_hash);
+    diesel_async::RunQueryDsl::get_result(query, conn)
+        .await
+        .optional()
+}
+
 pub fn refresh_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
-    native!(conn, c => refresh_tokens::table
-        .find(token_hash)
-        .select(RefreshTokenRow::as_select())
+    native!(conn, c => token_query!(refresh_tokens, RefreshTokenRow, token_hash)
         .get_result(c)
         .optional())
+}
+
+/// [`refresh_token`] on the asynchronous PostgreSQL connection.
+pub async fn refresh_token_async(
+    conn: &mut AsyncPgConnection,
+    token_hash: &str,
+) -> QueryResult<Option<RefreshTokenRow>> {
+    let query = token_query!(refresh_tokens, RefreshTokenRow, token_hash);
+    diesel_async::RunQueryDsl::get_result(query, conn)
+        .await
+        .optional()
 }
 
 /// Marks a refresh token used; only the first of concurrent callers wins (rotation).

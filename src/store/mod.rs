@@ -34,6 +34,7 @@ pub mod ids;
 pub mod keys;
 pub mod outbox;
 pub mod persons;
+pub mod pg_async;
 pub mod pushed;
 pub mod requests;
 pub mod revocation;

@@ -1,6 +1,7 @@
 //! Browser (single sign-on) sessions and the per-client sessions inside them (`sid`).
 
 use diesel::prelude::*;
+use diesel_async::AsyncPgConnection;
 
 use crate::domain::MyKeyId;
 
@@ -66,39 +67,65 @@ pub struct SsoView {
     pub client_session_id: Option<String>,
 }
 
+/// The query of [`sso_view`], built once for either driver.
+macro_rules! sso_query {
+    ($cookie_hash:expr, $client_id:expr, $now:expr) => {
+        browser_sessions::table
+            .filter(browser_sessions::cookie_hash.eq($cookie_hash))
+            .filter(browser_sessions::ended_at.is_null())
+            .filter(browser_sessions::expires_at.gt($now))
+            .select((
+                BrowserSessionRow::as_select(),
+                consents::table
+                    .filter(consents::person_id.eq(browser_sessions::person_id))
+                    .filter(consents::client_id.eq($client_id))
+                    .select(consents::scope)
+                    .single_value(),
+                client_sessions::table
+                    .filter(client_sessions::session_id.eq(browser_sessions::id))
+                    .filter(client_sessions::client_id.eq($client_id))
+                    .select(client_sessions::id)
+                    .single_value(),
+            ))
+    };
+}
+
+type SsoRow = (BrowserSessionRow, Option<String>, Option<String>);
+
+impl SsoView {
+    fn from_row((session, consented_scope, client_session_id): SsoRow) -> SsoView {
+        SsoView {
+            session,
+            consented_scope,
+            client_session_id,
+        }
+    }
+}
+
 pub fn sso_view(
     conn: &mut DbConn,
     cookie_hash: &str,
     client_id: &str,
     now: i64,
 ) -> QueryResult<Option<SsoView>> {
-    type Row = (BrowserSessionRow, Option<String>, Option<String>);
-    let row: Option<Row> = native!(conn, c => browser_sessions::table
-        .filter(browser_sessions::cookie_hash.eq(cookie_hash))
-        .filter(browser_sessions::ended_at.is_null())
-        .filter(browser_sessions::expires_at.gt(now))
-        .select((
-            BrowserSessionRow::as_select(),
-            consents::table
-                .filter(consents::person_id.eq(browser_sessions::person_id))
-                .filter(consents::client_id.eq(client_id))
-                .select(consents::scope)
-                .single_value(),
-            client_sessions::table
-                .filter(client_sessions::session_id.eq(browser_sessions::id))
-                .filter(client_sessions::client_id.eq(client_id))
-                .select(client_sessions::id)
-                .single_value(),
-        ))
+    let row: Option<SsoRow> = native!(conn, c => sso_query!(cookie_hash, client_id, now)
         .get_result(c)
         .optional())?;
-    Ok(
-        row.map(|(session, consented_scope, client_session_id)| SsoView {
-            session,
-            consented_scope,
-            client_session_id,
-        }),
-    )
+    Ok(row.map(SsoView::from_row))
+}
+
+/// [`sso_view`] on the asynchronous PostgreSQL connection.
+pub async fn sso_view_async(
+    conn: &mut AsyncPgConnection,
+    cookie_hash: &str,
+    client_id: &str,
+    now: i64,
+) -> QueryResult<Option<SsoView>> {
+    let query = sso_query!(cookie_hash, client_id, now);
+    let row: Option<SsoRow> = diesel_async::RunQueryDsl::get_result(query, conn)
+        .await
+        .optional()?;
+    Ok(row.map(SsoView::from_row))
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<BrowserSessionRow>> {

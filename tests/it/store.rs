@@ -248,3 +248,74 @@ fn the_sqlite_wal_stays_bounded_under_a_steady_stream_of_commits_even_on_a_busy_
         begin.elapsed()
     );
 }
+
+/// `url` with one more connection parameter.
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+#[derive(diesel::QueryableByName)]
+struct ServerProcess {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    ssl: bool,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// The server process behind the asynchronous connection that serves a read, and whether
+/// the connection is encrypted.
+async fn backend_of(pg: &mykey_connect::store::pg_async::AsyncPg) -> ServerProcess {
+    pg.read(async |c| {
+        let query =
+            diesel::sql_query("SELECT ssl, pid FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+        diesel_async::RunQueryDsl::get_result::<ServerProcess>(query, c).await
+    })
+    .await
+    .expect("read on the asynchronous connection")
+}
+
+#[tokio::test]
+async fn the_asynchronous_postgres_connections_encrypt_as_the_urls_sslmode_asks() {
+    use mykey_connect::store::pg_async::AsyncPg;
+    let db = PgDatabase::create();
+    let required = AsyncPg::open(&with_param(&db.url, "sslmode=require"), 2).expect("pool");
+    assert!(backend_of(&required).await.ssl, "sslmode=require: TLS");
+    let plain = AsyncPg::open(&with_param(&db.url, "sslmode=disable"), 2).expect("pool");
+    assert!(!backend_of(&plain).await.ssl, "sslmode=disable: no TLS");
+    // Certificate checks are libpq's alone: such a URL keeps every query on libpq.
+    assert!(AsyncPg::open(&with_param(&db.url, "sslmode=verify-full"), 2).is_none());
+    assert!(AsyncPg::open(&with_param(&db.url, "sslrootcert=/etc/ssl/pg.crt"), 2).is_none());
+}
+
+#[tokio::test]
+async fn a_read_after_the_database_ended_every_connection_is_answered_at_the_first_try() {
+    use diesel::Connection;
+    use mykey_connect::store::pg_async::AsyncPg;
+    let db = PgDatabase::create();
+    let pg = AsyncPg::open(&db.url, 3).expect("pool");
+    // Three reads at once open three connections, which then wait idle in the pool.
+    let (a, b, c) = tokio::join!(backend_of(&pg), backend_of(&pg), backend_of(&pg));
+    let before = [a.pid, b.pid, c.pid];
+    let mut admin =
+        diesel::pg::PgConnection::establish(&crate::provider::support::postgres_admin_url())
+            .expect("admin connection");
+    #[derive(diesel::QueryableByName)]
+    struct Ended {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        ended: i64,
+    }
+    let Ended { ended } = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity \
+             WHERE datname = '{}'",
+            db.url.rsplit('/').next().expect("name")
+        )),
+        &mut admin,
+    )
+    .expect("terminate");
+    assert_eq!(ended, 3, "the pool's three connections were ended");
+    // Every pooled connection is dead; the read still succeeds, on a new one.
+    let after = backend_of(&pg).await;
+    assert!(!before.contains(&after.pid), "served by a new connection");
+}

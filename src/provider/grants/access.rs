@@ -10,8 +10,8 @@ use crate::domain::{Client, MyKeyId, Scope, Secret};
 use crate::oidc::token::TokenForm;
 use crate::oidc::verified_claims::requested_facts;
 use crate::oidc::{ErrorCode, OAuthError};
+use crate::store;
 use crate::store::grants::{AccessTokenRow, RefreshTokenRow};
-use crate::store::{self, DbConn};
 
 /// A live access token and its client.
 pub struct LiveAccessToken {
@@ -24,10 +24,7 @@ pub async fn live_access_token(
     p: &Provider,
     token: &str,
 ) -> Result<Option<LiveAccessToken>, ProviderError> {
-    let hash = Secret::new(token).hash();
-    let row =
-        p.db.read(move |c| store::grants::access_token(c, &hash))
-            .await?;
+    let row = access_token_row(p, &Secret::new(token).hash()).await?;
     let now = p.clock.unix();
     let Some(row) = row.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
         return Ok(None);
@@ -120,6 +117,36 @@ impl From<RefreshTokenRow> for TokenView {
     }
 }
 
+/// The access token stored under `hash`: on PostgreSQL on the asynchronous connection.
+async fn access_token_row(
+    p: &Provider,
+    hash: &str,
+) -> Result<Option<AccessTokenRow>, store::StoreError> {
+    if let Some(pg) = p.db.pg_async() {
+        return pg
+            .read(async |c| store::grants::access_token_async(c, hash).await)
+            .await;
+    }
+    let hash = hash.to_owned();
+    p.db.read(move |c| store::grants::access_token(c, &hash))
+        .await
+}
+
+/// The refresh token stored under `hash`, as [`access_token_row`].
+pub(super) async fn refresh_token_row(
+    p: &Provider,
+    hash: &str,
+) -> Result<Option<RefreshTokenRow>, store::StoreError> {
+    if let Some(pg) = p.db.pg_async() {
+        return pg
+            .read(async |c| store::grants::refresh_token_async(c, hash).await)
+            .await;
+    }
+    let hash = hash.to_owned();
+    p.db.read(move |c| store::grants::refresh_token(c, &hash))
+        .await
+}
+
 /// RFC 7662 §2.2. A client sees only its own tokens; anything else is inactive.
 pub async fn introspect(
     p: &Provider,
@@ -134,22 +161,27 @@ pub async fn introspect(
     let now = p.clock.unix();
     // The hint only orders the look-ups (RFC 7662 §2.1).
     let refresh_first = form.token_type_hint.as_deref() == Some("refresh_token");
-    let found =
-        p.db.read(move |c| {
-            let access = |c: &mut DbConn| -> diesel::QueryResult<Option<TokenView>> {
-                Ok(store::grants::access_token(c, &hash)?.map(TokenView::from))
-            };
-            let refresh = |c: &mut DbConn| -> diesel::QueryResult<Option<TokenView>> {
-                Ok(store::grants::refresh_token(c, &hash)?.map(TokenView::from))
-            };
-            if refresh_first {
-                Ok(refresh(c)?.or(access(c)?))
-            } else {
-                Ok(access(c)?.or(refresh(c)?))
-            }
-        })
-        .await
-        .map_err(db_error)?;
+    let access = async || {
+        access_token_row(p, &hash)
+            .await
+            .map(|r| r.map(TokenView::from))
+    };
+    let refresh = async || {
+        refresh_token_row(p, &hash)
+            .await
+            .map(|r| r.map(TokenView::from))
+    };
+    let found = if refresh_first {
+        match refresh().await.map_err(db_error)? {
+            Some(t) => Some(t),
+            None => access().await.map_err(db_error)?,
+        }
+    } else {
+        match access().await.map_err(db_error)? {
+            Some(t) => Some(t),
+            None => refresh().await.map_err(db_error)?,
+        }
+    };
     let inactive = json!({ "active": false });
     let Some(t) = found else {
         return Ok(inactive);

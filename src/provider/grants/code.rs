@@ -13,8 +13,8 @@ use crate::oidc::{pkce, OAuthError};
 use crate::store::exchange::{AtOnce, Issue};
 use crate::store::grants::{CodeRow, Redemption};
 use crate::store::sessions::BrowserSessionRow;
-use crate::store::{self, Backend, StoreError};
-use diesel::PgConnection;
+use crate::store::{self, StoreError};
+use diesel_async::AsyncPgConnection;
 
 /// What a code is issued for (from a validated request or a stored transaction).
 #[derive(Debug, Clone)]
@@ -147,7 +147,7 @@ pub async fn exchange_code(
     }
     if let Some(row) = sealed
         .as_ref()
-        .filter(|row| p.db.backend() == Backend::Postgres && row.verification_id.is_none())
+        .filter(|row| p.db.pg_async().is_some() && row.verification_id.is_none())
     {
         let request = (form.redirect_uri.as_deref(), verifier.expose());
         let at_once = exchange_at_once(p, client, row.clone(), request, dpop_jkt.clone(), now);
@@ -218,8 +218,8 @@ async fn exchange_at_once(
     let tokens = NewTokens::for_grant(&grant, client.id.as_str(), dpop_jkt, lifetimes, now);
     let event = tokens_issued_event(client.id.as_str(), "authorization_code", &grant.scope);
     let checks_passed = checked.is_ok();
-    let redeem = move |pg: &mut PgConnection, issue: &Issue<'_>| {
-        store::exchange::redeem_sealed_and_issue(pg, &row, checks_passed, issue)
+    let redeem = async move |pg: &mut AsyncPgConnection, issue: &Issue<'_>| {
+        store::exchange::redeem_sealed_and_issue(pg, &row, checks_passed, issue).await
     };
     let (done, tokens) = match tokens.store_at_once(p, event, now, redeem).await? {
         Ok(stored) => stored,

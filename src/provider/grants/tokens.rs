@@ -21,8 +21,8 @@ use crate::oidc::OAuthError;
 use crate::store::exchange::{Issue, Rotated};
 use crate::store::grants::{AccessTokenRow, CodeRow, RefreshTokenRow};
 use crate::store::identity::VerificationRow;
-use crate::store::{self, Backend, DbConn, StoreError};
-use diesel::PgConnection;
+use crate::store::{self, DbConn, StoreError};
+use diesel_async::AsyncPgConnection;
 
 /// Everything tokens are issued from; shared by code exchange and refresh.
 pub(super) struct Grant {
@@ -136,33 +136,26 @@ impl NewTokens {
 
     /// Stores the pair and `event` with one statement of `store::exchange` on PostgreSQL,
     /// handing the pair back with what the statement did. `None` when the transaction must
-    /// run instead: on SQLite (no such statements) or when the pooled connection was found
+    /// run instead: on SQLite (no such statements), on a PostgreSQL URL only libpq
+    /// understands (no asynchronous connections), or when the pooled connection was found
     /// dead (the transaction takes a live one).
-    pub(super) async fn store_at_once<T: Send + 'static>(
+    pub(super) async fn store_at_once<T>(
         self,
         p: &Provider,
         event: audit::Event,
         now: i64,
-        statement: impl FnOnce(&mut PgConnection, &Issue<'_>) -> diesel::QueryResult<T> + Send + 'static,
+        statement: impl AsyncFnOnce(&mut AsyncPgConnection, &Issue<'_>) -> diesel::QueryResult<T>,
     ) -> Option<Result<(T, NewTokens), OAuthError>> {
-        let outcome =
-            p.db.write_statement(move |c| {
-                let DbConn::Postgres(pg) = c else {
-                    return Ok(None);
-                };
-                let done = audit::as_inbox_row(&event, now, |inbox| {
-                    let issue = Issue {
-                        access: &self.access_row,
-                        refresh: &self.refresh_row,
-                        event: inbox,
-                    };
-                    statement(pg, &issue)
-                })?;
-                Ok(Some((done, self)))
-            })
-            .await;
-        match outcome {
-            Ok(stored) => stored.map(Ok),
+        let pg = p.db.pg_async()?;
+        let event = audit::Rendered::of(&event);
+        let inbox = event.row(now);
+        let issue = Issue {
+            access: &self.access_row,
+            refresh: &self.refresh_row,
+            event: &inbox,
+        };
+        match pg.statement(async |c| statement(c, &issue).await).await {
+            Ok(done) => Some(Ok((done, self))),
             Err(StoreError::Unavailable(_)) => None,
             Err(e) => Some(Err(db_error(e))),
         }
@@ -302,7 +295,7 @@ pub async fn refresh(
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let now = p.clock.unix();
     let hash = token.hash();
-    if p.db.backend() == Backend::Postgres {
+    if p.db.pg_async().is_some() {
         let wanted = form.scope.as_deref();
         let at_once = refresh_at_once(p, client, &hash, wanted, dpop_jkt.clone(), now);
         if let Some(answer) = at_once.await {
@@ -389,11 +382,7 @@ async fn refresh_at_once(
     dpop_jkt: Option<String>,
     now: i64,
 ) -> Option<Result<TokenResponse, OAuthError>> {
-    let owned = hash.to_owned();
-    let row =
-        p.db.read(move |c| store::grants::refresh_token(c, &owned))
-            .await
-            .ok()??;
+    let row = super::access::refresh_token_row(p, hash).await.ok()??;
     let key_matches = match (&row.dpop_jkt, &dpop_jkt) {
         (Some(bound), Some(proved)) => bound == proved,
         (Some(_), None) => false,
@@ -418,8 +407,8 @@ async fn refresh_at_once(
     let event = tokens_issued_event(client.id.as_str(), "refresh_token", &grant.scope)
         .person(grant.person_id.as_str());
     let old_hash = hash.to_owned();
-    let rotate = move |pg: &mut PgConnection, issue: &Issue<'_>| {
-        store::exchange::rotate_refresh_token(pg, &old_hash, issue)
+    let rotate = async move |pg: &mut AsyncPgConnection, issue: &Issue<'_>| {
+        store::exchange::rotate_refresh_token(pg, &old_hash, issue).await
     };
     let (done, tokens) = match tokens.store_at_once(p, event, now, rotate).await? {
         Ok(stored) => stored,
