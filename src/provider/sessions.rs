@@ -86,9 +86,13 @@ impl NewSession {
 /// The live session of a session cookie.
 pub async fn current(p: &Provider, cookie: &str) -> Result<Option<BrowserSessionRow>, StoreError> {
     let hash = Secret::new(cookie).hash();
+    let owned = hash.clone();
     let now = p.clock.unix();
-    p.db.read(move |c| store::sessions::active_by_cookie(c, &hash, now))
-        .await
+    p.db.read_hot(
+        async |c| store::sessions::active_by_cookie_async(c, &hash, now).await,
+        move |c| store::sessions::active_by_cookie(c, &owned, now),
+    )
+    .await
 }
 
 /// The live session a browser cookie names, with what single sign-on at `client_id` needs
@@ -98,15 +102,14 @@ pub async fn sso_view(
     cookie: &str,
     client_id: &str,
 ) -> Result<Option<store::sessions::SsoView>, StoreError> {
-    let (hash, client_id) = (Secret::new(cookie).hash(), client_id.to_owned());
+    let hash = Secret::new(cookie).hash();
+    let owned = (hash.clone(), client_id.to_owned());
     let now = p.clock.unix();
-    if let Some(pg) = p.db.pg_async() {
-        return pg
-            .read(async |c| store::sessions::sso_view_async(c, &hash, &client_id, now).await)
-            .await;
-    }
-    p.db.read(move |c| store::sessions::sso_view(c, &hash, &client_id, now))
-        .await
+    p.db.read_hot(
+        async |c| store::sessions::sso_view_async(c, &hash, client_id, now).await,
+        move |c| store::sessions::sso_view(c, &owned.0, &owned.1, now),
+    )
+    .await
 }
 
 /// Ends one session; returns the client sessions that were live in it.

@@ -414,6 +414,19 @@ impl Db {
         }
     }
 
+    /// A read on a hot path: on the asynchronous PostgreSQL connection ([`AsyncPg::read`]) when
+    /// there is one, otherwise `sync` through [`Db::read`]. Both closures run the same query.
+    pub async fn read_hot<T: Send + 'static>(
+        &self,
+        on_async_pg: impl AsyncFnMut(&mut diesel_async::AsyncPgConnection) -> QueryResult<T>,
+        sync: impl FnMut(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match &self.pg_async {
+            Some(pg) => pg.read(on_async_pg).await,
+            None => self.read(sync).await,
+        }
+    }
+
     /// Like [`Db::write_blocking`] for a request handler (see [`Db::read`]). On SQLite the
     /// transaction runs in place when this process's writer turn is free at once, which is
     /// nearly always. When it is not (the checkpointer is restarting the WAL, or a slow

@@ -41,19 +41,39 @@ pub fn insert(conn: &mut DbConn, row: &BrowserSessionRow) -> QueryResult<()> {
         .map(drop))
 }
 
+/// The live sessions a cookie names (at most one), before the columns are chosen; built
+/// once for either driver.
+macro_rules! live_by_cookie {
+    ($cookie_hash:expr, $now:expr) => {
+        browser_sessions::table
+            .filter(browser_sessions::cookie_hash.eq($cookie_hash))
+            .filter(browser_sessions::ended_at.is_null())
+            .filter(browser_sessions::expires_at.gt($now))
+    };
+}
+
 /// The live session a browser cookie names, if any.
 pub fn active_by_cookie(
     conn: &mut DbConn,
     cookie_hash: &str,
     now: i64,
 ) -> QueryResult<Option<BrowserSessionRow>> {
-    native!(conn, c => browser_sessions::table
-        .filter(browser_sessions::cookie_hash.eq(cookie_hash))
-        .filter(browser_sessions::ended_at.is_null())
-        .filter(browser_sessions::expires_at.gt(now))
+    native!(conn, c => live_by_cookie!(cookie_hash, now)
         .select(BrowserSessionRow::as_select())
         .get_result(c)
         .optional())
+}
+
+/// [`active_by_cookie`] on the asynchronous PostgreSQL connection.
+pub async fn active_by_cookie_async(
+    conn: &mut AsyncPgConnection,
+    cookie_hash: &str,
+    now: i64,
+) -> QueryResult<Option<BrowserSessionRow>> {
+    let query = live_by_cookie!(cookie_hash, now).select(BrowserSessionRow::as_select());
+    diesel_async::RunQueryDsl::get_result(query, conn)
+        .await
+        .optional()
 }
 
 /// What single sign-on at one client needs to know about a browser's session, read in one
@@ -70,23 +90,19 @@ pub struct SsoView {
 /// The query of [`sso_view`], built once for either driver.
 macro_rules! sso_query {
     ($cookie_hash:expr, $client_id:expr, $now:expr) => {
-        browser_sessions::table
-            .filter(browser_sessions::cookie_hash.eq($cookie_hash))
-            .filter(browser_sessions::ended_at.is_null())
-            .filter(browser_sessions::expires_at.gt($now))
-            .select((
-                BrowserSessionRow::as_select(),
-                consents::table
-                    .filter(consents::person_id.eq(browser_sessions::person_id))
-                    .filter(consents::client_id.eq($client_id))
-                    .select(consents::scope)
-                    .single_value(),
-                client_sessions::table
-                    .filter(client_sessions::session_id.eq(browser_sessions::id))
-                    .filter(client_sessions::client_id.eq($client_id))
-                    .select(client_sessions::id)
-                    .single_value(),
-            ))
+        live_by_cookie!($cookie_hash, $now).select((
+            BrowserSessionRow::as_select(),
+            consents::table
+                .filter(consents::person_id.eq(browser_sessions::person_id))
+                .filter(consents::client_id.eq($client_id))
+                .select(consents::scope)
+                .single_value(),
+            client_sessions::table
+                .filter(client_sessions::session_id.eq(browser_sessions::id))
+                .filter(client_sessions::client_id.eq($client_id))
+                .select(client_sessions::id)
+                .single_value(),
+        ))
     };
 }
 

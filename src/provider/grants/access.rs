@@ -122,14 +122,12 @@ async fn access_token_row(
     p: &Provider,
     hash: &str,
 ) -> Result<Option<AccessTokenRow>, store::StoreError> {
-    if let Some(pg) = p.db.pg_async() {
-        return pg
-            .read(async |c| store::grants::access_token_async(c, hash).await)
-            .await;
-    }
-    let hash = hash.to_owned();
-    p.db.read(move |c| store::grants::access_token(c, &hash))
-        .await
+    let owned = hash.to_owned();
+    p.db.read_hot(
+        async |c| store::grants::access_token_async(c, hash).await,
+        move |c| store::grants::access_token(c, &owned),
+    )
+    .await
 }
 
 /// The refresh token stored under `hash`, as [`access_token_row`].
@@ -137,14 +135,12 @@ pub(super) async fn refresh_token_row(
     p: &Provider,
     hash: &str,
 ) -> Result<Option<RefreshTokenRow>, store::StoreError> {
-    if let Some(pg) = p.db.pg_async() {
-        return pg
-            .read(async |c| store::grants::refresh_token_async(c, hash).await)
-            .await;
-    }
-    let hash = hash.to_owned();
-    p.db.read(move |c| store::grants::refresh_token(c, &hash))
-        .await
+    let owned = hash.to_owned();
+    p.db.read_hot(
+        async |c| store::grants::refresh_token_async(c, hash).await,
+        move |c| store::grants::refresh_token(c, &owned),
+    )
+    .await
 }
 
 /// RFC 7662 §2.2. A client sees only its own tokens; anything else is inactive.
