@@ -79,21 +79,12 @@ pub async fn document(p: &Provider, id: &str) -> Result<ChallengeDocument, Provi
     })
 }
 
-/// A challenge with its transaction's client and binding ([`store::requests::challenge_view`]).
-async fn challenge_view(
-    p: &Provider,
-    id: &str,
-) -> Result<Option<store::requests::ChallengeView>, StoreError> {
-    let owned = id.to_owned();
-    p.db.read_hot(
-        async |c| store::requests::challenge_view_async(c, id).await,
-        move |c| store::requests::challenge_view(c, &owned),
-    )
-    .await
-}
-
 async fn load(p: &Provider, id: &str) -> Result<(ChallengeRow, String), ProviderError> {
-    let Some(view) = challenge_view(p, id).await? else {
+    let owned = id.to_owned();
+    let found =
+        p.db.read(move |c| store::requests::challenge_view(c, &owned))
+            .await?;
+    let Some(view) = found else {
         return Err(CardErrorCode::UnknownChallenge.into());
     };
     let client = match view.client_id {
@@ -285,7 +276,10 @@ pub async fn status(
     id: &str,
     transaction_cookie_hash: &str,
 ) -> Result<Option<ChallengeStatus>, ProviderError> {
-    let found = challenge_view(p, id).await?;
+    let owned = id.to_owned();
+    let found =
+        p.db.read(move |c| store::requests::challenge_view(c, &owned))
+            .await?;
     let Some((row, Some(cookie_hash))) = found.map(|v| (v.challenge, v.cookie_hash)) else {
         return Ok(None);
     };

@@ -86,13 +86,9 @@ impl NewSession {
 /// The live session of a session cookie.
 pub async fn current(p: &Provider, cookie: &str) -> Result<Option<BrowserSessionRow>, StoreError> {
     let hash = Secret::new(cookie).hash();
-    let owned = hash.clone();
     let now = p.clock.unix();
-    p.db.read_hot(
-        async |c| store::sessions::active_by_cookie_async(c, &hash, now).await,
-        move |c| store::sessions::active_by_cookie(c, &owned, now),
-    )
-    .await
+    p.db.read(move |c| store::sessions::active_by_cookie(c, &hash, now))
+        .await
 }
 
 /// The live session a browser cookie names, with what single sign-on at `client_id` needs

@@ -4,10 +4,9 @@
 //! ([`super::Db::read`]): the worker hands the query to a blocking thread, which sends it,
 //! sleeps until PostgreSQL answers and wakes the worker again. On a busy core those hand-offs
 //! cost about as much as the query. The single sign-on read, the code exchange, the access
-//! token read, the refresh and the card login's reads (its transaction, its challenge, the
-//! browser's session; [`super::Db::read_hot`]) run here instead, on `diesel-async`'s
-//! connection (tokio-postgres): the worker sends the statement and waits for the answer in
-//! its own `epoll`, as it waits for HTTP.
+//! token read and the refresh run here instead, on `diesel-async`'s connection
+//! (tokio-postgres): the worker sends the statement and waits for the answer in its own
+//! `epoll`, as it waits for HTTP.
 //!
 //! Connections follow libpq's `sslmode`: `disable` is plain; `prefer` (libpq's default) uses
 //! TLS when the server offers it; `require` uses TLS or fails. As libpq does in these modes,

@@ -1,7 +1,6 @@
 //! Authorization transactions (`auth_requests`) and their card challenges.
 
 use diesel::prelude::*;
-use diesel_async::AsyncPgConnection;
 
 use crate::domain::MyKeyId;
 
@@ -67,19 +66,6 @@ pub fn get_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<AuthReques
         .optional())
 }
 
-/// [`get_request`] on the asynchronous PostgreSQL connection.
-pub async fn get_request_async(
-    conn: &mut AsyncPgConnection,
-    id: &str,
-) -> QueryResult<Option<AuthRequestRow>> {
-    let query = auth_requests::table
-        .find(id)
-        .select(AuthRequestRow::as_select());
-    diesel_async::RunQueryDsl::get_result(query, conn)
-        .await
-        .optional()
-}
-
 pub fn attach_session(conn: &mut DbConn, id: &str, session_id: &str) -> QueryResult<usize> {
     native!(conn, c => diesel::update(auth_requests::table.find(id))
         .set(auth_requests::session_id.eq(session_id))
@@ -123,49 +109,26 @@ pub struct ChallengeView {
     pub cookie_hash: Option<String>,
 }
 
-/// The query of [`challenge_view`], built once for either driver.
-macro_rules! challenge_view_query {
-    ($id:expr) => {{
-        let of_request =
-            || auth_requests::table.filter(auth_requests::id.eq(challenges::auth_request_id));
-        challenges::table.find($id).select((
+pub fn challenge_view(conn: &mut DbConn, id: &str) -> QueryResult<Option<ChallengeView>> {
+    type Row = (ChallengeRow, Option<String>, Option<String>);
+    let of_request =
+        || auth_requests::table.filter(auth_requests::id.eq(challenges::auth_request_id));
+    let row: Option<Row> = native!(conn, c => challenges::table
+        .find(id)
+        .select((
             ChallengeRow::as_select(),
             of_request().select(auth_requests::client_id).single_value(),
-            of_request()
-                .select(auth_requests::cookie_hash)
-                .single_value(),
+            of_request().select(auth_requests::cookie_hash).single_value(),
         ))
-    }};
-}
-
-type ChallengeViewRow = (ChallengeRow, Option<String>, Option<String>);
-
-impl ChallengeView {
-    fn from_row((challenge, client_id, cookie_hash): ChallengeViewRow) -> ChallengeView {
-        ChallengeView {
+        .get_result(c)
+        .optional())?;
+    Ok(
+        row.map(|(challenge, client_id, cookie_hash)| ChallengeView {
             challenge,
             client_id,
             cookie_hash,
-        }
-    }
-}
-
-pub fn challenge_view(conn: &mut DbConn, id: &str) -> QueryResult<Option<ChallengeView>> {
-    let row: Option<ChallengeViewRow> =
-        native!(conn, c => challenge_view_query!(id).get_result(c).optional())?;
-    Ok(row.map(ChallengeView::from_row))
-}
-
-/// [`challenge_view`] on the asynchronous PostgreSQL connection.
-pub async fn challenge_view_async(
-    conn: &mut AsyncPgConnection,
-    id: &str,
-) -> QueryResult<Option<ChallengeView>> {
-    let query = challenge_view_query!(id);
-    let row: Option<ChallengeViewRow> = diesel_async::RunQueryDsl::get_result(query, conn)
-        .await
-        .optional()?;
-    Ok(row.map(ChallengeView::from_row))
+        }),
+    )
 }
 
 /// Takes a pending, unexpired challenge for answering. Exactly one concurrent caller gets

@@ -64,18 +64,6 @@ pub fn active_by_cookie(
         .optional())
 }
 
-/// [`active_by_cookie`] on the asynchronous PostgreSQL connection.
-pub async fn active_by_cookie_async(
-    conn: &mut AsyncPgConnection,
-    cookie_hash: &str,
-    now: i64,
-) -> QueryResult<Option<BrowserSessionRow>> {
-    let query = live_by_cookie!(cookie_hash, now).select(BrowserSessionRow::as_select());
-    diesel_async::RunQueryDsl::get_result(query, conn)
-        .await
-        .optional()
-}
-
 /// What single sign-on at one client needs to know about a browser's session, read in one
 /// statement: the live session the cookie names, what its person allowed `client_id`
 /// (the consented scope), and the client session (`sid`) the browser session already has

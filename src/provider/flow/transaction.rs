@@ -36,12 +36,9 @@ pub async fn open(
 ) -> Result<Transaction, ProviderError> {
     let owned = id.to_owned();
     let row =
-        p.db.read_hot(
-            async |c| store::requests::get_request_async(c, id).await,
-            move |c| store::requests::get_request(c, &owned),
-        )
-        .await?
-        .ok_or_else(|| expired(None))?;
+        p.db.read(move |c| store::requests::get_request(c, &owned))
+            .await?
+            .ok_or_else(|| expired(None))?;
     let ours = binding.is_some_and(|b| {
         constant_time_eq(Secret::new(b).hash().as_bytes(), row.cookie_hash.as_bytes())
     });
