@@ -9,6 +9,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 
+use super::pg_async::optional_row;
 use super::schema::{access_tokens, authorization_codes, consents, refresh_tokens, spent_codes};
 use super::DbConn;
 
@@ -274,10 +275,7 @@ pub async fn access_token_async(
     conn: &mut AsyncPgConnection,
     token_hash: &str,
 ) -> QueryResult<Option<AccessTokenRow>> {
-    let query = token_query!(access_tokens, AccessTokenRow, token_hash);
-    diesel_async::RunQueryDsl::get_result(query, conn)
-        .await
-        .optional()
+    optional_row(conn, token_query!(access_tokens, AccessTokenRow, token_hash)).await
 }
 
 pub fn refresh_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
@@ -291,10 +289,7 @@ pub async fn refresh_token_async(
     conn: &mut AsyncPgConnection,
     token_hash: &str,
 ) -> QueryResult<Option<RefreshTokenRow>> {
-    let query = token_query!(refresh_tokens, RefreshTokenRow, token_hash);
-    diesel_async::RunQueryDsl::get_result(query, conn)
-        .await
-        .optional()
+    optional_row(conn, token_query!(refresh_tokens, RefreshTokenRow, token_hash)).await
 }
 
 /// Marks a refresh token used; only the first of concurrent callers wins (rotation).

@@ -127,6 +127,22 @@ impl AsyncPg {
     }
 }
 
+/// The one row `query` selects, or `None`: diesel's `get_result(..).optional()` on the
+/// asynchronous connection, for the reads that have a synchronous twin.
+pub async fn optional_row<'q, Q, U>(
+    conn: &mut AsyncPgConnection,
+    query: Q,
+) -> diesel::QueryResult<Option<U>>
+where
+    Q: diesel_async::methods::LoadQuery<'q, AsyncPgConnection, U> + 'q,
+    U: Send + 'static,
+{
+    use diesel::OptionalExtension;
+    diesel_async::RunQueryDsl::get_result(query, conn)
+        .await
+        .optional()
+}
+
 /// Opens one connection. Its socket is driven by a task on the runtime of the worker that
 /// opened it; the pool may lend it to another worker, whose queries then cross threads.
 async fn connect(

@@ -5,6 +5,7 @@ use diesel_async::AsyncPgConnection;
 
 use crate::domain::MyKeyId;
 
+use super::pg_async::optional_row;
 use super::schema::{browser_sessions, client_sessions, consents};
 use super::DbConn;
 
@@ -125,10 +126,7 @@ pub async fn sso_view_async(
     client_id: &str,
     now: i64,
 ) -> QueryResult<Option<SsoView>> {
-    let query = sso_query!(cookie_hash, client_id, now);
-    let row: Option<SsoRow> = diesel_async::RunQueryDsl::get_result(query, conn)
-        .await
-        .optional()?;
+    let row: Option<SsoRow> = optional_row(conn, sso_query!(cookie_hash, client_id, now)).await?;
     Ok(row.map(SsoView::from_row))
 }
 
