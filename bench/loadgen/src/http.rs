@@ -26,10 +26,35 @@ impl Response {
         std::str::from_utf8(&self.body).unwrap_or("<not UTF-8>")
     }
 
-    /// The start of the body, for error reports.
+    /// The start of the body, for error reports; of an HTML page, the text of its body
+    /// (what the person would read), not the markup of its head.
     pub fn excerpt(&self) -> String {
-        self.text().chars().take(160).collect()
+        let text = self.text();
+        let shown = match text.find("<body") {
+            Some(at) => page_text(&text[at..]),
+            None => text.to_owned(),
+        };
+        shown.chars().take(160).collect()
     }
+}
+
+/// The text of an HTML fragment: tags and scripts dropped, whitespace collapsed.
+fn page_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        rest = &rest[open..];
+        let end = if rest.starts_with("<script") {
+            rest.find("</script>").map(|i| i + "</script>".len())
+        } else {
+            rest.find('>').map(|i| i + 1)
+        };
+        rest = end.map_or("", |i| &rest[i..]);
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A body with its media type.
