@@ -275,7 +275,11 @@ pub async fn access_token_async(
     conn: &mut AsyncPgConnection,
     token_hash: &str,
 ) -> QueryResult<Option<AccessTokenRow>> {
-    optional_row(conn, token_query!(access_tokens, AccessTokenRow, token_hash)).await
+    optional_row(
+        conn,
+        token_query!(access_tokens, AccessTokenRow, token_hash),
+    )
+    .await
 }
 
 pub fn refresh_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
@@ -289,7 +293,11 @@ pub async fn refresh_token_async(
     conn: &mut AsyncPgConnection,
     token_hash: &str,
 ) -> QueryResult<Option<RefreshTokenRow>> {
-    optional_row(conn, token_query!(refresh_tokens, RefreshTokenRow, token_hash)).await
+    optional_row(
+        conn,
+        token_query!(refresh_tokens, RefreshTokenRow, token_hash),
+    )
+    .await
 }
 
 /// Marks a refresh token used; only the first of concurrent callers wins (rotation).
