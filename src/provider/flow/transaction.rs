@@ -27,6 +27,13 @@ fn expired(ui_locales: Option<String>) -> ProviderError {
     ProviderError::TransactionExpired { ui_locales }
 }
 
+/// The refusal of transaction `id` for `why`, which the person never sees (every refusal reads
+/// "expired") but an operator can, at debug level, when a resident reports one.
+pub(super) fn refused(id: &str, why: &'static str, ui_locales: Option<String>) -> ProviderError {
+    tracing::debug!(transaction = id, why, "authorization transaction refused");
+    expired(ui_locales)
+}
+
 /// The open transaction `id`, only for the browser whose binding cookie (`binding`) started
 /// it; expired, finished, or another browser's are all the same refusal.
 pub async fn open(
@@ -38,18 +45,31 @@ pub async fn open(
     let row =
         p.db.read(move |c| store::requests::get_request(c, &owned))
             .await?
-            .ok_or_else(|| expired(None))?;
+            .ok_or_else(|| refused(id, "unknown or purged", None))?;
     let ours = binding.is_some_and(|b| {
         constant_time_eq(Secret::new(b).hash().as_bytes(), row.cookie_hash.as_bytes())
     });
-    if !ours || row.completed_at.is_some() || row.expires_at <= p.clock.unix() {
-        return Err(expired(row.ui_locales));
+    let why = if !ours {
+        Some("another browser's (binding cookie missing or different)")
+    } else if row.completed_at.is_some() {
+        Some("already finished")
+    } else if row.expires_at <= p.clock.unix() {
+        Some("past its lifetime")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return Err(refused(id, why, row.ui_locales));
     }
     let Some(client) = p.clients.get(&row.client_id).await?.filter(|c| c.enabled) else {
-        return Err(expired(row.ui_locales));
+        return Err(refused(id, "client disabled or deleted", row.ui_locales));
     };
     let Some(redirect_uri) = client.redirect_uri(&row.redirect_uri).cloned() else {
-        return Err(expired(row.ui_locales));
+        return Err(refused(
+            id,
+            "redirect URI no longer registered",
+            row.ui_locales,
+        ));
     };
     Ok(Transaction {
         row,
