@@ -4,7 +4,7 @@
 
 use super::super::identity::{self, SealedFacts};
 use super::super::{sessions, Provider, ProviderError};
-use super::transaction::{refused, Transaction};
+use super::transaction::Transaction;
 use crate::oidc::verified_claims::FactRequest;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::store::sessions::BrowserSessionRow;
@@ -39,10 +39,7 @@ async fn consent_session(
     };
     session
         .filter(|s| tx.row.session_id.as_deref() == Some(s.id.as_str()))
-        .ok_or_else(|| {
-            let why = "no live session cookie, or not the session this login started";
-            refused(tx.id(), why, tx.row.ui_locales.clone())
-        })
+        .ok_or_else(|| tx.refused("no live session cookie, or not the session this login started"))
 }
 
 pub async fn prompt(

@@ -89,7 +89,7 @@ pub async fn complete(
     };
     let cookie = step.new_session.cookie.clone();
     let (session, started, replaced, then) = match p.db.write(move |c| step.run(c)).await? {
-        Taken::Unknown => return Err(tx.expired()),
+        Taken::Unknown => return Err(tx.refused("no such challenge for this transaction")),
         Taken::WithoutPerson => {
             return Err(ProviderError::Internal(
                 "completed challenge without person".into(),
@@ -118,7 +118,7 @@ pub async fn complete(
         Then::Code(client_session) => {
             Next::ToClient(tx.code(p, &session, client_session, None).await?)
         }
-        Then::Finished => return Err(tx.expired()),
+        Then::Finished => return Err(tx.refused("finished by another request")),
     };
     Ok(LoginOutcome::LoggedIn {
         next,

@@ -23,15 +23,11 @@ pub struct Transaction {
     pub redirect_uri: RedirectUri,
 }
 
-fn expired(ui_locales: Option<String>) -> ProviderError {
-    ProviderError::TransactionExpired { ui_locales }
-}
-
 /// The refusal of transaction `id` for `why`, which the person never sees (every refusal reads
 /// "expired") but an operator can, at debug level, when a resident reports one.
-pub(super) fn refused(id: &str, why: &'static str, ui_locales: Option<String>) -> ProviderError {
+fn refused(id: &str, why: &'static str, ui_locales: Option<String>) -> ProviderError {
     tracing::debug!(transaction = id, why, "authorization transaction refused");
-    expired(ui_locales)
+    ProviderError::TransactionExpired { ui_locales }
 }
 
 /// The open transaction `id`, only for the browser whose binding cookie (`binding`) started
@@ -49,17 +45,15 @@ pub async fn open(
     let ours = binding.is_some_and(|b| {
         constant_time_eq(Secret::new(b).hash().as_bytes(), row.cookie_hash.as_bytes())
     });
-    let why = if !ours {
-        Some("another browser's (binding cookie missing or different)")
-    } else if row.completed_at.is_some() {
-        Some("already finished")
-    } else if row.expires_at <= p.clock.unix() {
-        Some("past its lifetime")
-    } else {
-        None
-    };
-    if let Some(why) = why {
+    if !ours {
+        let why = "another browser's (binding cookie missing or different)";
         return Err(refused(id, why, row.ui_locales));
+    }
+    if row.completed_at.is_some() {
+        return Err(refused(id, "already finished", row.ui_locales));
+    }
+    if row.expires_at <= p.clock.unix() {
+        return Err(refused(id, "past its lifetime", row.ui_locales));
     }
     let Some(client) = p.clients.get(&row.client_id).await?.filter(|c| c.enabled) else {
         return Err(refused(id, "client disabled or deleted", row.ui_locales));
@@ -88,9 +82,10 @@ impl Transaction {
         self.row.ui_locales.as_deref()
     }
 
-    /// The refusal this transaction answers with once it is no longer usable.
-    pub fn expired(&self) -> ProviderError {
-        expired(self.row.ui_locales.clone())
+    /// The refusal this transaction answers with once it is no longer usable, for `why`
+    /// (logged at debug level, see [`refused`]).
+    pub fn refused(&self, why: &'static str) -> ProviderError {
+        refused(&self.row.id, why, self.row.ui_locales.clone())
     }
 
     pub(super) fn scope(&self) -> Scope {
@@ -132,7 +127,7 @@ impl Transaction {
                 Ok(Some(client_session))
             })
             .await?
-            .ok_or_else(|| self.expired())?;
+            .ok_or_else(|| self.refused("finished by another request"))?;
         self.code(p, session, client_session, verification_id).await
     }
 
@@ -193,7 +188,7 @@ impl Transaction {
         if first {
             Ok(())
         } else {
-            Err(self.expired())
+            Err(self.refused("finished by another request"))
         }
     }
 }
