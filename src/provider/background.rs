@@ -45,20 +45,17 @@ pub fn spawn(p: Arc<Provider>) {
         },
     );
     every(p.clone(), PURGE_EVERY, "purge", |p| async move {
-        // A day of history past expiry: replay detection needs the redeemed codes.
-        let before = p.clock.unix() - 86_400;
-        p.db.write_offloaded(move |c| {
-            // A pushed request past its expiry is refused whether its row is there or not.
-            Ok(store::pushed::purge(c, before + 86_400)?
-                + store::requests::purge(c, before)?
-                + store::grants::purge(c, before)?
-                + store::outbox::purge_delivered(c, before)?
-                + store::identity::purge_expired(c, before + 86_400)?
-                + store::dpop::purge(c, before + 86_400)?)
-        })
-        .await
-        .map(drop)
-        .map_err(ProviderError::from)
+        let (db, now) = (p.db.clone(), p.clock.unix());
+        let purged = tokio::task::spawn_blocking(move || store::purge::run(&db, now))
+            .await
+            .map_err(joined)??;
+        tracing::debug!(
+            rows = purged.rows,
+            transactions = purged.transactions,
+            longest_ms = purged.longest.as_millis() as u64,
+            "purged expired rows"
+        );
+        Ok(())
     });
     let holder = random_b64(12);
     tokio::spawn(async move {

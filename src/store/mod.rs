@@ -35,6 +35,7 @@ pub mod keys;
 pub mod outbox;
 pub mod persons;
 pub mod pg_async;
+pub mod purge;
 pub mod pushed;
 pub mod requests;
 pub mod revocation;
