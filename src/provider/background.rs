@@ -46,9 +46,10 @@ pub fn spawn(p: Arc<Provider>) {
     );
     every(p.clone(), PURGE_EVERY, "purge", |p| async move {
         let (db, now) = (p.db.clone(), p.clock.unix());
-        let purged = tokio::task::spawn_blocking(move || store::purge::run(&db, now))
-            .await
-            .map_err(joined)??;
+        let purged =
+            tokio::task::spawn_blocking(move || store::purge::run(&db, now, store::purge::PAUSE))
+                .await
+                .map_err(joined)??;
         tracing::debug!(
             rows = purged.rows,
             transactions = purged.transactions,

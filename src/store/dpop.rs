@@ -19,8 +19,3 @@ pub fn remember(conn: &mut DbConn, jkt: &str, jti: &str, expires_at: i64) -> Que
         .execute(c))?;
     Ok(inserted == 1)
 }
-
-/// Deletes the ids of proofs that expired before `before`.
-pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    diesel::delete(dpop_proofs::table.filter(dpop_proofs::expires_at.lt(before))).execute(conn)
-}

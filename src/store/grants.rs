@@ -416,18 +416,3 @@ pub fn revoke_person(conn: &mut DbConn, person_id: &MyKeyId, now: i64) -> QueryR
     .execute(conn)?;
     Ok(a + r)
 }
-
-/// Deletes expired codes, spent-code records and tokens older than `before`.
-pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    let c = diesel::delete(
-        authorization_codes::table.filter(authorization_codes::expires_at.lt(before)),
-    )
-    .execute(conn)?;
-    let s = diesel::delete(spent_codes::table.filter(spent_codes::expires_at.lt(before)))
-        .execute(conn)?;
-    let a = diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before)))
-        .execute(conn)?;
-    let r = diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
-        .execute(conn)?;
-    Ok(c + s + a + r)
-}

@@ -66,11 +66,6 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(verifications::table.find(id)).execute(conn)
 }
 
-/// Storage minimisation: sealed facts go when no grant needs them any more.
-pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
-    diesel::delete(verifications::table.filter(verifications::expires_at.lt(now))).execute(conn)
-}
-
 pub fn record_release(
     conn: &mut DbConn,
     id: &str,

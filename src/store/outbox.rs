@@ -244,13 +244,3 @@ pub fn of_client(conn: &mut DbConn, client_id: &str, limit: i64) -> QueryResult<
         .select(OutboxRow::as_select())
         .load(conn)
 }
-
-/// Deletes delivered rows older than `before` (dead letters stay until retried or purged).
-pub fn purge_delivered(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    diesel::delete(
-        outbox::table
-            .filter(outbox::status.eq(DELIVERED))
-            .filter(outbox::delivered_at.lt(before)),
-    )
-    .execute(conn)
-}

@@ -49,11 +49,3 @@ pub fn take(conn: &mut DbConn, uri_hash: &str, client_id: &str, now: i64) -> Que
     .execute(c)
     .map(|n| n == 1))
 }
-
-/// Deletes requests that expired before `before` (used or not: neither can be used again).
-pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    native!(conn, c => diesel::delete(
-        pushed_requests::table.filter(pushed_requests::expires_at.lt(before))
-    )
-    .execute(c))
-}

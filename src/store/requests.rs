@@ -193,16 +193,3 @@ pub fn consume_challenge(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<b
     .execute(c)
     .map(|n| n == 1))
 }
-
-/// Removes finished or abandoned transactions older than `before`.
-pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    let old = auth_requests::table
-        .filter(auth_requests::expires_at.lt(before))
-        .select(auth_requests::id);
-    let n = diesel::delete(challenges::table.filter(challenges::auth_request_id.eq_any(old)))
-        .execute(conn)?;
-    Ok(
-        n + diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(before)))
-            .execute(conn)?,
-    )
-}

@@ -10,6 +10,7 @@ mod negative;
 pub mod node_rp;
 mod nodes;
 mod ops;
+mod purge;
 mod rotation;
 pub mod rp;
 pub mod support;
