@@ -3,8 +3,9 @@
 //!
 //! `cargo bench --bench purge` (`PURGE_ROWS`, default 1,000,000: access tokens and refresh
 //! tokens each, a quarter as many authorization requests; 1% of each expired long enough to
-//! go, their expiries spread over an hour as a day's traffic spreads them). Figures: BENCHMARKS.md, "Purging expired rows". PostgreSQL is not measured: its
-//! writers do not wait for one another's scans.
+//! go, their expiries spread over an hour as a day's traffic spreads them). Figures:
+//! BENCHMARKS.md, "Purging expired rows". PostgreSQL is not measured: its writers do not wait
+//! for one another's scans.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,8 +56,8 @@ fn checkpoint(db: &Db) {
 }
 
 /// Runs the purge while another thread writes one small row every millisecond, as logins
-/// do; returns the purge's report, how long it took, and the longest wait of those writes. `round` keeps each
-/// round's rows apart.
+/// do; returns the purge's report, how long it took, and the longest wait of those writes.
+/// `round` keeps each round's rows apart.
 fn purge_beside_a_writer(db: &Db, round: usize) -> (Purged, Duration, Duration) {
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {

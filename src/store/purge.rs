@@ -38,8 +38,8 @@ pub struct Purged {
     pub rows: usize,
     /// The write transactions it took.
     pub transactions: usize,
-    /// The longest of them: how long another writer of this node waited at most for it
-    /// (SQLite has one writer at a time).
+    /// The longest of them, its own wait for the writer included: about how long another
+    /// writer of this node waited at most for it (SQLite has one writer at a time).
     pub longest: Duration,
 }
 
