@@ -52,10 +52,7 @@ async fn some_history(ops: &mut Ops) -> (String, Vec<String>) {
     let code = query(&back)["code"].clone();
     let tokens = rp.exchange(&code, pending.verifier).await;
     let refreshed = rp
-        .client
-        .exchange_refresh_token(tokens.refresh_token().expect("refresh"))
-        .expect("endpoint")
-        .request_async(&rp.http)
+        .refresh(tokens.refresh_token().expect("refresh"))
         .await
         .expect("refresh");
     let mut secrets = vec![secret.clone(), code];

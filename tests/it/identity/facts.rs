@@ -39,10 +39,7 @@ async fn facts_released(db: Db) {
 
     let userinfo: IdaUserInfo = bank
         .rp
-        .client
-        .user_info(tokens.access_token().clone(), None)
-        .expect("endpoint")
-        .request_async(&bank.rp.http)
+        .userinfo(tokens.access_token())
         .await
         .expect("userinfo");
     let vc = userinfo
@@ -113,10 +110,7 @@ async fn refusing_the_facts_on_the_consent_page_still_logs_in_without_them() {
         .await;
     let userinfo: IdaUserInfo = bank
         .rp
-        .client
-        .user_info(tokens.access_token().clone(), None)
-        .expect("endpoint")
-        .request_async(&bank.rp.http)
+        .userinfo(tokens.access_token())
         .await
         .expect("userinfo");
     assert!(userinfo.additional_claims().verified_claims.is_none());

@@ -39,10 +39,7 @@ async fn a_client_not_allowed_to_ask_gets_invalid_scope_or_nothing() {
         .await;
     let userinfo: IdaUserInfo = shop
         .rp
-        .client
-        .user_info(tokens.access_token().clone(), None)
-        .expect("endpoint")
-        .request_async(&shop.rp.http)
+        .userinfo(tokens.access_token())
         .await
         .expect("userinfo");
     assert!(userinfo.additional_claims().verified_claims.is_none() && userinfo.name().is_none());
@@ -281,10 +278,7 @@ async fn a_revoked_signature_certificate_sends_a_set_to_the_sites_that_received_
     assert!(active(&bank.rp, &bank_tokens).await && active(&carrier.rp, &carrier_tokens).await);
     let userinfo: IdaUserInfo = bank
         .rp
-        .client
-        .user_info(bank_tokens.access_token().clone(), None)
-        .expect("endpoint")
-        .request_async(&bank.rp.http)
+        .userinfo(bank_tokens.access_token())
         .await
         .expect("userinfo");
     assert!(userinfo.additional_claims().verified_claims.is_none());

@@ -44,24 +44,12 @@ async fn full_flow(db: Db) {
         "sid"
     );
 
-    let userinfo: CoreUserInfoClaims = rp
-        .client
-        .user_info(tokens.access_token().clone(), None)
-        .expect("userinfo endpoint")
-        .request_async(&rp.http)
-        .await
-        .expect("userinfo");
+    let userinfo: CoreUserInfoClaims = rp.userinfo(tokens.access_token()).await.expect("userinfo");
     assert_eq!(userinfo.subject().as_str(), sub, "the same sub in userinfo");
 
     // Refresh rotates: the new pair works, the old refresh token is spent.
     let refresh = tokens.refresh_token().expect("refresh token").clone();
-    let refreshed = rp
-        .client
-        .exchange_refresh_token(&refresh)
-        .expect("token endpoint")
-        .request_async(&rp.http)
-        .await
-        .expect("refresh");
+    let refreshed = rp.refresh(&refresh).await.expect("refresh");
     let again = rp.verify_id_token_without_nonce(&refreshed);
     assert_eq!(again, sub, "refreshing keeps the sub");
 
@@ -123,12 +111,7 @@ async fn full_flow(db: Db) {
         browser.cookie("mykey_session").is_none(),
         "session cookie removed"
     );
-    let userinfo_after: Result<CoreUserInfoClaims, _> = rp
-        .client
-        .user_info(tokens.access_token().clone(), None)
-        .expect("userinfo endpoint")
-        .request_async(&rp.http)
-        .await;
+    let userinfo_after: Result<CoreUserInfoClaims, _> = rp.userinfo(tokens.access_token()).await;
     assert!(
         userinfo_after.is_err(),
         "tokens of the ended session are dead"

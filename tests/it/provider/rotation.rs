@@ -54,13 +54,7 @@ fn audited(tp: &TestProvider, kind: &str) -> Vec<serde_json::Value> {
 
 /// Refreshes; returns the new ID token's key id and the next refresh token.
 async fn refreshed(rp: &Rp, token: &RefreshToken) -> (String, RefreshToken) {
-    let t = rp
-        .client
-        .exchange_refresh_token(token)
-        .expect("token endpoint")
-        .request_async(&rp.http)
-        .await
-        .expect("refreshed");
+    let t = rp.refresh(token).await.expect("refreshed");
     let k = kid(&t.id_token().expect("id token").to_string());
     (k, t.refresh_token().expect("refresh").clone())
 }

@@ -1,12 +1,14 @@
 //! The relying party: the `openidconnect` crate, configured by discovery.
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenResponse,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreProviderMetadata,
+    CoreTokenResponse,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RevocationUrl, TokenResponse,
+    AccessToken, AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IntrospectionUrl, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RevocationUrl, TokenResponse, UserInfoClaims,
 };
 
 use super::support::Site;
@@ -104,6 +106,30 @@ impl Rp {
             .request_async(&self.http)
             .await
             .expect("the code is exchanged")
+    }
+
+    /// Refreshes (RFC 6749 §6) as the library does; the error is the library's, printed.
+    pub async fn refresh(&self, token: &RefreshToken) -> Result<CoreTokenResponse, String> {
+        self.client
+            .exchange_refresh_token(token)
+            .expect("token endpoint known")
+            .request_async(&self.http)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// Reads userinfo with an access token as the library does (its claims type chosen by the
+    /// caller); the error is the library's, printed.
+    pub async fn userinfo<C: AdditionalClaims>(
+        &self,
+        token: &AccessToken,
+    ) -> Result<UserInfoClaims<C, CoreGenderClaim>, String> {
+        self.client
+            .user_info(token.clone(), None)
+            .expect("userinfo endpoint known")
+            .request_async(&self.http)
+            .await
+            .map_err(|e| format!("{e:?}"))
     }
 
     /// Verifies the ID token as a client library does, including nonce and at_hash.

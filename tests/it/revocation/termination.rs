@@ -126,21 +126,10 @@ async fn revoked_card_logs_out_everywhere(db: Db) {
             !active(site, tokens).await,
             "introspection says inactive at once"
         );
-        let refreshed = site
-            .rp
-            .client
-            .exchange_refresh_token(tokens.refresh_token().expect("rt"))
-            .expect("endpoint")
-            .request_async(&site.rp.http)
-            .await;
+        let refreshed = site.rp.refresh(tokens.refresh_token().expect("rt")).await;
         assert!(refreshed.is_err(), "refresh is dead");
-        let userinfo: Result<openidconnect::core::CoreUserInfoClaims, _> = site
-            .rp
-            .client
-            .user_info(tokens.access_token().clone(), None)
-            .expect("endpoint")
-            .request_async(&site.rp.http)
-            .await;
+        let userinfo: Result<openidconnect::core::CoreUserInfoClaims, _> =
+            site.rp.userinfo(tokens.access_token()).await;
         assert!(userinfo.is_err(), "userinfo refuses the token");
     }
     assert!(active(&a, &t_other).await, "another person is not touched");

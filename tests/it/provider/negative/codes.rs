@@ -188,13 +188,7 @@ async fn reused_refresh(db: Db) {
     } = Scene::new(db).await;
     let first = rp.exchange(&code, pending.verifier).await;
     let rt1 = first.refresh_token().expect("rt").clone();
-    let second = rp
-        .client
-        .exchange_refresh_token(&rt1)
-        .expect("endpoint")
-        .request_async(&rp.http)
-        .await
-        .expect("first refresh");
+    let second = rp.refresh(&rt1).await.expect("first refresh");
     assert!(active(&rp, &second).await);
     let (status, body) = token_request(
         &tp,
