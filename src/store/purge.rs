@@ -3,12 +3,18 @@
 //! SQLite has one writer: a purge that deleted each table's expired rows in one statement held
 //! it for as long as finding them took, and without an index on the expiry that was a read of
 //! the whole table (0.3–0.4 s for two million tokens, every ten minutes, with every login's
-//! write waiting). Each batch here is found through an index on the expiry (migration
-//! `purge_by_expiry`) and deleted in its own short transaction.
+//! write waiting). Now every batch of [`BATCH`] rows is deleted in its own short transaction.
+//! The tables written on every login or token exchange (tokens and authorization requests)
+//! are read beforehand a chunk at a time ([`SCAN`] rows), holding no writer, and their expired
+//! rows deleted by key: an index on their expiry would cost one more page in the WAL of every
+//! such write (S5E's p99 rose by half with them, BENCHMARKS.md "Purging expired rows"). The
+//! other tables are small or indexed by their expiry, and each batch is found in its delete's
+//! transaction.
 
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::outbox::DELIVERED;
 use super::schema::{
@@ -26,6 +32,10 @@ pub const KEPT_PAST_EXPIRY: i64 = 86_400;
 /// 1.6 MB of WAL: tens of milliseconds of the writer on a slow disk (BENCHMARKS.md,
 /// "Purging expired rows").
 pub const BATCH: i64 = 200;
+
+/// Rows one read of a hot table's scan looks at on SQLite: about a millisecond, short enough
+/// that the read's snapshot never keeps the WAL from starting over for long.
+pub const SCAN: i64 = 5_000;
 
 /// The background purge's rest between full batches (see [`run`]). On the benchmark's disk,
 /// deleting 22,500 tokens without it made a concurrent write wait 330 ms once (a WAL restart);
@@ -56,13 +66,10 @@ type Step = fn(&mut DbConn, i64) -> QueryResult<usize>;
 pub fn run(db: &Db, now: i64, pause: Duration) -> Result<Purged, StoreError> {
     let before = now - KEPT_PAST_EXPIRY;
     // A pushed request past its expiry is refused whether its row is there or not.
-    let steps: [(Step, i64); 9] = [
+    let steps: [(Step, i64); 6] = [
         (pushed, now),
-        (requests, before),
         (codes, before),
         (spent_codes, before),
-        (access_tokens, before),
-        (refresh_tokens, before),
         (delivered, before),
         (verifications, now),
         (dpop_proofs, now),
@@ -70,29 +77,172 @@ pub fn run(db: &Db, now: i64, pause: Duration) -> Result<Purged, StoreError> {
     let mut purged = Purged::default();
     for (step, before) in steps {
         loop {
-            let started = Instant::now();
-            let rows = db.write_blocking(|c| step(c, before))?;
-            purged.rows += rows;
-            purged.transactions += 1;
-            purged.longest = purged.longest.max(started.elapsed());
+            let rows = purged.write(db, |c| step(c, before))?;
             if rows < BATCH as usize {
                 break;
             }
             std::thread::sleep(pause);
         }
     }
+    for table in &HOT {
+        table.purge(db, before, pause, &mut purged)?;
+    }
     Ok(purged)
 }
 
-/// The expiry below which [`BATCH`] rows of `$table` have expired before `$before`: one past
-/// the [`BATCH`]-th oldest (rows sharing its expiry go in the same batch), or `$before` when
-/// fewer are left. Reads [`BATCH`] entries of the expiry's index.
+impl Purged {
+    /// One batch's write transaction, counted.
+    fn write(
+        &mut self,
+        db: &Db,
+        batch: impl FnOnce(&mut DbConn) -> QueryResult<usize>,
+    ) -> Result<usize, StoreError> {
+        let started = Instant::now();
+        let rows = db.write_blocking(batch)?;
+        self.rows += rows;
+        self.transactions += 1;
+        self.longest = self.longest.max(started.elapsed());
+        Ok(rows)
+    }
+}
+
+/// A table written on every login or token exchange, whose expired rows are found by reading
+/// it rather than through an index on the expiry.
+struct Hot {
+    table: &'static str,
+    key: &'static str,
+    /// Deletes the rows with these keys that expired before the second argument.
+    delete: fn(&mut DbConn, &[String], i64) -> QueryResult<usize>,
+}
+
+const HOT: [Hot; 3] = [
+    Hot {
+        table: "auth_requests",
+        key: "id",
+        delete: requests,
+    },
+    Hot {
+        table: "access_tokens",
+        key: "token_hash",
+        delete: access_tokens,
+    },
+    Hot {
+        table: "refresh_tokens",
+        key: "token_hash",
+        delete: refresh_tokens,
+    },
+];
+
+/// Where a scan goes on: past this row in SQLite's row order (rows are appended, so the oldest
+/// and the first to expire come first), past this key on PostgreSQL.
+#[derive(Default)]
+struct After {
+    row: i64,
+    key: String,
+}
+
+#[derive(QueryableByName)]
+struct Scanned {
+    #[diesel(sql_type = BigInt)]
+    position: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    expired: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Expired {
+    #[diesel(sql_type = Text)]
+    found: String,
+}
+
+impl Hot {
+    /// Reads the table through once, deleting what it finds a batch per transaction.
+    fn purge(
+        &self,
+        db: &Db,
+        before: i64,
+        pause: Duration,
+        purged: &mut Purged,
+    ) -> Result<(), StoreError> {
+        let mut after = After::default();
+        let mut expired: Vec<String> = Vec::new();
+        loop {
+            let (found, next) = db.read_blocking(|c| self.expired_after(c, &after, before))?;
+            expired.extend(found);
+            while expired.len() >= BATCH as usize || (next.is_none() && !expired.is_empty()) {
+                let batch: Vec<String> =
+                    expired.drain(..expired.len().min(BATCH as usize)).collect();
+                purged.write(db, |c| (self.delete)(c, &batch, before))?;
+                if batch.len() == BATCH as usize {
+                    std::thread::sleep(pause);
+                }
+            }
+            match next {
+                Some(next) => after = next,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// The keys of expired rows after `after`, and where to go on (`None` at the end). On
+    /// SQLite one read looks at [`SCAN`] rows, in the order they were written; on PostgreSQL,
+    /// whose reads keep no writer from its work, it returns up to [`BATCH`] expired keys.
+    fn expired_after(
+        &self,
+        c: &mut DbConn,
+        after: &After,
+        before: i64,
+    ) -> QueryResult<(Vec<String>, Option<After>)> {
+        let (table, key) = (self.table, self.key);
+        match c {
+            DbConn::Sqlite(c) => {
+                let rows: Vec<Scanned> = diesel::sql_query(format!(
+                    "SELECT rowid AS position, CASE WHEN expires_at < ? THEN {key} END AS expired \
+                     FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {SCAN}"
+                ))
+                .bind::<BigInt, _>(before)
+                .bind::<BigInt, _>(after.row)
+                .load(c)?;
+                let next = (rows.len() == SCAN as usize)
+                    .then(|| rows.last())
+                    .flatten()
+                    .map(|last| After {
+                        row: last.position,
+                        key: String::new(),
+                    });
+                Ok((rows.into_iter().filter_map(|r| r.expired).collect(), next))
+            }
+            DbConn::Postgres(c) => {
+                let rows: Vec<Expired> = diesel::sql_query(format!(
+                    "SELECT {key} AS found FROM {table} WHERE {key} > $1 AND expires_at < $2 \
+                     ORDER BY {key} LIMIT {BATCH}"
+                ))
+                .bind::<Text, _>(&after.key)
+                .bind::<BigInt, _>(before)
+                .load(c)?;
+                let next = (rows.len() == BATCH as usize)
+                    .then(|| rows.last())
+                    .flatten()
+                    .map(|last| After {
+                        row: 0,
+                        key: last.found.clone(),
+                    });
+                Ok((rows.into_iter().map(|r| r.found).collect(), next))
+            }
+        }
+    }
+}
+
+/// The expiry below which [`BATCH`] of `$rows` have expired before `$before`, `$expiry` being
+/// their expiry column: one past the [`BATCH`]-th oldest (rows sharing its expiry go in the
+/// same batch), or `$before` when fewer are left. Reads [`BATCH`] entries of the expiry's index
+/// where there is one, the table where not (the small ones).
 macro_rules! batch_end {
-    ($conn:expr, $table:ident, $before:expr) => {
-        $table::table
-            .select($table::expires_at)
-            .filter($table::expires_at.lt($before))
-            .order($table::expires_at)
+    ($conn:expr, $rows:expr, $expiry:expr, $before:expr) => {
+        $rows
+            .select($expiry)
+            .filter($expiry.lt($before))
+            .order($expiry)
             .offset(BATCH - 1)
             .first::<i64>($conn)
             .optional()?
@@ -103,7 +253,7 @@ macro_rules! batch_end {
 /// Deletes one batch of `$table`'s rows expired before `$before` (see [`Step`]).
 macro_rules! delete_batch {
     ($conn:expr, $table:ident, $before:expr) => {{
-        let end = batch_end!($conn, $table, $before);
+        let end = batch_end!($conn, $table::table, $table::expires_at, $before);
         diesel::delete($table::table.filter($table::expires_at.lt(end))).execute($conn)
     }};
 }
@@ -114,13 +264,18 @@ fn pushed(c: &mut DbConn, before: i64) -> QueryResult<usize> {
 }
 
 /// Authorization requests with their challenges.
-fn requests(c: &mut DbConn, before: i64) -> QueryResult<usize> {
-    let end = batch_end!(c, auth_requests, before);
-    let old = auth_requests::table
-        .filter(auth_requests::expires_at.lt(end))
-        .select(auth_requests::id);
-    diesel::delete(challenges::table.filter(challenges::auth_request_id.eq_any(old))).execute(c)?;
-    diesel::delete(auth_requests::table.filter(auth_requests::expires_at.lt(end))).execute(c)
+fn requests(c: &mut DbConn, keys: &[String], before: i64) -> QueryResult<usize> {
+    let old = || {
+        auth_requests::table
+            .filter(auth_requests::id.eq_any(keys))
+            .filter(auth_requests::expires_at.lt(before))
+    };
+    diesel::delete(
+        challenges::table
+            .filter(challenges::auth_request_id.eq_any(old().select(auth_requests::id))),
+    )
+    .execute(c)?;
+    diesel::delete(old()).execute(c)
 }
 
 /// Stored authorization codes (only when sealing was unavailable).
@@ -132,31 +287,32 @@ fn spent_codes(c: &mut DbConn, before: i64) -> QueryResult<usize> {
     delete_batch!(c, spent_codes, before)
 }
 
-fn access_tokens(c: &mut DbConn, before: i64) -> QueryResult<usize> {
-    delete_batch!(c, access_tokens, before)
+fn access_tokens(c: &mut DbConn, keys: &[String], before: i64) -> QueryResult<usize> {
+    diesel::delete(
+        access_tokens::table
+            .filter(access_tokens::token_hash.eq_any(keys))
+            .filter(access_tokens::expires_at.lt(before)),
+    )
+    .execute(c)
 }
 
-fn refresh_tokens(c: &mut DbConn, before: i64) -> QueryResult<usize> {
-    delete_batch!(c, refresh_tokens, before)
+fn refresh_tokens(c: &mut DbConn, keys: &[String], before: i64) -> QueryResult<usize> {
+    diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq_any(keys))
+            .filter(refresh_tokens::expires_at.lt(before)),
+    )
+    .execute(c)
 }
 
 /// Delivered back-channel logouts and security events, by when they were delivered (dead
 /// letters stay until retried).
 fn delivered(c: &mut DbConn, before: i64) -> QueryResult<usize> {
-    let delivered = || {
-        outbox::table
-            .filter(outbox::status.eq(DELIVERED))
-            .filter(outbox::delivered_at.lt(before))
-    };
-    let end = delivered()
-        .select(outbox::delivered_at)
-        .order(outbox::delivered_at)
-        .offset(BATCH - 1)
-        .first::<Option<i64>>(c)
-        .optional()?
-        .flatten()
-        .map_or(before, |last| (last + 1).min(before));
-    diesel::delete(delivered().filter(outbox::delivered_at.lt(end))).execute(c)
+    let delivered = || outbox::table.filter(outbox::status.eq(DELIVERED));
+    // Delivered rows always have their time (`outbox::mark_delivered`).
+    let at = outbox::delivered_at.assume_not_null();
+    let end = batch_end!(c, delivered(), at, before);
+    diesel::delete(delivered().filter(at.lt(end))).execute(c)
 }
 
 /// Sealed verified facts, once no grant needs them (storage minimisation).
