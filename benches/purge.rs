@@ -3,9 +3,11 @@
 //!
 //! `cargo bench --bench purge` (`PURGE_ROWS`, default 1,000,000: access tokens and refresh
 //! tokens each, a quarter as many authorization requests; 1% of each expired long enough to
-//! go, their expiries spread over an hour as a day's traffic spreads them). Figures:
-//! BENCHMARKS.md, "Purging expired rows". PostgreSQL is not measured: its writers do not wait
-//! for one another's scans.
+//! go, their expiries spread over an hour as a day's traffic spreads them). With
+//! `PURGE_POSTGRES_URL` (an admin URL such as `postgres://postgres@127.0.0.1:5432/postgres`) it
+//! runs on a fresh PostgreSQL database instead, dropped at the end: there writers do not wait
+//! for one another, and what it shows is how long a pass takes and reads. Figures:
+//! BENCHMARKS.md, "Purging expired rows".
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use mykey_connect::store::purge::{self, Purged, KEPT_PAST_EXPIRY};
-use mykey_connect::store::Db;
+use mykey_connect::store::{Backend, Db};
 
 const NOW: i64 = 1_765_000_000;
 
@@ -22,37 +24,56 @@ fn fill(db: &Db, rows: usize) {
     let live = NOW + 3_600;
     let expired = rows / 100;
     let requests = rows / 4;
+    // Random hex keys and a numbered series, in each database's words.
+    let (series, hex16, hex32) = match db.backend() {
+        Backend::Sqlite => (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) ",
+            "hex(randomblob(16))",
+            "hex(randomblob(32))",
+        ),
+        Backend::Postgres => (
+            "WITH n(i) AS (SELECT generate_series(1, {n})) ",
+            "md5(random()::text)",
+            "md5(random()::text) || md5(random()::text)",
+        ),
+    };
+    let series = |n: usize| series.replace("{n}", &n.to_string());
     let sql = format!(
         "INSERT INTO clients (id, name, auth_method, redirect_uris, post_logout_redirect_uris, \
            sector, scopes, id_token_alg, created_at, updated_at) \
          VALUES ('bench', 'Bench', 'client_secret_basic', '[]', '[]', 'bench', 'openid', \
            'RS256', {NOW}, {NOW});
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
-         INSERT INTO access_tokens (token_hash, grant_id, client_id, client_session_id, \
+         {all} INSERT INTO access_tokens (token_hash, grant_id, client_id, client_session_id, \
            person_id, scope, created_at, expires_at)
-         SELECT hex(randomblob(32)), hex(randomblob(16)), 'bench', hex(randomblob(16)), \
-           hex(randomblob(16)), 'openid', {NOW}, CASE WHEN i <= {expired} THEN {gone} - i % 3600 ELSE {live} + i % 3600 END FROM n;
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
-         INSERT INTO refresh_tokens (token_hash, grant_id, client_id, client_session_id, \
+         SELECT {hex32}, {hex16}, 'bench', {hex16}, \
+           {hex16}, 'openid', {NOW}, CASE WHEN i <= {expired} THEN {gone} - i % 3600 ELSE {live} + i % 3600 END FROM n;
+         {all} INSERT INTO refresh_tokens (token_hash, grant_id, client_id, client_session_id, \
            person_id, scope, auth_time, amr, acr, created_at, expires_at)
-         SELECT hex(randomblob(32)), hex(randomblob(16)), 'bench', hex(randomblob(16)), \
-           hex(randomblob(16)), 'openid', {NOW}, 'sc pin hwk', 'acr', {NOW}, \
+         SELECT {hex32}, {hex16}, 'bench', {hex16}, \
+           {hex16}, 'openid', {NOW}, 'sc pin hwk', 'acr', {NOW}, \
            CASE WHEN i <= {expired} THEN {gone} - i % 3600 ELSE {live} + i % 3600 END FROM n;
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {requests})
-         INSERT INTO auth_requests (id, cookie_hash, client_id, redirect_uri, scope, \
+         {quarter} INSERT INTO auth_requests (id, cookie_hash, client_id, redirect_uri, scope, \
            code_challenge, created_at, expires_at)
-         SELECT hex(randomblob(16)), hex(randomblob(32)), 'bench', 'https://rp.example/cb', \
-           'openid', hex(randomblob(32)), {NOW}, \
-           CASE WHEN i <= {expired} / 4 THEN {gone} - i % 3600 ELSE {live} + i % 3600 END FROM n;"
+         SELECT {hex16}, {hex32}, 'bench', 'https://rp.example/cb', \
+           'openid', {hex32}, {NOW}, \
+           CASE WHEN i <= {expired} / 4 THEN {gone} - i % 3600 ELSE {live} + i % 3600 END FROM n;",
+        all = series(rows),
+        quarter = series(requests),
     );
     db.write_blocking(|c| c.batch_execute(&sql)).expect("fill");
 }
 
-/// Copies the write-ahead log back and empties it, so that no checkpoint of earlier writes
-/// runs during a measurement.
+/// Copies the write-ahead log back (and on SQLite empties it), so that no checkpoint of
+/// earlier writes runs during a measurement; on PostgreSQL also refreshes the statistics.
 fn checkpoint(db: &Db) {
-    db.read_blocking(|c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))
-        .expect("checkpoint");
+    let statements: &[&str] = match db.backend() {
+        Backend::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        Backend::Postgres => &["ANALYZE", "CHECKPOINT"],
+    };
+    for sql in statements {
+        db.read_blocking(|c| c.batch_execute(sql))
+            .expect("checkpoint");
+    }
 }
 
 /// Runs the purge while another thread writes one small row every millisecond, as logins
@@ -96,7 +117,18 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("purge.sqlite3").display());
+    let admin = std::env::var("PURGE_POSTGRES_URL").ok();
+    let database = format!("mykey_purge_bench_{}", std::process::id());
+    let url = match &admin {
+        Some(admin) => {
+            let server = Db::connect_for_command(admin).expect("PostgreSQL");
+            server
+                .read_blocking(|c| c.batch_execute(&format!("CREATE DATABASE {database}")))
+                .expect("create the database");
+            format!("{}/{database}", admin.rsplit_once('/').expect("a URL").0)
+        }
+        None => format!("sqlite://{}", dir.path().join("purge.sqlite3").display()),
+    };
     let db = Db::connect(&url, 4).expect("database");
     db.migrate().expect("migrations");
     let filling = Instant::now();
@@ -121,5 +153,12 @@ fn main() {
             p.longest.as_secs_f64() * 1e3,
             waited.as_secs_f64() * 1e3
         );
+    }
+    if let Some(admin) = admin {
+        drop(db);
+        Db::connect_for_command(&admin)
+            .expect("PostgreSQL")
+            .read_blocking(|c| c.batch_execute(&format!("DROP DATABASE {database} WITH (FORCE)")))
+            .expect("drop the database");
     }
 }

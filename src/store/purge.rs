@@ -5,8 +5,9 @@
 //! the whole table (0.3–0.4 s for two million tokens, every ten minutes, with every login's
 //! write waiting). Now every batch of [`BATCH`] rows is deleted in its own short transaction.
 //! The tables written on every login or token exchange (tokens and authorization requests)
-//! are read beforehand a chunk at a time ([`SCAN`] rows), holding no writer, and their expired
-//! rows deleted by key: an index on their expiry would cost one more page in the WAL of every
+//! are read beforehand a chunk at a time in storage order ([`SCAN`] rows on SQLite,
+//! [`SCAN_PAGES`] pages on PostgreSQL), holding no writer, and their expired rows deleted by
+//! key: an index on their expiry would cost one more page in the WAL of every
 //! such write (S5E's p99 rose by half with them, BENCHMARKS.md "Purging expired rows"). The
 //! other tables are small or indexed by their expiry, and each batch is found in its delete's
 //! transaction.
@@ -36,6 +37,9 @@ pub const BATCH: i64 = 200;
 /// Rows one read of a hot table's scan looks at on SQLite: about a millisecond, short enough
 /// that the read's snapshot never keeps the WAL from starting over for long.
 pub const SCAN: i64 = 5_000;
+
+/// Pages (8 KiB) one read of a hot table's scan looks at on PostgreSQL: about 8,000 tokens.
+pub const SCAN_PAGES: i64 = 256;
 
 /// The background purge's rest between full batches (see [`run`]). On the benchmark's disk,
 /// deleting 22,500 tokens without it made a concurrent write wait 330 ms once (a WAL restart);
@@ -133,14 +137,6 @@ const HOT: [Hot; 3] = [
     },
 ];
 
-/// Where a scan goes on: past this row in SQLite's row order (rows are appended, so the oldest
-/// and the first to expire come first), past this key on PostgreSQL.
-#[derive(Default)]
-struct After {
-    row: i64,
-    key: String,
-}
-
 #[derive(QueryableByName)]
 struct Scanned {
     #[diesel(sql_type = BigInt)]
@@ -155,8 +151,16 @@ struct Expired {
     found: String,
 }
 
+#[derive(QueryableByName)]
+struct Pages {
+    #[diesel(sql_type = BigInt)]
+    pages: i64,
+}
+
 impl Hot {
-    /// Reads the table through once, deleting what it finds a batch per transaction.
+    /// Reads the table through once, in the order its rows are stored (rows are appended, so
+    /// the oldest and the first to expire come first), deleting what it finds a batch per
+    /// transaction.
     fn purge(
         &self,
         db: &Db,
@@ -164,10 +168,11 @@ impl Hot {
         pause: Duration,
         purged: &mut Purged,
     ) -> Result<(), StoreError> {
-        let mut after = After::default();
+        let end = db.read_blocking(|c| self.end(c))?;
+        let mut from = 0;
         let mut expired: Vec<String> = Vec::new();
         loop {
-            let (found, next) = db.read_blocking(|c| self.expired_after(c, &after, before))?;
+            let (found, next) = db.read_blocking(|c| self.expired_from(c, from, end, before))?;
             expired.extend(found);
             while expired.len() >= BATCH as usize || (next.is_none() && !expired.is_empty()) {
                 let batch: Vec<String> =
@@ -178,21 +183,38 @@ impl Hot {
                 }
             }
             match next {
-                Some(next) => after = next,
+                Some(next) => from = next,
                 None => return Ok(()),
             }
         }
     }
 
-    /// The keys of expired rows after `after`, and where to go on (`None` at the end). On
-    /// SQLite one read looks at [`SCAN`] rows, in the order they were written; on PostgreSQL,
-    /// whose reads keep no writer from its work, it returns up to [`BATCH`] expired keys.
-    fn expired_after(
+    /// Where a pass ends: on PostgreSQL the table's pages when it starts (rows written later
+    /// are new); on SQLite the last chunk says so itself.
+    fn end(&self, c: &mut DbConn) -> QueryResult<i64> {
+        match c {
+            DbConn::Sqlite(_) => Ok(i64::MAX),
+            DbConn::Postgres(c) => diesel::sql_query(format!(
+                "SELECT pg_relation_size('{}') / current_setting('block_size')::bigint AS pages",
+                self.table
+            ))
+            .get_result::<Pages>(c)
+            .map(|size| size.pages),
+        }
+    }
+
+    /// The keys of the expired rows in one chunk of the table starting at `from`, and where the
+    /// next chunk starts (`None` after the last): on SQLite [`SCAN`] rows past rowid `from`, on
+    /// PostgreSQL [`SCAN_PAGES`] pages from page `from` (a TID range scan) up to page `end`. A
+    /// row that an update moves during the pass may be seen twice (the delete is by key) or
+    /// missed until the next pass.
+    fn expired_from(
         &self,
         c: &mut DbConn,
-        after: &After,
+        from: i64,
+        end: i64,
         before: i64,
-    ) -> QueryResult<(Vec<String>, Option<After>)> {
+    ) -> QueryResult<(Vec<String>, Option<i64>)> {
         let (table, key) = (self.table, self.key);
         match c {
             DbConn::Sqlite(c) => {
@@ -201,32 +223,23 @@ impl Hot {
                      FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {SCAN}"
                 ))
                 .bind::<BigInt, _>(before)
-                .bind::<BigInt, _>(after.row)
+                .bind::<BigInt, _>(from)
                 .load(c)?;
-                let next = (rows.len() == SCAN as usize)
-                    .then(|| rows.last())
-                    .flatten()
-                    .map(|last| After {
-                        row: last.position,
-                        key: String::new(),
-                    });
+                let full = rows.len() == SCAN as usize;
+                let next = rows.last().filter(|_| full).map(|last| last.position);
                 Ok((rows.into_iter().filter_map(|r| r.expired).collect(), next))
             }
             DbConn::Postgres(c) => {
+                let to = from + SCAN_PAGES;
                 let rows: Vec<Expired> = diesel::sql_query(format!(
-                    "SELECT {key} AS found FROM {table} WHERE {key} > $1 AND expires_at < $2 \
-                     ORDER BY {key} LIMIT {BATCH}"
+                    "SELECT {key} AS found FROM {table} \
+                     WHERE ctid >= $1::tid AND ctid < $2::tid AND expires_at < $3"
                 ))
-                .bind::<Text, _>(&after.key)
+                .bind::<Text, _>(format!("({from},0)"))
+                .bind::<Text, _>(format!("({to},0)"))
                 .bind::<BigInt, _>(before)
                 .load(c)?;
-                let next = (rows.len() == BATCH as usize)
-                    .then(|| rows.last())
-                    .flatten()
-                    .map(|last| After {
-                        row: 0,
-                        key: last.found.clone(),
-                    });
+                let next = (to < end).then_some(to);
                 Ok((rows.into_iter().map(|r| r.found).collect(), next))
             }
         }

@@ -46,8 +46,8 @@ async fn purging(db: Db) {
 
     // A busy day's leftovers: tokens and login transactions (one with its challenge) that
     // expired a second apart, all more than a day ago; then more rows than one read of the
-    // purge looks at that expire tomorrow (a long-lived client's), then a few more expired
-    // ones; beside the live login above.
+    // purge looks at (on either database) that expire tomorrow (a long-lived client's), then a
+    // few more expired ones; beside the live login above.
     let now = tp.clock.unix();
     let gone = now - KEPT_PAST_EXPIRY - 1;
     let tomorrow = now + 86_400;
@@ -57,6 +57,9 @@ async fn purging(db: Db) {
              INSERT INTO {table} ({columns}) SELECT {values} FROM n;"
         )
     };
+    // A kilobyte of claims on every row, so that the live ones also fill more pages than one
+    // read of the purge looks at on PostgreSQL.
+    let claims = format!("'{}'", "x".repeat(1000));
     let mut sql = String::new();
     for (prefix, expires, n) in [
         ("old-", gone, EXPIRED),
@@ -67,22 +70,22 @@ async fn purging(db: Db) {
             rows(
                 "access_tokens",
                 "token_hash, grant_id, client_id, client_session_id, person_id, scope, \
-                 created_at, expires_at",
-                &format!("'{prefix}' || i, 'g', '{id}', 'cs', 'p', 'openid', {gone}, {expires} - i"),
+                 claims, created_at, expires_at",
+                &format!("'{prefix}' || i, 'g', '{id}', 'cs', 'p', 'openid', {claims}, {gone}, {expires} - i"),
                 n,
             ),
             rows(
                 "refresh_tokens",
                 "token_hash, grant_id, client_id, client_session_id, person_id, scope, \
-                 auth_time, amr, acr, created_at, expires_at",
-                &format!("'{prefix}' || i, 'g', '{id}', 'cs', 'p', 'openid', {gone}, 'sc', 'a', {gone}, {expires} - i"),
+                 claims, auth_time, amr, acr, created_at, expires_at",
+                &format!("'{prefix}' || i, 'g', '{id}', 'cs', 'p', 'openid', {claims}, {gone}, 'sc', 'a', {gone}, {expires} - i"),
                 n,
             ),
             rows(
                 "auth_requests",
-                "id, cookie_hash, client_id, redirect_uri, scope, code_challenge, created_at, \
-                 expires_at",
-                &format!("'{prefix}' || i, 'h', '{id}', 'http://127.0.0.1:9/callback', 'openid', 'c', {gone}, {expires} - i"),
+                "id, cookie_hash, client_id, redirect_uri, scope, code_challenge, claims, \
+                 created_at, expires_at",
+                &format!("'{prefix}' || i, 'h', '{id}', 'http://127.0.0.1:9/callback', 'openid', 'c', {claims}, {gone}, {expires} - i"),
                 n,
             ),
         ]
