@@ -7,10 +7,10 @@
 //! The tables written on every login or token exchange (tokens and authorization requests)
 //! are read beforehand a chunk at a time in storage order ([`SCAN`] rows on SQLite,
 //! [`SCAN_PAGES`] pages on PostgreSQL), holding no writer, and their expired rows deleted by
-//! key: an index on their expiry would cost one more page in the WAL of every
-//! such write (S5E's p99 rose by half with them, BENCHMARKS.md "Purging expired rows"). The
-//! other tables are small or indexed by their expiry, and each batch is found in its delete's
-//! transaction.
+//! key: an index on their expiry would cost one more page in the WAL of every such write
+//! (with them S5E's p99 was higher in every round, up to double, BENCHMARKS.md "Purging
+//! expired rows"). The other tables are small or indexed by their expiry, and each batch is
+//! found in its delete's transaction.
 
 use std::time::{Duration, Instant};
 
@@ -271,6 +271,15 @@ macro_rules! delete_batch {
     }};
 }
 
+/// `$table`'s rows with these `$key`s that expired before `$before` (a hot table's batch).
+macro_rules! expired_by_key {
+    ($table:ident, $key:ident, $keys:expr, $before:expr) => {
+        $table::table
+            .filter($table::$key.eq_any($keys))
+            .filter($table::expires_at.lt($before))
+    };
+}
+
 /// Pushed requests, used or not: neither can be used again.
 fn pushed(c: &mut DbConn, before: i64) -> QueryResult<usize> {
     delete_batch!(c, pushed_requests, before)
@@ -278,11 +287,7 @@ fn pushed(c: &mut DbConn, before: i64) -> QueryResult<usize> {
 
 /// Authorization requests with their challenges.
 fn requests(c: &mut DbConn, keys: &[String], before: i64) -> QueryResult<usize> {
-    let old = || {
-        auth_requests::table
-            .filter(auth_requests::id.eq_any(keys))
-            .filter(auth_requests::expires_at.lt(before))
-    };
+    let old = || expired_by_key!(auth_requests, id, keys, before);
     diesel::delete(
         challenges::table
             .filter(challenges::auth_request_id.eq_any(old().select(auth_requests::id))),
@@ -301,21 +306,11 @@ fn spent_codes(c: &mut DbConn, before: i64) -> QueryResult<usize> {
 }
 
 fn access_tokens(c: &mut DbConn, keys: &[String], before: i64) -> QueryResult<usize> {
-    diesel::delete(
-        access_tokens::table
-            .filter(access_tokens::token_hash.eq_any(keys))
-            .filter(access_tokens::expires_at.lt(before)),
-    )
-    .execute(c)
+    diesel::delete(expired_by_key!(access_tokens, token_hash, keys, before)).execute(c)
 }
 
 fn refresh_tokens(c: &mut DbConn, keys: &[String], before: i64) -> QueryResult<usize> {
-    diesel::delete(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq_any(keys))
-            .filter(refresh_tokens::expires_at.lt(before)),
-    )
-    .execute(c)
+    diesel::delete(expired_by_key!(refresh_tokens, token_hash, keys, before)).execute(c)
 }
 
 /// Delivered back-channel logouts and security events, by when they were delivered (dead
