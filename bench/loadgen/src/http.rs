@@ -188,13 +188,13 @@ pub struct Jar {
 impl Jar {
     pub fn absorb(&mut self, response: &Response) {
         for text in &response.set_cookies {
-            let pair = text.split(';').next().unwrap_or_default();
+            let mut parts = text.split(';');
+            let pair = parts.next().unwrap_or_default();
             let Some((name, value)) = pair.split_once('=') else {
                 continue;
             };
-            let removed = value.is_empty()
-                || text.to_ascii_lowercase().contains("max-age=0")
-                || text.contains("1970");
+            // Judged by the attributes only: a random value may contain anything.
+            let removed = value.is_empty() || parts.any(removes);
             if removed {
                 self.cookies.remove(name.trim());
             } else {
@@ -218,6 +218,24 @@ impl Jar {
             .collect();
         pairs.sort();
         pairs.join("; ")
+    }
+}
+
+/// Whether a `Set-Cookie` attribute deletes the cookie: `Max-Age` of zero or less, or an
+/// `Expires` date in the past (servers delete with the epoch; any year before 2000 is taken
+/// as past).
+fn removes(attribute: &str) -> bool {
+    let Some((key, value)) = attribute.trim().split_once('=') else {
+        return false;
+    };
+    let value = value.trim();
+    match key.trim().to_ascii_lowercase().as_str() {
+        "max-age" => value.parse::<i64>().is_ok_and(|s| s <= 0),
+        "expires" => value
+            .split_whitespace()
+            .filter_map(|w| w.parse::<u32>().ok())
+            .any(|n| (1000..2000).contains(&n)),
+        _ => false,
     }
 }
 
@@ -262,6 +280,15 @@ mod tests {
             "mykey_browser=x; expires=Thu, 01 Jan 1970 00:00:00 GMT",
         ]));
         assert!(!jar.has("mykey_browser"));
+    }
+
+    #[test]
+    fn a_cookie_whose_value_looks_like_a_removal_is_kept() {
+        let mut jar = Jar::default();
+        jar.absorb(&answer(&[
+            "mykey_session=ab1970cdmax-age=0x; Path=/; Max-Age=28800; HttpOnly",
+        ]));
+        assert_eq!(jar.header(), "mykey_session=ab1970cdmax-age=0x");
     }
 
     #[test]
