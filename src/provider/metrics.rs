@@ -120,9 +120,8 @@ impl Metrics {
 
     /// Exposes what the database handle counts itself, read at each scrape.
     pub fn watch_database(&self, db: Db) {
-        let stalls = CheckpointStalls::new(db);
         self.registry
-            .register(Box::new(stalls))
+            .register(Box::new(DatabaseCounters::new(db)))
             .unwrap_or_else(|e| panic!("metric: {e}"));
     }
 
@@ -141,33 +140,59 @@ impl Default for Metrics {
     }
 }
 
-/// `mykey_sqlite_checkpoint_stalls_total`, read from [`Db::checkpoint_stalls`].
-struct CheckpointStalls {
+/// What the SQLite handle counts itself, read at each scrape:
+/// `mykey_sqlite_checkpoint_stalls_total` ([`Db::checkpoint_stalls`]), and the group commit's
+/// `mykey_sqlite_write_groups_total` and `mykey_sqlite_grouped_writes_total`
+/// ([`Db::write_groups`]; writes ÷ groups is how many writes a commit carries).
+struct DatabaseCounters {
     db: Db,
-    opts: Opts,
-    desc: Desc,
+    counters: [(Opts, Desc); 3],
 }
 
-impl CheckpointStalls {
-    fn new(db: Db) -> CheckpointStalls {
-        let opts = Opts::new(
-            "mykey_sqlite_checkpoint_stalls_total",
-            "SQLite commits that waited for a checkpoint slowed down by the disk (see README).",
-        );
-        let desc = opts.describe().unwrap_or_else(|e| panic!("metric: {e}"));
-        CheckpointStalls { db, opts, desc }
+impl DatabaseCounters {
+    fn new(db: Db) -> DatabaseCounters {
+        let counter = |name: &str, help: &str| {
+            let opts = Opts::new(name, help);
+            let desc = opts.describe().unwrap_or_else(|e| panic!("metric: {e}"));
+            (opts, desc)
+        };
+        DatabaseCounters {
+            db,
+            counters: [
+                counter(
+                    "mykey_sqlite_checkpoint_stalls_total",
+                    "SQLite commits that waited for a checkpoint slowed down by the disk (see README).",
+                ),
+                counter(
+                    "mykey_sqlite_write_groups_total",
+                    "SQLite transactions that committed request handlers' writes together.",
+                ),
+                counter(
+                    "mykey_sqlite_grouped_writes_total",
+                    "Request handlers' writes committed in those transactions.",
+                ),
+            ],
+        }
     }
 }
 
-impl Collector for CheckpointStalls {
+impl Collector for DatabaseCounters {
     fn desc(&self) -> Vec<&Desc> {
-        vec![&self.desc]
+        self.counters.iter().map(|(_, d)| d).collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let counter =
-            IntCounter::with_opts(self.opts.clone()).unwrap_or_else(|e| panic!("metric: {e}"));
-        counter.inc_by(self.db.checkpoint_stalls());
-        counter.collect()
+        let (groups, writes) = self.db.write_groups();
+        let values = [self.db.checkpoint_stalls(), groups, writes];
+        self.counters
+            .iter()
+            .zip(values)
+            .flat_map(|((opts, _), value)| {
+                let counter =
+                    IntCounter::with_opts(opts.clone()).unwrap_or_else(|e| panic!("metric: {e}"));
+                counter.inc_by(value);
+                counter.collect()
+            })
+            .collect()
     }
 }

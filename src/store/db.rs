@@ -12,6 +12,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use parking_lot::Mutex;
 
+use super::group;
 use super::pg_async::AsyncPg;
 
 pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -198,6 +199,8 @@ pub struct Db {
     writers: Arc<Writers>,
     /// PostgreSQL only: the asynchronous connections of the hottest statements.
     pg_async: Option<AsyncPg>,
+    /// SQLite only: request handlers' writes waiting to be committed together ([`group`]).
+    group: Arc<group::Queue>,
     /// The SQLite checkpointer runs while any clone of this handle lives.
     _alive: Arc<()>,
 }
@@ -270,6 +273,7 @@ impl Db {
             backend,
             writers,
             pg_async: None,
+            group: Arc::default(),
             _alive: alive,
         })
     }
@@ -288,6 +292,15 @@ impl Db {
     /// its budget (a slow disk); always 0 on PostgreSQL.
     pub fn checkpoint_stalls(&self) -> u64 {
         self.writers.stalls.load(Ordering::Relaxed)
+    }
+
+    /// The group commit's counts in this process ([`group`]): transactions that committed
+    /// request handlers' writes, and the writes they carried; both 0 on PostgreSQL.
+    pub fn write_groups(&self) -> (u64, u64) {
+        (
+            self.writers.groups.load(Ordering::Relaxed),
+            self.writers.grouped.load(Ordering::Relaxed),
+        )
     }
 
     /// Runs the embedded migrations of this backend; returns the versions applied now.
@@ -428,25 +441,57 @@ impl Db {
     }
 
     /// Like [`Db::write_blocking`] for a request handler (see [`Db::read`]). On SQLite the
-    /// transaction runs in place when this process's writer turn is free at once, which is
-    /// nearly always. When it is not (the checkpointer is restarting the WAL, or a slow
-    /// checkpoint pass holds commits back, or another worker thread is writing), the
-    /// transaction waits for its turn on the blocking pool: waiting in place would leave this
-    /// worker's other requests (reads, pages, signatures) standing for as long as the disk
-    /// takes.
+    /// writes that handlers ask for together are committed together ([`group`]); the group
+    /// runs in place when this process's writer turn is free at once, which is nearly always.
+    /// When it is not (the checkpointer is restarting the WAL, or a slow checkpoint pass holds
+    /// commits back, or another worker thread is writing), the group waits for its turn on
+    /// the blocking pool: waiting in place would leave this worker's other requests (reads,
+    /// pages, signatures) standing for as long as the disk takes.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        match self.backend {
-            Backend::Sqlite => {
-                if let Some(turn) = self.writers.try_turn() {
-                    return self.write_in_turn(Some(turn), f);
-                }
-                self.write_offloaded(f).await
-            }
-            Backend::Postgres => self.write_offloaded(f).await,
+        if self.backend == Backend::Postgres {
+            return self.write_offloaded(f).await;
         }
+        let (job, answer) = group::Job::new(f);
+        if self.group.push(job) {
+            let lead = Lead(Some(self));
+            // The worker's other ready requests run once and queue their writes behind this.
+            tokio::task::yield_now().await;
+            lead.run().await;
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the write was abandoned with its group".into(),
+            ))
+        })
+    }
+
+    /// Commits the group `jobs` in one transaction once the caller has the writer turn.
+    fn commit_group(&self, _turn: parking_lot::MutexGuard<'_, ()>, jobs: Vec<group::Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        self.writers.groups.fetch_add(1, Ordering::Relaxed);
+        let writes = jobs.len() as u64;
+        self.writers.grouped.fetch_add(writes, Ordering::Relaxed);
+        let mut conn = match self.conn() {
+            Ok(conn) => conn,
+            Err(e) => return group::refuse(jobs, &e),
+        };
+        let c = &mut conn.conn;
+        if let Err(e) = begin_write(c) {
+            return group::refuse(jobs, &StoreError::from_query(e));
+        }
+        group::run(c, jobs, |c, commit| {
+            type Manager = <DbConn as Connection>::TransactionManager;
+            if commit {
+                Manager::commit_transaction(c)
+            } else {
+                Manager::rollback_transaction(c)
+            }
+        });
     }
 
     /// A read that may take long (whole-table scans): always off the async threads.
@@ -487,12 +532,7 @@ fn write_transaction<T>(
     f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
 ) -> QueryResult<T> {
     type Manager = <DbConn as Connection>::TransactionManager;
-    match conn {
-        DbConn::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
-        DbConn::Postgres(_) => Manager::begin_transaction(conn)?,
-    }
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
@@ -502,6 +542,49 @@ fn write_transaction<T>(
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
             Err(rollback) => Err(rollback),
         },
+    }
+}
+
+/// Begins a write transaction: on SQLite `BEGIN IMMEDIATE`, which takes the write lock at once
+/// (a deferred one could meet another process's writer only at its first write, and fail).
+fn begin_write(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn),
+    }
+}
+
+/// The leader of a group of writes ([`Db::write`]). Dropped before it ran the group (its
+/// handler went away while the others queued), it hands the group to the blocking pool, so
+/// the others are still answered.
+struct Lead<'a>(Option<&'a Db>);
+
+impl Lead<'_> {
+    async fn run(mut self) {
+        let Some(db) = self.0.take() else { return };
+        let jobs = db.group.take();
+        if let Some(turn) = db.writers.try_turn() {
+            return db.commit_group(turn, jobs);
+        }
+        let db = db.clone();
+        let waited = tokio::task::spawn_blocking(move || db.commit_group(db.writers.turn(), jobs));
+        // A panic there has dropped the jobs: their handlers hear the group was abandoned.
+        let _ = waited.await;
+    }
+}
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        let Some(db) = self.0.take() else { return };
+        let (db, jobs) = (db.clone(), db.group.take());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                drop(runtime.spawn_blocking(move || db.commit_group(db.writers.turn(), jobs)))
+            }
+            Err(_) => db.commit_group(db.writers.turn(), jobs),
+        }
     }
 }
 
@@ -600,6 +683,10 @@ struct Writers {
     waiting: AtomicU64,
     /// When the last warning about slow passes was logged, and the slow passes since.
     warned: Mutex<(Option<Instant>, u64)>,
+    /// Groups of request handlers' writes committed (or tried), and the writes in them; see
+    /// [`group`].
+    groups: AtomicU64,
+    grouped: AtomicU64,
 }
 
 impl Default for Writers {
@@ -612,6 +699,8 @@ impl Default for Writers {
             stalls: AtomicU64::new(0),
             waiting: AtomicU64::new(0),
             warned: Mutex::new((None, 0)),
+            groups: AtomicU64::new(0),
+            grouped: AtomicU64::new(0),
         }
     }
 }
@@ -770,5 +859,107 @@ mod tests {
             "the read waited {read:?} behind the writer"
         );
         assert!(written >= hold / 2, "the write went in after {written:?}");
+    }
+
+    fn sqlite_db(dir: &tempfile::TempDir) -> Db {
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite3").display());
+        let db = Db::connect(&url, 4).expect("database");
+        db.write_blocking(|c| c.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+            .expect("table");
+        db
+    }
+
+    fn kept(db: &Db) -> Vec<i64> {
+        #[derive(QueryableByName)]
+        struct X {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            x: i64,
+        }
+        db.read_blocking(|c| diesel::sql_query("SELECT x FROM t ORDER BY x").load::<X>(c))
+            .expect("read")
+            .into_iter()
+            .map(|r| r.x)
+            .collect()
+    }
+
+    fn insert(x: i64) -> impl FnOnce(&mut DbConn) -> QueryResult<usize> + Send + 'static {
+        move |c| {
+            diesel::sql_query("INSERT INTO t VALUES (?)")
+                .bind::<diesel::sql_types::BigInt, _>(x)
+                .execute(c)
+        }
+    }
+
+    #[test]
+    fn writes_asked_together_commit_together_and_a_failing_one_is_undone_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = sqlite_db(&dir);
+        db.write_blocking(insert(1)).expect("first row");
+        let (groups, writes) = db.write_groups();
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let (a, b, c) = runtime.block_on(async {
+            tokio::join!(
+                db.write(insert(10)),
+                // Writes 20, then meets the row that exists: all of it is undone.
+                db.write(|c| {
+                    insert(20)(c)?;
+                    insert(1)(c)
+                }),
+                // Sees what the writes before it in the group did.
+                db.write(|c| {
+                    insert(30)(c)?;
+                    #[derive(QueryableByName)]
+                    struct N {
+                        #[diesel(sql_type = diesel::sql_types::BigInt)]
+                        n: i64,
+                    }
+                    diesel::sql_query("SELECT count(*) AS n FROM t WHERE x IN (10, 20)")
+                        .get_result::<N>(c)
+                        .map(|r| r.n)
+                }),
+            )
+        });
+
+        assert_eq!(a.expect("first write"), 1);
+        let refused = b.expect_err("the write meeting an existing row");
+        assert!(refused.is_unique_violation(), "{refused}");
+        assert_eq!(c.expect("third write"), 1, "10 was there, 20 was undone");
+        assert_eq!(kept(&db), vec![1, 10, 30]);
+        assert_eq!(
+            db.write_groups(),
+            (groups + 1, writes + 3),
+            "the three writes were one transaction"
+        );
+    }
+
+    #[test]
+    fn a_write_that_breaks_its_groups_transaction_leaves_nothing_of_the_group() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = sqlite_db(&dir);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let (a, b, c) = runtime.block_on(async {
+            tokio::join!(
+                db.write(insert(10)),
+                // Ends the group's transaction under it: the group cannot be committed.
+                db.write(|c| c.batch_execute("ROLLBACK")),
+                db.write(insert(30)),
+            )
+        });
+        assert!(
+            a.is_err(),
+            "the write before the break is told it was not kept"
+        );
+        assert!(b.is_err(), "the breaking write is told its error");
+        assert!(c.is_err(), "the write after the break is not run");
+        assert_eq!(kept(&db), Vec::<i64>::new());
+
+        let later = runtime.block_on(db.write(insert(40)));
+        assert_eq!(later.expect("a later write"), 1);
+        assert_eq!(kept(&db), vec![40]);
     }
 }

@@ -29,6 +29,7 @@ pub mod db;
 pub mod dpop;
 pub mod exchange;
 pub mod grants;
+mod group;
 pub mod identity;
 pub mod ids;
 pub mod keys;

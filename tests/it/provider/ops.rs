@@ -29,6 +29,11 @@ async fn health_readiness_and_metrics_answer_for_operators() {
         metrics.contains("mykey_sqlite_checkpoint_stalls_total 0"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("mykey_sqlite_write_groups_total ")
+            && metrics.contains("mykey_sqlite_grouped_writes_total "),
+        "{metrics}"
+    );
     tp.stop().await;
 }
 
