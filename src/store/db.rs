@@ -962,4 +962,30 @@ mod tests {
         assert_eq!(later.expect("a later write"), 1);
         assert_eq!(kept(&db), vec![40]);
     }
+
+    #[test]
+    fn a_group_whose_leader_goes_away_before_running_it_is_still_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = sqlite_db(&dir);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let followed = runtime.block_on(async {
+            let mut leader = Box::pin(db.write(insert(10)));
+            let mut follower = Box::pin(db.write(insert(20)));
+            assert!(
+                futures_util::poll!(leader.as_mut()).is_pending(),
+                "leads, lets others in"
+            );
+            assert!(
+                futures_util::poll!(follower.as_mut()).is_pending(),
+                "queued behind it"
+            );
+            // The leader's handler goes away (its client disconnected) while others wait.
+            drop(leader);
+            follower.await
+        });
+        assert_eq!(followed.expect("the follower's write"), 1);
+        assert_eq!(kept(&db), vec![10, 20], "the group ran as handed over");
+    }
 }
