@@ -29,9 +29,9 @@ pub(super) enum Slot<'a> {
     Refused(&'a StoreError),
 }
 
-/// What a settled job's handler is told once its group's commit is known (`Err`: the group
-/// was not committed, for that reason).
-type Tell = Box<dyn FnOnce(Result<(), &Error>) + Send>;
+/// What a settled job's handler is told once its group's fate is known: nothing when the group
+/// committed, else why it was not.
+type Tell = Box<dyn FnOnce(Option<StoreError>) + Send>;
 
 /// How a job's work went, with what is owed to its handler once the group's fate is known.
 pub(super) enum Ran {
@@ -58,7 +58,11 @@ impl Job {
             let (c, alone) = match slot {
                 Slot::Run(c, alone) => (c, alone),
                 Slot::Refused(why) => {
-                    let _ = tell.send(Err(StoreError::Unavailable(why.to_string())));
+                    let why = match why {
+                        StoreError::Unavailable(m) => m.clone(),
+                        other => other.to_string(),
+                    };
+                    let _ = tell.send(Err(StoreError::Unavailable(why)));
                     return Ran::Refused;
                 }
             };
@@ -66,10 +70,10 @@ impl Job {
             // grouping); among others, only its own savepoint.
             let result = if alone { f(c) } else { c.transaction(f) };
             match result {
-                Ok(value) => Ran::Settled(Box::new(move |group| {
-                    let _ = tell.send(match group {
-                        Ok(()) => Ok(value),
-                        Err(e) => Err(StoreError::from_query(copy(e))),
+                Ok(value) => Ran::Settled(Box::new(move |failed| {
+                    let _ = tell.send(match failed {
+                        None => Ok(value),
+                        Some(e) => Err(e),
                     });
                 })),
                 Err(e) if !alone && stays_in_transaction(&e) && transaction_intact(c) => {
@@ -122,8 +126,8 @@ fn transaction_intact(c: &mut DbConn) -> bool {
     )
 }
 
-/// An error to tell each member of a group that failed as a whole (diesel's errors cannot be
-/// cloned): the same kind and message.
+/// The group's failed `COMMIT`, for each of its members (diesel's errors cannot be cloned):
+/// the same kind and message.
 fn copy(e: &Error) -> Error {
     match e {
         Error::DatabaseError(kind, info) => {
@@ -180,17 +184,21 @@ pub(super) fn run(
     let Some((e, tell_broken)) = broke else {
         let ended = end(c, true);
         for tell in settled {
-            tell(ended.as_ref().map(|_| ()));
+            tell(
+                ended
+                    .as_ref()
+                    .err()
+                    .map(|e| StoreError::from_query(copy(e))),
+            );
         }
         return;
     };
     let _ = end(c, false);
-    refuse(
-        jobs.collect(),
-        &StoreError::Unavailable(format!("rolled back with its group: {e}")),
-    );
+    // The others did nothing wrong: what they did is undone, they may try again.
+    let undone = || StoreError::Unavailable(format!("rolled back with its group: {e}"));
+    refuse(jobs.collect(), &undone());
     for tell in settled {
-        tell(Err(&e));
+        tell(Some(undone()));
     }
     tell_broken(StoreError::from_query(e));
 }
