@@ -468,6 +468,11 @@ impl Db {
         })
     }
 
+    /// [`Db::commit_group`] after waiting for the writer turn (on a blocking thread).
+    fn commit_group_when_turn(&self, jobs: Vec<group::Job>) {
+        self.commit_group(self.writers.turn(), jobs)
+    }
+
     /// Commits the group `jobs` in one transaction once the caller has the writer turn.
     fn commit_group(&self, _turn: parking_lot::MutexGuard<'_, ()>, jobs: Vec<group::Job>) {
         if jobs.is_empty() {
@@ -569,7 +574,7 @@ impl Lead<'_> {
             return db.commit_group(turn, jobs);
         }
         let db = db.clone();
-        let waited = tokio::task::spawn_blocking(move || db.commit_group(db.writers.turn(), jobs));
+        let waited = tokio::task::spawn_blocking(move || db.commit_group_when_turn(jobs));
         // A panic there has dropped the jobs: their handlers hear the group was abandoned.
         let _ = waited.await;
     }
@@ -583,10 +588,8 @@ impl Drop for Lead<'_> {
             return;
         }
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                drop(runtime.spawn_blocking(move || db.commit_group(db.writers.turn(), jobs)))
-            }
-            Err(_) => db.commit_group(db.writers.turn(), jobs),
+            Ok(runtime) => drop(runtime.spawn_blocking(move || db.commit_group_when_turn(jobs))),
+            Err(_) => db.commit_group_when_turn(jobs),
         }
     }
 }
@@ -817,10 +820,7 @@ mod tests {
     #[test]
     fn a_request_that_reads_is_served_while_a_writer_waits_for_the_checkpointer() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("db.sqlite3").display());
-        let db = Db::connect(&url, 4).expect("database");
-        db.write_blocking(|c| c.batch_execute("CREATE TABLE t (x INTEGER)"))
-            .expect("table");
+        let db = sqlite_db(&dir);
 
         // The checkpointer restarting the WAL holds the writers' turn, as on a slow disk.
         let hold = Duration::from_millis(400);
@@ -835,16 +835,12 @@ mod tests {
         };
         turn_taken.recv().expect("checkpointer");
 
-        // One worker thread, as a pinned server runs: a write asked first, a read after it.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        // A write asked first, a read after it.
+        let runtime = one_worker();
         let began = Instant::now();
         let (written, read) = runtime.block_on(async {
             let write = async {
-                db.write(|c| c.batch_execute("INSERT INTO t VALUES (1)"))
-                    .await
-                    .expect("write");
+                db.write(insert(1)).await.expect("write");
                 began.elapsed()
             };
             let read = async {
@@ -862,6 +858,13 @@ mod tests {
             "the read waited {read:?} behind the writer"
         );
         assert!(written >= hold / 2, "the write went in after {written:?}");
+    }
+
+    /// One worker thread, as a pinned server runs.
+    fn one_worker() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
     }
 
     fn sqlite_db(dir: &tempfile::TempDir) -> Db {
@@ -900,9 +903,7 @@ mod tests {
         db.write_blocking(insert(1)).expect("first row");
         let (groups, writes) = db.write_groups();
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = one_worker();
         let (a, b, c) = runtime.block_on(async {
             tokio::join!(
                 db.write(insert(10)),
@@ -942,9 +943,7 @@ mod tests {
     fn a_write_that_breaks_its_groups_transaction_leaves_nothing_of_the_group() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = sqlite_db(&dir);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = one_worker();
         let (a, b, c) = runtime.block_on(async {
             tokio::join!(
                 db.write(insert(10)),
@@ -974,9 +973,7 @@ mod tests {
     fn a_group_whose_leader_goes_away_before_running_it_is_still_committed() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = sqlite_db(&dir);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = one_worker();
         let followed = runtime.block_on(async {
             let mut leader = Box::pin(db.write(insert(10)));
             let mut follower = Box::pin(db.write(insert(20)));
