@@ -3,7 +3,12 @@
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RedirectUri(String);
+pub struct RedirectUri {
+    uri: String,
+    /// Whether `uri` reads exactly as the URL parser writes it back, so that response
+    /// parameters can be appended to the string without parsing it again.
+    canonical: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -31,23 +36,47 @@ impl RedirectUri {
             other if other.contains('.') => {}
             _ => return Err(RedirectUriError::Insecure),
         }
-        Ok(RedirectUri(s.to_owned()))
+        Ok(RedirectUri {
+            uri: s.to_owned(),
+            canonical: url.as_str() == s,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.uri
     }
 
     /// The host, which is the pairwise sector unless a sector_identifier_uri is registered.
     pub fn host(&self) -> Option<String> {
-        Url::parse(&self.0)
+        Url::parse(&self.uri)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
     }
 
     /// This URI with `params` appended to its query (RFC 6749 §4.1.2), keeping its own query.
+    /// Every authorization response goes through here; a URI registered in the parser's own
+    /// form is extended as a string, the same bytes the parser would write.
     pub fn with_query(&self, params: &[(&str, &str)]) -> String {
-        match Url::parse(&self.0) {
+        if !self.canonical {
+            return self.with_query_parsed(params);
+        }
+        let extra: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut out = String::with_capacity(self.uri.len() + extra + extra / 4);
+        out.push_str(&self.uri);
+        let query_start = match self.uri.find('?') {
+            Some(at) => at + 1,
+            None => {
+                out.push('?');
+                out.len()
+            }
+        };
+        url::form_urlencoded::Serializer::for_suffix(out, query_start)
+            .extend_pairs(params)
+            .finish()
+    }
+
+    fn with_query_parsed(&self, params: &[(&str, &str)]) -> String {
+        match Url::parse(&self.uri) {
             Ok(mut url) => {
                 {
                     let mut q = url.query_pairs_mut();
@@ -57,7 +86,7 @@ impl RedirectUri {
                 }
                 url.into()
             }
-            Err(_) => self.0.clone(),
+            Err(_) => self.uri.clone(),
         }
     }
 }
@@ -107,5 +136,38 @@ mod tests {
             uri.with_query(&[("code", "a b"), ("state", "s")]),
             "https://rp.example.jp/cb?x=1&code=a+b&state=s"
         );
+    }
+
+    #[test]
+    fn response_parameters_read_the_same_whether_the_uri_is_parsed_again_or_not() {
+        let params = [
+            ("code", "ab-_~.Z9+/="),
+            ("state", "日本 &?#%"),
+            ("iss", "https://id.example.jp/x?y"),
+        ];
+        for registered in [
+            "https://rp.example.jp/cb",
+            "https://rp.example.jp/cb?",
+            "https://rp.example.jp/cb?x=1&y=%20",
+            "https://rp.example.jp",
+            "HTTPS://RP.example.jp/a/../cb",
+            "http://127.0.0.1:8080/cb?",
+            "http://[::1]/cb",
+            "jp.example.app:/cb",
+            "jp.example.app:/cb?mode=1",
+            "https://rp.example.jp/パス?q=値",
+        ] {
+            let uri = RedirectUri::parse(registered).expect("valid");
+            assert_eq!(
+                uri.with_query(&params),
+                uri.with_query_parsed(&params),
+                "{registered}"
+            );
+            assert_eq!(
+                uri.with_query(&[]),
+                uri.with_query_parsed(&[]),
+                "{registered}"
+            );
+        }
     }
 }
