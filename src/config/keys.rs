@@ -48,6 +48,7 @@ pub const KEYS: &[Key] = &[
     key("listen", Kind::Text),
     key("database_url", Kind::DatabaseUrl),
     key("database_pool_size", Kind::Count),
+    key("postgres_asynchronous_token_commits", Kind::Flag),
     key("auth_roots", Kind::Path),
     key("sign_roots", Kind::Path),
     key("allow_test_cards", Kind::Flag),

@@ -120,6 +120,9 @@ pub struct Settings {
     pub listen: String,
     pub database_url: String,
     pub database_pool_size: u32,
+    /// PostgreSQL: the code exchange and the refresh commit without waiting for the WAL flush
+    /// (`synchronous_commit = off` on the connections that run them).
+    pub postgres_asynchronous_token_commits: bool,
     /// Folders of PEM/DER roots per purpose; `None` means the shipped J-LIS roots.
     pub auth_roots: Option<PathBuf>,
     pub sign_roots: Option<PathBuf>,
@@ -384,6 +387,9 @@ fn build(given: &mut Given) -> Option<Settings> {
             .text("database_url")
             .unwrap_or_else(|| "sqlite://mykey.sqlite3".to_owned()),
         database_pool_size,
+        postgres_asynchronous_token_commits: given
+            .flag("postgres_asynchronous_token_commits")
+            .unwrap_or(false),
         auth_roots: path("auth_roots"),
         sign_roots: path("sign_roots"),
         crl_dir: path("crl_dir"),

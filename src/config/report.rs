@@ -76,6 +76,7 @@ fn value(s: &Settings, key: &str) -> Result<String, &'static str> {
         "listen" => quoted(&s.listen),
         "database_url" => quoted(&mask_database_url(&s.database_url)),
         "database_pool_size" => s.database_pool_size.to_string(),
+        "postgres_asynchronous_token_commits" => s.postgres_asynchronous_token_commits.to_string(),
         "auth_roots" => path(&s.auth_roots).ok_or("the shipped J-LIS roots")?,
         "sign_roots" => path(&s.sign_roots).ok_or("the shipped J-LIS roots")?,
         "allow_test_cards" => s.allow_test_cards.to_string(),

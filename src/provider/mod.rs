@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::jose::Kek;
 use crate::oidc::pairwise::PairwiseKey;
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, TokenCommits};
 
 pub use clients::ClientCache;
 pub use error::ProviderError;
@@ -81,7 +81,12 @@ pub struct Provider {
 impl Provider {
     /// Connects, migrates and loads keys; the same for `serve`, `demo` and tests.
     pub fn open(settings: Settings, clock: Clock) -> Result<Provider, StartError> {
-        let db = Db::connect(&settings.database_url, settings.database_pool_size)
+        let commits = if settings.postgres_asynchronous_token_commits {
+            TokenCommits::Asynchronous
+        } else {
+            TokenCommits::Durable
+        };
+        let db = Db::connect_serving(&settings.database_url, settings.database_pool_size, commits)
             .map_err(StartError::Store)?;
         let applied = db.migrate().map_err(StartError::Store)?;
         if !applied.is_empty() {

@@ -13,7 +13,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use parking_lot::Mutex;
 
 use super::group;
-use super::pg_async::AsyncPg;
+use super::pg_async::{AsyncPg, TokenCommits};
 
 pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -219,9 +219,19 @@ impl Db {
     /// On PostgreSQL it also makes a pool of up to `pool_size` asynchronous connections for
     /// the hottest statements ([`AsyncPg`]), opened as they are needed.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
+        Db::connect_serving(url, pool_size, TokenCommits::Durable)
+    }
+
+    /// [`Db::connect`], the asynchronous PostgreSQL connections committing as `commits` says
+    /// (the `postgres_asynchronous_token_commits` setting).
+    pub fn connect_serving(
+        url: &str,
+        pool_size: u32,
+        commits: TokenCommits,
+    ) -> Result<Db, StoreError> {
         let mut db = Db::connect_pool(url, pool_size, 1)?;
         if db.backend == Backend::Postgres {
-            db.pg_async = AsyncPg::open(url.trim(), pool_size as usize);
+            db.pg_async = AsyncPg::open_with(url.trim(), pool_size as usize, commits);
         }
         Ok(db)
     }

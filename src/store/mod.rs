@@ -46,3 +46,4 @@ pub mod ssf;
 pub mod states;
 
 pub use db::{Backend, Db, DbConn, StoreError};
+pub use pg_async::TokenCommits;

@@ -37,6 +37,25 @@ use super::db::StoreError;
 /// it is answered 503, as the synchronous pool's checkout timeout.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How the statements on the asynchronous connections commit. Their only writes are the code
+/// exchange and the refresh ([`super::exchange`], [`super::grants`]); logins, revocations,
+/// keys, the console and everything else commit on the synchronous connections, always
+/// durably.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenCommits {
+    /// As the database server is configured: by PostgreSQL's default a commit is answered once
+    /// its WAL is flushed to disk (and to any synchronous standby).
+    #[default]
+    Durable,
+    /// `synchronous_commit = off` on these connections: a commit is answered before its WAL
+    /// is flushed, which PostgreSQL does within three `wal_writer_delay`s (0.6 s by default).
+    /// A crash of the database server or its machine in that time forgets the last tokens
+    /// issued, whole (the code exchange or refresh is one statement; nothing is half done),
+    /// never corrupts; their holders are refused and log in again. SQLite's `synchronous =
+    /// NORMAL` makes the same trade on a crash of the machine.
+    Asynchronous,
+}
+
 /// A pool of asynchronous PostgreSQL connections. Cheap to clone.
 #[derive(Clone)]
 pub struct AsyncPg {
@@ -56,6 +75,11 @@ impl AsyncPg {
     /// tokio-postgres cannot honour every option of the URL (see the module's documentation);
     /// the reason is logged, never the URL, which may hold a password.
     pub fn open(url: &str, max_size: usize) -> Option<AsyncPg> {
+        AsyncPg::open_with(url, max_size, TokenCommits::Durable)
+    }
+
+    /// [`AsyncPg::open`], committing as `commits` says.
+    pub fn open_with(url: &str, max_size: usize, commits: TokenCommits) -> Option<AsyncPg> {
         let mut config: tokio_postgres::Config = match url.parse() {
             Ok(config) => config,
             Err(e) => {
@@ -67,6 +91,16 @@ impl AsyncPg {
                 return None;
             }
         };
+        if commits == TokenCommits::Asynchronous {
+            // Added to the URL's own `options`, after them, so that this one counts.
+            let options = match config.get_options() {
+                Some(given) if !given.trim().is_empty() => {
+                    format!("{given} -c synchronous_commit=off")
+                }
+                _ => "-c synchronous_commit=off".to_owned(),
+            };
+            config.options(options);
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CHECKOUT_TIMEOUT);
         }

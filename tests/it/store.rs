@@ -288,6 +288,46 @@ async fn the_asynchronous_postgres_connections_encrypt_as_the_urls_sslmode_asks(
     assert!(AsyncPg::open(&with_param(&db.url, "sslrootcert=/etc/ssl/pg.crt"), 2).is_none());
 }
 
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// A server setting as a statement on the asynchronous connection sees it.
+async fn setting_of(pg: &mykey_connect::store::pg_async::AsyncPg, name: &str) -> String {
+    let query = format!("SELECT current_setting('{name}') AS value");
+    pg.read(async |c| {
+        diesel_async::RunQueryDsl::get_result::<Setting>(diesel::sql_query(&query), c).await
+    })
+    .await
+    .expect("read on the asynchronous connection")
+    .value
+}
+
+#[tokio::test]
+async fn token_statements_skip_the_wait_for_the_disk_only_when_the_operator_asks() {
+    use diesel::Connection;
+    use mykey_connect::store::pg_async::AsyncPg;
+    use mykey_connect::store::TokenCommits;
+    let db = PgDatabase::create();
+    let mut admin = diesel::pg::PgConnection::establish(&db.url).expect("connection");
+    let Setting { value: server } = diesel::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT current_setting('synchronous_commit') AS value"),
+        &mut admin,
+    )
+    .expect("server's setting");
+
+    let durable = AsyncPg::open_with(&db.url, 1, TokenCommits::Durable).expect("pool");
+    assert_eq!(setting_of(&durable, "synchronous_commit").await, server);
+
+    // The URL's own options stay in force beside the one added.
+    let url = with_param(&db.url, "options=-c%20application_name%3Dnode-7");
+    let fast = AsyncPg::open_with(&url, 1, TokenCommits::Asynchronous).expect("pool");
+    assert_eq!(setting_of(&fast, "synchronous_commit").await, "off");
+    assert_eq!(setting_of(&fast, "application_name").await, "node-7");
+}
+
 #[tokio::test]
 async fn a_read_after_the_database_ended_every_connection_is_answered_at_the_first_try() {
     use diesel::Connection;

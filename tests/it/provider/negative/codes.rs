@@ -178,6 +178,54 @@ async fn replay(db: Db) {
 
 on_both_databases!(a_replayed_code_revokes_the_tokens_it_issued, replay);
 
+/// `postgres_asynchronous_token_commits` changes when an exchange is answered, not what it
+/// spends: a replayed code is refused and revokes what it issued, a refresh token rotates
+/// once, and a second login's code is exchanged as usual.
+#[tokio::test]
+async fn with_asynchronous_token_commits_on_postgres_codes_and_refresh_tokens_are_still_spent_once()
+{
+    let extra = [("MYKEY_POSTGRES_ASYNCHRONOUS_TOKEN_COMMITS", "true")];
+    let mut tp = TestProvider::start_with(Db::Postgres, &extra).await;
+    let (id, secret) = tp.register(web_client("Shop", "127.0.0.1:9")).await;
+    let rp = Rp::discover(&tp, &id, &secret, "http://127.0.0.1:9/callback").await;
+    let card = tp.issue_card("田中　実");
+    let browser = Browser::new();
+
+    let (first, pending) = code(&tp, &rp, &browser, &card).await;
+    let tokens = exchange_and_replay(&tp, &rp, &first, pending).await;
+    let (status, body) = token_request(
+        &tp,
+        &rp,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                tokens.refresh_token().expect("rt").secret(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let (second, pending) = code(&tp, &rp, &browser, &card).await;
+    let tokens = rp.exchange(&second, pending.verifier).await;
+    rp.verify_id_token(&tokens, &pending.nonce);
+    let rotated = rp
+        .refresh(tokens.refresh_token().expect("rt"))
+        .await
+        .expect("refresh");
+    assert!(active(&rp, &rotated).await, "the rotated tokens are live");
+    let reused = rp.refresh(tokens.refresh_token().expect("rt")).await;
+    assert!(
+        reused.is_err_and(|e| e.contains("invalid_grant")),
+        "a spent refresh token"
+    );
+    tp.stop().await;
+}
+
 async fn reused_refresh(db: Db) {
     let Scene {
         tp,
