@@ -364,7 +364,12 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 machine="$model, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
 commit=$(git -C "$ROOT" rev-parse --short HEAD)
 git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock bench || commit="$commit (with local changes)"
-settings="Server pinned with \`taskset -c 0\` (\`MYKEY_WORKERS=1\`; node is single-threaded), load generator \`taskset -c 1\` (one thread), both under \`$BENCH_SCHED\` (other work shares this machine); ${WARMUP} s warm-up, ${DURATION} s measured per scenario; ${CONNECTIONS} keep-alive connections, ${LOGINS} concurrent logins for S6; SQLite in WAL with synchronous=NORMAL; $sign_speed on CPU 1; S8/S9: \`mykey-connect crl import\` runs with the load generator's pinning, S9 seeds ${FANOUT_BROWSERS} browser sessions × ${FANOUT_CLIENTS} clients (${LOGINS} browsers at once; ${FANOUT_ALG} ID and logout tokens); node-oidc-provider $(node -p "require('$WORK/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 9) on Node.js $(node --version), in-memory adapter"
+# The server inherits the environment: a run with asynchronous token commits says so.
+pg_commits="PostgreSQL commits durable (its default synchronous_commit)"
+case ${MYKEY_POSTGRES_ASYNCHRONOUS_TOKEN_COMMITS:-false} in
+  true | 1 | yes) pg_commits="PostgreSQL with \`postgres_asynchronous_token_commits\` (the code exchange and the refresh commit without waiting for the WAL flush)" ;;
+esac
+settings="Server pinned with \`taskset -c 0\` (\`MYKEY_WORKERS=1\`; node is single-threaded), load generator \`taskset -c 1\` (one thread), both under \`$BENCH_SCHED\` (other work shares this machine); ${WARMUP} s warm-up, ${DURATION} s measured per scenario; ${CONNECTIONS} keep-alive connections, ${LOGINS} concurrent logins for S6; SQLite in WAL with synchronous=NORMAL, $pg_commits; $sign_speed on CPU 1; S8/S9: \`mykey-connect crl import\` runs with the load generator's pinning, S9 seeds ${FANOUT_BROWSERS} browser sessions × ${FANOUT_CLIENTS} clients (${LOGINS} browsers at once; ${FANOUT_ALG} ID and logout tokens); node-oidc-provider $(node -p "require('$WORK/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 9) on Node.js $(node --version), in-memory adapter"
 "$LOADGEN" report --results "$RESULTS" --machine "$machine" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
   --commit "$commit" --settings "$settings" --into "$ROOT/BENCHMARKS.md"
 mkdir -p "$ROOT/bench/results"
