@@ -233,6 +233,12 @@ impl Db {
         if db.backend == Backend::Postgres {
             db.pg_async = AsyncPg::open_with(url.trim(), pool_size as usize, commits);
         }
+        if commits == TokenCommits::Asynchronous && db.pg_async.is_none() {
+            tracing::warn!(
+                "postgres_asynchronous_token_commits has no effect here: it needs PostgreSQL \
+                 through the asynchronous driver; every commit waits for the disk"
+            );
+        }
         Ok(db)
     }
 
